@@ -1,0 +1,70 @@
+# docling-jobs developer commands. Logic lives in devstack/ (Python); recipes stay short.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+VENV_MCP := .venv-mcp
+PY := $(VENV)/bin/python
+STAMPS := .make
+# pip prints one harmless warning per line of the local index; hide them, keep pip's exit status
+PIP_QUIET := { grep -v "is ignored: it is neither" || true; }
+# python for commands that need only the standard library (works before `make install`)
+PY_ANY = $(if $(wildcard $(PY)),$(PY),$(PYTHON))
+UP_FLAGS = $(if $(filter 1 yes true,$(DETACH)),--detach) $(if $(COMPONENTS),--components $(COMPONENTS))
+
+.PHONY: help install install-test up down status test bench clean distclean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+	@echo "  variables: DETACH=1 (up in background), COMPONENTS=infra,mcp (subset), PYTEST_ARGS=..., *_PORT=..."
+
+install: $(STAMPS)/venv $(STAMPS)/venv-mcp ## create .venv (services) and .venv-mcp (Docling MCP server)
+
+install-test: install $(STAMPS)/venv-test ## install, plus the test requirements
+
+up: install ## run the stack (Ctrl-C stops it; DETACH=1 runs it in the background)
+	$(PY) -m devstack up $(UP_FLAGS)
+
+down: ## stop a stack started with DETACH=1 (or left behind)
+	$(PY_ANY) -m devstack down
+
+status: ## show what runs
+	$(PY_ANY) -m devstack status
+
+test: install-test ## run the tests (PYTEST_ARGS="-m 'not e2e'" ...)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install ## pipeline vs direct MCP benchmark
+	$(PY) bench/pipeline_vs_direct.py
+
+clean: ## remove the state dir (.stack, or DOCLING_JOBS_HOME); refuses while a stack runs
+	$(PY_ANY) -m devstack clean
+
+distclean: clean ## clean, and remove both virtual environments
+	rm -rf $(VENV) $(VENV_MCP) $(STAMPS)
+
+$(STAMPS)/python: | $(STAMPS)
+	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "need Python 3.11, got " + sys.version)'
+	touch $@
+
+$(STAMPS)/venv: requirements/services.txt $(wildcard pyproject.toml) | $(STAMPS)/python
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip 2>&1 | $(PIP_QUIET)
+	$(PY) -m pip install -q -r requirements/services.txt 2>&1 | $(PIP_QUIET)
+	if [ -f pyproject.toml ]; then $(PY) -m pip install -q -e . --no-deps 2>&1 | $(PIP_QUIET); fi
+	touch $@
+
+$(STAMPS)/venv-test: requirements/test.txt $(STAMPS)/venv
+	$(PY) -m pip install -q -r requirements/test.txt 2>&1 | $(PIP_QUIET)
+	touch $@
+
+$(STAMPS)/venv-mcp: requirements/mcp-server.txt | $(STAMPS)/python
+	test -x $(VENV_MCP)/bin/python || $(PYTHON) -m venv $(VENV_MCP)
+	$(VENV_MCP)/bin/python -m pip install -q --upgrade pip 2>&1 | $(PIP_QUIET)
+	$(VENV_MCP)/bin/python -m pip install -q -r requirements/mcp-server.txt 2>&1 | $(PIP_QUIET)
+	touch $@
+
+$(STAMPS):
+	mkdir -p $@

@@ -1,0 +1,73 @@
+"""Application error codes: one table, used by the services, the API and the manual.
+
+Ranges: E1xx the public edge and uploads, E2xx the MCP path (E200-E205 are the seed's JSON-RPC
+mapping, E206+ the cases it does not name), E5xx the system itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    code: str
+    title: str
+    message: str
+    recovery: str
+    http_status: int
+
+
+def _table(*codes: ErrorCode) -> dict[str, ErrorCode]:
+    return {c.code: c for c in codes}
+
+
+CODES = _table(
+    # -- the edge ----------------------------------------------------------------------------
+    ErrorCode("E100", "Invalid request", "The request is malformed.", "Check the request format", 400),
+    ErrorCode("E101", "File too large", "The file exceeds the size limit.", "Upload a smaller file", 413),
+    ErrorCode("E102", "Empty file", "The uploaded file is empty.", "Upload a file with content", 400),
+    ErrorCode("E103", "Unsupported file type", "This file type is not supported.",
+              "Upload DOCX, PPTX, XLSX, HTML, Markdown, CSV or PDF", 415),
+    ErrorCode("E104", "Not found", "No such job.", "Check the job id", 404),
+    ErrorCode("E105", "Result not ready", "The job has not finished yet.",
+              "Wait for the job to finish, then ask again", 409),
+    ErrorCode("E106", "No result", "The job ended without a result.", "See the job's error", 409),
+    ErrorCode("E107", "Upload lost", "The upload could not be read back for storage.",
+              "Submit the document again", 422),
+    # -- the MCP path: the seed's JSON-RPC table -------------------------------------------
+    ErrorCode("E200", "Server communication error", "Server communication error",
+              "Retry after 5 seconds", 502),
+    ErrorCode("E201", "Invalid request format", "Invalid request format", "Check request format", 502),
+    ErrorCode("E202", "Unsupported operation", "Unsupported operation", "Verify MCP server version", 502),
+    ErrorCode("E203", "Invalid parameters", "Invalid parameters", "Validate input parameters", 502),
+    ErrorCode("E204", "Server processing error", "Server processing error",
+              "Contact support if persists", 502),
+    ErrorCode("E205", "Document processing failed", "Document processing failed",
+              "Retry with different document", 422),
+    # -- the MCP path: what the seed does not name -----------------------------------------
+    ErrorCode("E206", "Conversion service unreachable", "The conversion service could not be reached.",
+              "Retry after 5 seconds", 503),
+    ErrorCode("E207", "Conversion timed out", "The conversion took too long.",
+              "Retry with a smaller document", 504),
+    ErrorCode("E208", "Conversion result invalid", "The conversion service returned an unusable result.",
+              "Verify MCP server version", 502),
+    # -- the system ------------------------------------------------------------------------
+    ErrorCode("E500", "Internal error", "Something went wrong on our side.", "Contact support if persists", 500),
+    ErrorCode("E503", "Service unavailable", "A dependency is unavailable.", "Retry shortly", 503),
+)
+
+JSONRPC_TO_APP = {-32700: "E200", -32600: "E201", -32601: "E202", -32602: "E203", -32603: "E204"}
+
+
+def from_jsonrpc(code: int) -> ErrorCode:
+    """Map a JSON-RPC error code to the application code (seed table; -32000..-32099 is E205)."""
+    if code in JSONRPC_TO_APP:
+        return CODES[JSONRPC_TO_APP[code]]
+    if -32099 <= code <= -32000:
+        return CODES["E205"]
+    return CODES["E204"]
+
+
+def get(code: str) -> ErrorCode:
+    return CODES[code]

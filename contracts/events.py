@@ -1,0 +1,101 @@
+"""Job events: one class per fact, grouped by the service that states it."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from contracts.envelope import Envelope, Event
+
+Stage = Literal["queued", "stored", "converting", "exporting_markdown", "exporting_json",
+                "exporting_html", "storing_results", "done"]
+Format = Literal["markdown", "html", "json"]
+
+
+# -- api ---------------------------------------------------------------------------------------
+class JobSubmitted(Event):
+    """A user handed in a document. The bytes wait in the staging object store."""
+
+    event_type: ClassVar[str] = "JobSubmitted"
+    filename: str
+    content_type: str
+    size_bytes: int = Field(ge=0)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    staging_object: str
+
+
+# -- ingest ------------------------------------------------------------------------------------
+class UploadStored(Event):
+    """The upload is stored, content-addressed, where the MCP server can read it."""
+
+    event_type: ClassVar[str] = "UploadStored"
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size_bytes: int = Field(ge=0)
+    path: str
+    filename: str
+
+
+class UploadRejected(Event):
+    """The upload could not be accepted; the job ends here."""
+
+    event_type: ClassVar[str] = "UploadRejected"
+    terminal: ClassVar[bool] = True
+    code: str
+    message: str
+
+
+# -- converter ---------------------------------------------------------------------------------
+class ConversionStarted(Event):
+    event_type: ClassVar[str] = "ConversionStarted"
+    mcp_server: str
+
+
+class ConversionProgressed(Event):
+    """A stage finished; ``progress`` is the share of the job done, 0 to 100."""
+
+    event_type: ClassVar[str] = "ConversionProgressed"
+    stage: Stage
+    progress: int = Field(ge=0, le=100)
+
+
+class ConversionSucceeded(Event):
+    event_type: ClassVar[str] = "ConversionSucceeded"
+    terminal: ClassVar[bool] = True
+    formats: list[Format]
+    result_sha256: dict[str, str]
+    duration_ms: int = Field(ge=0)
+
+
+class ConversionFailed(Event):
+    event_type: ClassVar[str] = "ConversionFailed"
+    terminal: ClassVar[bool] = True
+    code: str
+    message: str
+    recovery: str
+    stage: Stage
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.event_type: cls
+    for cls in (JobSubmitted, UploadStored, UploadRejected, ConversionStarted,
+                ConversionProgressed, ConversionSucceeded, ConversionFailed)
+}
+TERMINAL_EVENT_TYPES = frozenset(name for name, cls in EVENT_TYPES.items() if cls.terminal)
+
+
+def decode(envelope: Envelope) -> Event:
+    """Turn a wire envelope back into its typed event."""
+    cls = EVENT_TYPES[envelope.event_type]
+    if envelope.schema_version != cls.schema_version:
+        raise ValueError(
+            f"{envelope.event_type} v{envelope.schema_version} is not understood "
+            f"(this build reads v{cls.schema_version})"
+        )
+    return cls(
+        event_id=envelope.event_id,
+        job_id=envelope.job_id,
+        occurred_at=envelope.occurred_at,
+        source=envelope.source,
+        **envelope.data,
+    )

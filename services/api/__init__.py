@@ -1,0 +1,1 @@
+"""API: the public HTTP edge (Litestar). Emits JobSubmitted; reads projections and results."""

@@ -1,0 +1,27 @@
+"""A thin ``create_app()``: wiring lives in bootstrap, behaviour in controllers."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.openapi import OpenAPIConfig
+
+from services.api import problems
+from services.api.bootstrap import lifespan
+from services.api.controllers import JobController
+from services.api.health import HealthController
+from services.api.settings import ApiSettings
+from services.api.web import web_page
+
+MULTIPART_OVERHEAD = 1024 * 1024
+
+
+def create_app(settings: ApiSettings | None = None) -> Litestar:
+    settings = settings or ApiSettings()
+    return Litestar(
+        route_handlers=[JobController, HealthController, web_page],
+        lifespan=[lifespan(settings)],
+        exception_handlers=problems.HANDLERS,
+        request_max_body_size=settings.max_file_size_bytes + MULTIPART_OVERHEAD,
+        openapi_config=OpenAPIConfig(title="docling-jobs", version="1.0.0", path="/schema"),
+        debug=False,
+    )

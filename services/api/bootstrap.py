@@ -1,0 +1,41 @@
+"""The one place that wires real adapters into the app's state."""
+
+from __future__ import annotations
+
+import logging
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+import asyncpg
+from faststream.nats import NatsBroker
+from litestar import Litestar
+from redis.asyncio import Redis
+
+from services.api.adapters.bus import Submissions
+from services.api.adapters.live import EventFeed
+from services.api.adapters.read_model import ReadModel
+from services.api.settings import ApiSettings
+from services.runtime import bus
+
+
+def lifespan(settings: ApiSettings) -> Callable[[Litestar], AbstractAsyncContextManager]:
+    @asynccontextmanager
+    async def wire(app: Litestar) -> AsyncIterator[None]:
+        broker = NatsBroker(settings.nats_url, name="api", logger=logging.getLogger("faststream"))
+        redis = Redis(host=settings.redis_host, port=settings.redis_port, decode_responses=True)
+        pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=8)
+        await broker.start()
+        await bus.ensure_stream(broker, settings)
+        await bus.staging_store(broker, declare=True)
+        app.state.update(settings=settings, broker=broker, redis=redis,
+                         submissions=Submissions(broker), feed=EventFeed(redis),
+                         read_model=ReadModel(pool))
+        try:
+            yield
+        finally:
+            await broker.stop()
+            await redis.aclose()
+            await pool.close()
+
+    return wire

@@ -1,0 +1,98 @@
+"""One controller per resource."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from litestar import Controller, Response, get, post
+from litestar.datastructures import State, UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, Parameter
+from litestar.response import ServerSentEvent
+from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
+
+from contracts.events import JobSubmitted
+from contracts.formats import INPUT_TYPES, OUTPUT_TYPES, extension_of
+from services.api import domain, views
+from services.api.problems import Problem
+from services.api.streams import JobStream
+
+TERMINAL = {"succeeded", "failed", "rejected"}
+
+
+@dataclass
+class UploadForm:
+    file: UploadFile
+
+
+async def load_job(state: State, job_id: str) -> views.JobView:
+    row = await state.read_model.job(job_id)
+    if row is not None:
+        return views.from_row(row)
+    if await state.submissions.was_submitted(job_id):
+        return views.submitted(job_id)
+    raise Problem("E104")
+
+
+class JobController(Controller):
+    path = views.PREFIX
+    tags = ["jobs"]
+
+    @post("/", operation_id="submitJob", status_code=HTTP_202_ACCEPTED,
+          summary="Upload a document to convert")
+    async def submit(
+        self, state: State,
+        data: Annotated[UploadForm, Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> Response[views.JobView]:
+        filename = domain.clean_filename(data.file.filename)
+        content = await data.file.read()
+        code = domain.upload_problem(filename, len(content), state.settings.max_file_size_bytes)
+        if code:
+            raise Problem(code)
+        job_id = str(uuid.uuid4())
+        await state.submissions.stage(job_id, content)
+        await state.submissions.submit(JobSubmitted(
+            job_id=job_id, source="api", filename=filename,
+            content_type=INPUT_TYPES[extension_of(filename)], size_bytes=len(content),
+            sha256=hashlib.sha256(content).hexdigest(), staging_object=job_id,
+        ))
+        view = views.submitted(job_id, filename, len(content))
+        return Response(view, status_code=HTTP_202_ACCEPTED, headers={"Location": view.links.self})
+
+    @get("/{job_id:uuid}", operation_id="getJob", summary="The job's current state")
+    async def status(self, state: State, job_id: uuid.UUID) -> views.JobView:
+        return await load_job(state, str(job_id))
+
+    @get("/{job_id:uuid}/events", operation_id="streamJobEvents",
+         summary="The job's events as Server-Sent Events, resumable with Last-Event-ID")
+    async def events(
+        self, state: State, job_id: uuid.UUID,
+        last_event_id: Annotated[str | None, Parameter(header="Last-Event-ID")] = None,
+    ) -> ServerSentEvent | Response[None]:
+        after = domain.parse_last_event_id(last_event_id)
+        if after is None:
+            raise Problem("E100", "Last-Event-ID must be the non-negative integer id of an event.")
+        job = await load_job(state, str(job_id))
+        if job.status in TERMINAL and after >= job.last_event_id:
+            return Response(None, status_code=HTTP_204_NO_CONTENT)
+        stream = JobStream(str(job_id), after, state.feed, state.read_model,
+                           state.settings.sse_heartbeat_s, state.settings.sse_retry_ms)
+        return ServerSentEvent(stream.messages(),
+                               headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    @get("/{job_id:uuid}/result", operation_id="getJobResult", summary="The converted document",
+         media_type="text/plain")
+    async def result(
+        self, state: State, job_id: uuid.UUID,
+        format: Literal["markdown", "html", "json"] = "markdown",  # noqa: A002 - the public name
+    ) -> Response[str]:
+        job = await load_job(state, str(job_id))
+        if job.status != "succeeded":
+            raise Problem("E106" if job.status in TERMINAL else "E105")
+        content = await state.read_model.result(str(job_id), format)
+        if content is None:
+            raise Problem("E106")
+        return Response(content, media_type=OUTPUT_TYPES[format])

@@ -1,0 +1,63 @@
+"""What the API returns: job views with their links."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel
+
+PREFIX = "/api/v1/jobs"
+
+
+class JobError(BaseModel):
+    code: str
+    message: str | None
+    recovery: str | None
+
+
+class JobLinks(BaseModel):
+    self: str
+    events: str
+    result: dict[str, str]
+
+
+class JobView(BaseModel):
+    job_id: str
+    status: Literal["submitted", "stored", "converting", "succeeded", "failed", "rejected"]
+    stage: str
+    progress: int
+    filename: str | None = None
+    size_bytes: int | None = None
+    formats: list[str] = []
+    error: JobError | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    last_event_id: int = 0
+    links: JobLinks
+
+
+def links(job_id: str) -> JobLinks:
+    base = f"{PREFIX}/{job_id}"
+    return JobLinks(self=base, events=f"{base}/events",
+                    result={f: f"{base}/result?format={f}" for f in ("markdown", "html", "json")})
+
+
+def from_row(row: dict) -> JobView:
+    error = None
+    if row["error_code"]:
+        error = JobError(code=row["error_code"], message=row["error_message"],
+                         recovery=row["error_recovery"])
+    job_id = str(row["job_id"])
+    return JobView(
+        job_id=job_id, status=row["status"], stage=row["stage"], progress=row["progress"],
+        filename=row["filename"], size_bytes=row["size_bytes"], formats=list(row["formats"]),
+        error=error, created_at=row["created_at"], updated_at=row["updated_at"],
+        last_event_id=row["last_seq"], links=links(job_id),
+    )
+
+
+def submitted(job_id: str, filename: str | None = None, size_bytes: int | None = None) -> JobView:
+    """A job whose submission is in the log but not yet in the projection."""
+    return JobView(job_id=job_id, status="submitted", stage="queued", progress=0,
+                   filename=filename, size_bytes=size_bytes, links=links(job_id))

@@ -1,0 +1,111 @@
+"""The Docling MCP server, spoken to over streamable HTTP with the official ``mcp`` client."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import httpx2
+from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+
+from services.converter.domain import (
+    BadResult,
+    ConversionError,
+    ProtocolError,
+    TimedOut,
+    ToolFailed,
+    Unreachable,
+)
+
+
+class DoclingSession:
+    """One MCP session: a converted document lives in the server process that made it."""
+
+    def __init__(self, session: ClientSession, timeout_s: float) -> None:
+        self.session = session
+        self.timeout_s = timeout_s
+
+    async def call(self, tool: str, **arguments: Any) -> dict:
+        try:
+            with anyio.fail_after(self.timeout_s):
+                result = await self.session.call_tool(tool, arguments)
+        except TimeoutError as exc:
+            raise TimedOut(f"{tool} took longer than {self.timeout_s:.0f} s") from exc
+        except MCPError as exc:
+            raise ProtocolError(exc.code, f"{tool}: {exc.message}") from exc
+        if result.is_error:
+            raise ToolFailed(f"{tool}: " + " ".join(getattr(c, "text", "") for c in result.content))
+        return _structured(tool, result)
+
+    async def convert(self, source: str) -> str:
+        return _field(await self.call("convert_document_into_docling_document", source=source),
+                      "document_key")
+
+    async def markdown(self, key: str) -> str:
+        return _field(await self.call("export_docling_document_to_markdown", document_key=key),
+                      "markdown")
+
+    async def save(self, key: str) -> dict:
+        return await self.call("save_docling_document", document_key=key)
+
+    async def forget(self, key: str) -> None:
+        await self.call("remove_document_from_local_cache", document_key=key)
+
+
+def _structured(tool: str, result: Any) -> dict:
+    if isinstance(result.structured_content, dict):
+        return result.structured_content
+    for block in result.content:
+        try:
+            return json.loads(getattr(block, "text", ""))
+        except ValueError:
+            continue
+    raise BadResult(f"{tool} returned no structured result")
+
+
+def _field(payload: dict, name: str) -> str:
+    value = payload.get(name)
+    if not isinstance(value, str):
+        raise BadResult(f"result has no '{name}'")
+    return value
+
+
+@asynccontextmanager
+async def docling_session(url: str, timeout_s: float) -> AsyncIterator[DoclingSession]:
+    """Open a session; transport failures surface as ``Unreachable``."""
+    try:
+        async with (
+            httpx2.AsyncClient(timeout=httpx2.Timeout(timeout_s, connect=5.0)) as http,
+            streamable_http_client(url, http_client=http) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            yield DoclingSession(session, timeout_s)
+    except BaseExceptionGroup as group:
+        raise _unwrap(group, url) from group
+    except (httpx2.TransportError, OSError) as exc:
+        raise Unreachable(f"MCP server at {url}: {type(exc).__name__}") from exc
+
+
+def _leaves(group: BaseExceptionGroup) -> list[BaseException]:
+    out: list[BaseException] = []
+    for exc in group.exceptions:
+        out.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
+    return out
+
+
+def _unwrap(group: BaseExceptionGroup, url: str) -> BaseException:
+    """The mcp client runs in task groups; find the one error that matters inside the group."""
+    leaves = _leaves(group)
+    for exc in leaves:
+        if isinstance(exc, ConversionError):
+            return exc
+    for exc in leaves:
+        if isinstance(exc, (httpx2.TransportError, OSError)):
+            return Unreachable(f"MCP server at {url}: {type(exc).__name__}")
+    return group

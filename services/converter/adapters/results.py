@@ -1,0 +1,47 @@
+"""Conversion results in PostgreSQL: the converter owns the ``results`` table."""
+
+from __future__ import annotations
+
+import hashlib
+
+import asyncpg
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS results (
+    job_id      uuid        NOT NULL,
+    format      text        NOT NULL CHECK (format IN ('markdown', 'html', 'json')),
+    content     text        NOT NULL,
+    sha256      text        NOT NULL,
+    size_bytes  bigint      NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (job_id, format)
+);
+"""
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class ResultStore:
+    def __init__(self, pool: asyncpg.Pool | None) -> None:
+        self.pool = pool
+
+    async def migrate(self) -> None:
+        async with self.pool.acquire() as conn:
+            await conn.execute("SELECT pg_advisory_lock(hashtext('docling-jobs:results'))")
+            try:
+                await conn.execute(SCHEMA)
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(hashtext('docling-jobs:results'))")
+
+    async def save(self, job_id: str, outputs: dict[str, str]) -> dict[str, str]:
+        """Store every format in one transaction; a second save of the same job changes nothing."""
+        rows = [(job_id, fmt, text, digest(text), len(text.encode())) for fmt, text in outputs.items()]
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.executemany(
+                "INSERT INTO results (job_id, format, content, sha256, size_bytes) "
+                "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (job_id, format) DO NOTHING",
+                rows,
+            )
+        return {fmt: sha for _, fmt, _, sha, _ in rows}

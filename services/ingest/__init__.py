@@ -1,0 +1,1 @@
+"""Ingest: turns submitted uploads into content-addressed files the MCP server can read."""

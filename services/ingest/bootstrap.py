@@ -1,0 +1,32 @@
+"""The one place that wires real adapters to the handlers."""
+
+from __future__ import annotations
+
+import logging
+
+from faststream.asgi import AsgiFastStream
+from faststream.nats import NatsBroker
+
+from services.ingest import entrypoint, handlers
+from services.ingest.adapters.files import UploadStore
+from services.ingest.adapters.staging import Staging
+from services.ingest.settings import IngestSettings
+from services.runtime import bus, worker
+
+
+def build(settings: IngestSettings) -> AsgiFastStream:
+    broker = NatsBroker(settings.nats_url, name="ingest", logger=logging.getLogger("faststream"))
+    settings.upload_dir.mkdir(parents=True, exist_ok=True)
+    deps = handlers.Deps(
+        staging=Staging(broker),
+        store=UploadStore(settings.upload_dir),
+        publish=lambda event: bus.publish(broker, event),
+    )
+    entrypoint.register(broker, deps)
+
+    async def prepare() -> None:
+        await broker.connect()
+        await bus.ensure_stream(broker, settings)
+        await bus.staging_store(broker, declare=True)
+
+    return worker.build_app(broker, checks={}, on_startup=[prepare])

@@ -1,0 +1,1 @@
+"""Progress: projects every job event into Redis (live, disposable) and PostgreSQL (durable)."""

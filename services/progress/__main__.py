@@ -1,0 +1,7 @@
+from services.progress.bootstrap import build
+from services.progress.settings import ProgressSettings
+from services.runtime import logs, worker
+
+settings = ProgressSettings()
+logs.configure("progress", settings.log_level)
+worker.serve(build(settings), settings.bind_host, settings.port)

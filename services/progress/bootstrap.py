@@ -1,0 +1,43 @@
+"""The one place that wires real adapters to the handlers."""
+
+from __future__ import annotations
+
+import logging
+
+import asyncpg
+from faststream.asgi import AsgiFastStream
+from faststream.nats import NatsBroker
+from redis.asyncio import Redis
+
+from services.progress import entrypoint, handlers
+from services.progress.adapters import postgres
+from services.progress.adapters.redis import SseBuffer
+from services.progress.settings import ProgressSettings
+from services.runtime import bus, worker
+
+
+def build(settings: ProgressSettings) -> AsgiFastStream:
+    broker = NatsBroker(settings.nats_url, name="progress", logger=logging.getLogger("faststream"))
+    redis = Redis(host=settings.redis_host, port=settings.redis_port, decode_responses=True)
+    deps = handlers.Deps(pool=None, buffer=SseBuffer(redis))  # the pool is made at start-up
+    entrypoint.register(broker, deps)
+
+    async def prepare() -> None:
+        deps.pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=4)
+        await postgres.migrate(deps.pool)
+        await broker.connect()
+        await bus.ensure_stream(broker, settings)
+
+    async def close() -> None:
+        await redis.aclose()
+        if deps.pool is not None:
+            await deps.pool.close()
+
+    async def database_ok() -> bool:
+        return deps.pool is not None and await deps.pool.fetchval("SELECT 1") == 1
+
+    async def redis_ok() -> bool:
+        return bool(await redis.ping())
+
+    return worker.build_app(broker, checks={"postgres": database_ok, "redis": redis_ok},
+                            on_startup=[prepare], on_shutdown=[close])

@@ -1,0 +1,90 @@
+"""The job projection: ``apply(state, event, seq) -> state``, pure and order-tolerant."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from contracts.envelope import Event
+from contracts.events import (
+    ConversionFailed,
+    ConversionProgressed,
+    ConversionStarted,
+    ConversionSucceeded,
+    JobSubmitted,
+    UploadRejected,
+    UploadStored,
+)
+
+# a status only moves forward; terminal ones never move again
+STATUS_RANK = {"submitted": 0, "stored": 1, "converting": 2,
+               "succeeded": 3, "failed": 3, "rejected": 3}
+TERMINAL_STATUSES = frozenset(s for s, rank in STATUS_RANK.items() if rank == 3)
+
+
+@dataclass(frozen=True)
+class JobState:
+    job_id: str
+    status: str = "submitted"
+    stage: str = "queued"
+    progress: int = 0
+    filename: str | None = None
+    content_type: str | None = None
+    size_bytes: int | None = None
+    sha256: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    error_recovery: str | None = None
+    formats: tuple[str, ...] = ()
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    last_seq: int = 0
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+def _advance(state: JobState, status: str, stage: str, progress: int) -> JobState:
+    if state.terminal or STATUS_RANK[status] < STATUS_RANK[state.status]:
+        return state
+    if progress < state.progress:
+        return replace(state, status=status)
+    return replace(state, status=status, stage=stage, progress=progress)
+
+
+def _fields(state: JobState, event: Event) -> JobState:
+    """What each event teaches, before status arithmetic."""
+    match event:
+        case JobSubmitted():
+            return replace(state, filename=event.filename, content_type=event.content_type,
+                           size_bytes=event.size_bytes, sha256=event.sha256,
+                           created_at=event.occurred_at)
+        case UploadStored():
+            return _advance(state, "stored", "stored", 10)
+        case ConversionStarted():
+            return _advance(state, "converting", "converting", 15)
+        case ConversionProgressed():
+            return _advance(state, "converting", event.stage, event.progress)
+        case ConversionSucceeded():
+            return _end(state, "succeeded", "done", 100, formats=tuple(event.formats))
+        case ConversionFailed():
+            return _end(state, "failed", event.stage, state.progress, error_code=event.code,
+                        error_message=event.message, error_recovery=event.recovery)
+        case UploadRejected():
+            return _end(state, "rejected", "queued", state.progress, error_code=event.code,
+                        error_message=event.message)
+    return state
+
+
+def _end(state: JobState, status: str, stage: str, progress: int, **facts: object) -> JobState:
+    if state.terminal:
+        return state
+    return replace(state, status=status, stage=stage, progress=progress, **facts)
+
+
+def apply(state: JobState | None, event: Event, seq: int) -> JobState:
+    state = state or JobState(job_id=event.job_id)
+    state = _fields(state, event)
+    newest = max(filter(None, (state.updated_at, event.occurred_at)))
+    return replace(state, last_seq=max(state.last_seq, seq), updated_at=newest)

@@ -1,0 +1,26 @@
+"""Connection settings every service reads, under the seed's variable names."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def seed_name(name: str) -> AliasChoices:
+    """Read a field from the seed's un-prefixed variable name (``DATABASE_URL``, ...)."""
+    return AliasChoices(name)
+
+
+class CommonSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    nats_url: str = Field("nats://127.0.0.1:4222", validation_alias=seed_name("NATS_URL"))
+    redis_host: str = Field("127.0.0.1", validation_alias=seed_name("REDIS_HOST"))
+    redis_port: int = Field(6379, validation_alias=seed_name("REDIS_PORT"))
+    database_url: str = Field(
+        "postgresql://docling@127.0.0.1:5432/docling", validation_alias=seed_name("DATABASE_URL")
+    )
+    stream_replicas: int = Field(1, validation_alias=seed_name("NATS_STREAM_REPLICAS"))
+    stream_max_age_days: float = Field(7.0, validation_alias=seed_name("NATS_STREAM_MAX_AGE_DAYS"))
+    log_level: str = Field("INFO", validation_alias=seed_name("LOG_LEVEL"))
+    bind_host: str = Field("127.0.0.1", validation_alias=seed_name("BIND_HOST"))

@@ -1,0 +1,155 @@
+"""The local stack launcher: infrastructure only (no MCP server, no services), on free ports."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+import redis
+
+from devstack import INFRA, PortInUseError, Ports, Stack
+from devstack.layout import REPO_ROOT
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    running = Stack(tmp_path_factory.mktemp("stack"), Ports.free(), components=INFRA)
+    try:
+        running.start()
+        yield running
+    finally:
+        running.purge()  # as root, PostgreSQL's data may live outside tmp (see devstack/postgres.py)
+
+
+def test_nats_reports_jetstream_healthy(stack: Stack) -> None:
+    url = f"http://127.0.0.1:{stack.ports.nats_monitor}/healthz?js-enabled-only=true"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        assert response.status == 200
+
+
+def test_valkey_answers_ping(stack: Stack) -> None:
+    client = redis.Redis(host="127.0.0.1", port=stack.ports.redis)
+    try:
+        assert client.ping() is True
+    finally:
+        client.close()
+
+
+def test_postgres_serves_database_docling_to_user_docling(stack: Stack) -> None:
+    async def select_one() -> int:
+        conn = await asyncpg.connect(stack.env()["DATABASE_URL"], timeout=5)
+        try:
+            return int(await conn.fetchval("select 1"))
+        finally:
+            await conn.close()
+
+    assert asyncio.run(select_one()) == 1
+
+
+def test_env_names_every_address(stack: Stack) -> None:
+    env = stack.env()
+    assert env["NATS_URL"] == f"nats://127.0.0.1:{stack.ports.nats}"
+    assert env["REDIS_PORT"] == str(stack.ports.redis)
+    assert env["DATABASE_URL"] == f"postgresql://docling@127.0.0.1:{stack.ports.postgres}/docling"
+    assert env["MCP_SERVER_URL"] == f"http://127.0.0.1:{stack.ports.mcp}/mcp"
+    assert Path(env["UPLOAD_DIR"]).is_dir()
+
+
+def test_each_component_has_its_own_log_and_process_group(stack: Stack) -> None:
+    for name in INFRA:
+        pid = stack.pid(name)
+        assert pid is not None and os.getpgid(pid) == pid
+        assert stack.layout.log(name).stat().st_size > 0
+
+
+def test_taken_port_is_refused_and_nothing_starts(tmp_path: Path) -> None:
+    ports = Ports.free()
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", ports.redis))
+        holder.listen()
+        stack = Stack(tmp_path, ports, components=INFRA)
+        with pytest.raises(PortInUseError) as refused:
+            stack.start()
+    assert str(refused.value) == (
+        f"port {ports.redis} (REDIS_PORT) is already in use on 127.0.0.1; "
+        "stop what holds it or set REDIS_PORT to another port"
+    )
+    assert all(stack.pid(name) is None for name in INFRA)
+    assert not list((tmp_path / "run").glob("*.pid"))
+
+
+def test_cli_refuses_taken_port_with_the_env_var_name(tmp_path: Path) -> None:
+    ports = Ports.free()
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", ports.nats))
+        holder.listen()
+        env = {**os.environ, **ports.as_env(), "DOCLING_JOBS_HOME": str(tmp_path)}
+        result = subprocess.run(
+            [sys.executable, "-m", "devstack", "up", "--components", "infra"],
+            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert result.returncode != 0
+    assert f"port {ports.nats} (NATS_PORT) is already in use on 127.0.0.1" in result.stderr
+    assert not list((tmp_path / "run").glob("*.pid"))
+
+
+def test_stop_leaves_no_process_behind_and_purge_removes_the_data(tmp_path: Path) -> None:
+    stack = Stack(tmp_path / "home", Ports.free(), components=INFRA)
+    try:
+        stack.start()
+        pids = [stack.pid(name) for name in INFRA]
+        data_root = Path((tmp_path / "home" / "postgres-location").read_text().strip())
+        stack.stop()
+        for pid in pids:
+            assert pid is not None
+            assert _gone(pid), f"process {pid} still runs after stop()"
+    finally:
+        stack.purge()
+    assert not data_root.exists()
+    assert not (tmp_path / "home").exists()
+
+
+def test_killed_component_can_be_started_again(tmp_path: Path) -> None:
+    stack = Stack(tmp_path, Ports.free(), components=INFRA)
+    try:
+        stack.start()
+        first = stack.pid("valkey")
+        assert first is not None
+        stack.kill("valkey")
+        assert _eventually(lambda: stack.pid("valkey") is None)
+        stack.start_component("valkey")
+        second = stack.pid("valkey")
+        assert second is not None and second != first
+    finally:
+        stack.purge()
+
+
+def _gone(pid: int) -> bool:
+    def missing() -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    return _eventually(missing, timeout=5)
+
+
+def _eventually(condition: object, timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return True
+        time.sleep(0.05)
+    return False
