@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import asyncpg
-from faststream.nats import NatsBroker
 from litestar import Litestar
 from redis.asyncio import Redis
 
@@ -22,7 +19,7 @@ from services.runtime import bus
 def lifespan(settings: ApiSettings) -> Callable[[Litestar], AbstractAsyncContextManager]:
     @asynccontextmanager
     async def wire(app: Litestar) -> AsyncIterator[None]:
-        broker = NatsBroker(settings.nats_url, name="api", logger=logging.getLogger("faststream"))
+        broker = bus.broker(settings.nats_url, "api")
         redis = Redis(host=settings.redis_host, port=settings.redis_port, decode_responses=True)
         pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=8)
         await broker.start()

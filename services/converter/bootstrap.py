@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-
 from functools import partial
 
 import asyncpg
 from faststream.asgi import AsgiFastStream
-from faststream.nats import NatsBroker
 
 from services.converter import entrypoint, handlers
 from services.converter.adapters.mcp import docling_session
@@ -19,7 +16,7 @@ from services.runtime import bus, worker
 
 
 def build(settings: ConverterSettings) -> AsgiFastStream:
-    broker = NatsBroker(settings.nats_url, name="converter", logger=logging.getLogger("faststream"))
+    broker = bus.broker(settings.nats_url, "converter")
     deps = handlers.Deps(
         open_session=partial(docling_session, settings.mcp_server_url, settings.mcp_timeout_s),
         read_saved_json=read_saved_json,

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import logging
-
 from faststream.asgi import AsgiFastStream
-from faststream.nats import NatsBroker
 
 from services.ingest import entrypoint, handlers
 from services.ingest.adapters.files import UploadStore
@@ -15,7 +12,7 @@ from services.runtime import bus, worker
 
 
 def build(settings: IngestSettings) -> AsgiFastStream:
-    broker = NatsBroker(settings.nats_url, name="ingest", logger=logging.getLogger("faststream"))
+    broker = bus.broker(settings.nats_url, "ingest")
     settings.upload_dir.mkdir(parents=True, exist_ok=True)
     deps = handlers.Deps(
         staging=Staging(broker),

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import logging
-
 import asyncpg
 from faststream.asgi import AsgiFastStream
-from faststream.nats import NatsBroker
 from redis.asyncio import Redis
 
 from services.progress import entrypoint, handlers
@@ -17,7 +14,7 @@ from services.runtime import bus, worker
 
 
 def build(settings: ProgressSettings) -> AsgiFastStream:
-    broker = NatsBroker(settings.nats_url, name="progress", logger=logging.getLogger("faststream"))
+    broker = bus.broker(settings.nats_url, "progress")
     redis = Redis(host=settings.redis_host, port=settings.redis_port, decode_responses=True)
     deps = handlers.Deps(pool=None, buffer=SseBuffer(redis))  # the pool is made at start-up
     entrypoint.register(broker, deps)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from faststream.nats import NatsBroker, NatsMessage
+from faststream.middlewares import AckPolicy
+from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
 from nats.js import JetStreamContext
 from nats.js.object_store import ObjectStore
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
@@ -32,6 +34,23 @@ def stream_config(settings: CommonSettings) -> StreamConfig:
         num_replicas=settings.stream_replicas,
         allow_direct=True,
     )
+
+
+def broker(url: str, name: str) -> NatsBroker:
+    """A broker whose per-message logs are debug-level and go through the JSON log handler."""
+    return NatsBroker(url, name=name, logger=logging.getLogger("faststream"), log_level=logging.DEBUG)
+
+
+def consumer(broker: NatsBroker, subject: str, durable: str) -> Callable:
+    """A durable pull consumer on the job stream: copies of a service share its messages.
+
+    One message a fetch, so a consumer sees a job's events in stream order (FastStream runs the
+    messages of a larger fetch concurrently, which reorders them). A handler error NAKs the
+    message for redelivery.
+    """
+    return broker.subscriber(subject, stream=JStream(STREAM, declare=False), durable=durable,
+                             pull_sub=PullSub(batch_size=1, timeout=5.0),
+                             ack_policy=AckPolicy.NACK_ON_ERROR)
 
 
 def jetstream(broker: NatsBroker) -> JetStreamContext:

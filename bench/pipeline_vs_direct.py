@@ -1,0 +1,117 @@
+"""Time the same documents through the whole pipeline and straight to the MCP server.
+
+Pipeline: upload -> terminal SSE event -> Markdown downloaded (all four services, NATS, Valkey,
+PostgreSQL, the MCP server). Direct: one MCP session doing the tool calls the converter makes
+(convert, export Markdown, save JSON). Documents run one at a time, alternating pipeline and
+direct. The server caches conversions by content, so each side gets its own document of the same
+kind and shape (made by the same generator, differing in a random token): neither is a cache hit.
+
+    .venv/bin/python bench/pipeline_vs_direct.py            # starts a private stack on free ports
+    .venv/bin/python bench/pipeline_vs_direct.py --api-url http://127.0.0.1:3000 \
+        --mcp-url http://127.0.0.1:8000/mcp                  # against a running stack (make up)
+
+Prints medians, p90s and the ratio of medians (target: at most 1.25). Asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import httpx2
+from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from clients.docling_jobs.client import Client  # noqa: E402
+from tests.documents import MAKERS  # noqa: E402
+
+
+def through_pipeline(client: Client, path: Path) -> float:
+    started = time.perf_counter()
+    job = client.submit(path)
+    last = None
+    for last in client.events(job["job_id"]):
+        pass
+    assert last is not None and last.type == "ConversionSucceeded", last
+    client.result(job["job_id"], "markdown")
+    return time.perf_counter() - started
+
+
+async def straight_to_server(mcp_url: str, path: Path) -> float:
+    started = time.perf_counter()
+    async with (
+        httpx2.AsyncClient(timeout=120) as http,
+        streamable_http_client(mcp_url, http_client=http) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        converted = await session.call_tool("convert_document_into_docling_document", {"source": str(path)})
+        key = converted.structured_content["document_key"]
+        await session.call_tool("export_docling_document_to_markdown", {"document_key": key})
+        await session.call_tool("save_docling_document", {"document_key": key})
+    return time.perf_counter() - started
+
+
+def p90(values: list[float]) -> float:
+    return statistics.quantiles(values, n=10)[-1]
+
+
+def run(api_url: str, mcp_url: str, rounds: int, workdir: Path) -> None:
+    pipeline, direct, kinds = [], [], []
+    with Client(api_url, timeout=120) as client:
+        for kind, make in MAKERS.items():  # warm-up: first conversions load docling's pieces
+            through_pipeline(client, make(workdir / f"warm.{kind}"))
+            asyncio.run(straight_to_server(mcp_url, make(workdir / f"warm-direct.{kind}")))
+        for n in range(rounds):
+            for kind, make in MAKERS.items():
+                doc, twin = make(workdir / f"doc{n}.{kind}"), make(workdir / f"doc{n}-direct.{kind}")
+                pipeline.append(through_pipeline(client, doc))
+                direct.append(asyncio.run(straight_to_server(mcp_url, twin)))
+                kinds.append(kind)
+    report(pipeline, direct, kinds)
+
+
+def report(pipeline: list[float], direct: list[float], kinds: list[str]) -> None:
+    for kind in sorted(set(kinds)):
+        p = statistics.median(t for t, k in zip(pipeline, kinds) if k == kind)
+        d = statistics.median(t for t, k in zip(direct, kinds) if k == kind)
+        print(f"{kind:5} pipeline {p * 1000:7.1f} ms  direct {d * 1000:7.1f} ms  ratio {p / d:5.2f}")
+    mp, md = statistics.median(pipeline), statistics.median(direct)
+    print(f"documents          {len(pipeline)} (docx, pptx, xlsx, html, md; one at a time)")
+    print(f"pipeline  median   {mp * 1000:8.1f} ms   p90 {p90(pipeline) * 1000:8.1f} ms")
+    print(f"direct    median   {md * 1000:8.1f} ms   p90 {p90(direct) * 1000:8.1f} ms")
+    print(f"overhead  median   {(mp - md) * 1000:8.1f} ms")
+    print(f"ratio of medians   {mp / md:8.3f}   (target <= 1.25)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--api-url")
+    parser.add_argument("--mcp-url")
+    parser.add_argument("--rounds", type=int, default=8, help="documents per format (default 8)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp, contextlib.ExitStack() as stack:
+        api_url, mcp_url = args.api_url, args.mcp_url
+        if not (api_url and mcp_url):
+            from devstack import Ports, Stack
+
+            running = Stack(Path(tmp) / "stack", Ports.free())
+            stack.callback(running.purge)
+            print("starting a private stack ...", file=sys.stderr)
+            running.start()
+            api_url, mcp_url = running.urls.api, running.urls.mcp
+        workdir = Path(tmp) / "docs"
+        workdir.mkdir()
+        run(api_url, mcp_url, args.rounds, workdir)
+
+
+if __name__ == "__main__":
+    main()

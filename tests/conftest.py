@@ -1,0 +1,43 @@
+"""One real stack per test session: NATS, Valkey, PostgreSQL, the Docling MCP server, the services."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from devstack import Ports, Stack
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    running = Stack(tmp_path_factory.mktemp("stack"), Ports.free())
+    try:
+        running.start()
+        yield running
+    finally:
+        running.purge()  # as root, PostgreSQL's data may live outside tmp (see devstack/postgres.py)
+
+
+@pytest.fixture(scope="session")
+def stack_env(stack: Stack) -> dict[str, str]:
+    return stack.env()
+
+
+@pytest.fixture(scope="session")
+def api_url(stack: Stack) -> str:
+    return stack.urls.api
+
+
+@pytest.fixture(scope="session")
+def mcp_url(stack: Stack) -> str:
+    return stack.urls.mcp
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test carries exactly the marker of the folder it lives in."""
+    for item in items:
+        for kind in ("unit", "integration", "e2e"):
+            if f"{os.sep}{kind}{os.sep}" in str(item.fspath):
+                item.add_marker(getattr(pytest.mark, kind))

@@ -1,0 +1,87 @@
+"""Documents made on the spot for tests and benchmarks: each call makes unique content."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import docx
+import openpyxl
+import pptx
+
+
+def _token() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+def make_docx(path: Path) -> Path:
+    document = docx.Document()
+    document.add_heading(f"Quarterly report {_token()}", level=1)
+    document.add_paragraph("Revenue grew in every region this quarter.")
+    document.add_paragraph("First point", style="List Bullet")
+    document.add_paragraph("Second point", style="List Bullet")
+    table = document.add_table(rows=2, cols=2)
+    for (r, c), text in zip([(0, 0), (0, 1), (1, 0), (1, 1)], ["Region", "Growth", "North", "12%"]):
+        table.cell(r, c).text = text
+    document.save(path)
+    return path
+
+
+def make_pptx(path: Path) -> Path:
+    deck = pptx.Presentation()
+    slide = deck.slides.add_slide(deck.slide_layouts[1])
+    slide.shapes.title.text = f"Roadmap {_token()}"
+    slide.placeholders[1].text = "Ship the walking skeleton"
+    deck.save(path)
+    return path
+
+
+def make_xlsx(path: Path) -> Path:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Sales"
+    for row in (["Item", "Qty", "Ref"], ["Apples", 3, _token()], ["Pears", 5, _token()]):
+        sheet.append(row)
+    book.save(path)
+    return path
+
+
+def make_html(path: Path) -> Path:
+    path.write_text(f"<html><head><title>Note</title></head><body><h1>Meeting {_token()}</h1>"
+                    "<p>We agreed on <b>three</b> things.</p><ul><li>one</li><li>two</li></ul>"
+                    "</body></html>")
+    return path
+
+
+def make_markdown(path: Path) -> Path:
+    path.write_text(f"# Release notes {_token()}\n\nThis release adds:\n\n- conversion\n- progress\n")
+    return path
+
+
+def make_pdf(path: Path) -> Path:
+    """A minimal valid one-page PDF with a text layer."""
+    body = b"BT /F1 24 Tf 72 720 Td (Hello PDF) Tj ET"
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
+               b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+               b"/Resources << /Font << /F1 5 0 R >> >> >>",
+               b"<< /Length %d >>\nstream\n" % len(body) + body + b"\nendstream",
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, obj in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + obj + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    path.write_bytes(bytes(out))
+    return path
+
+
+def make_corrupt_docx(path: Path) -> Path:
+    path.write_bytes(b"PK\x03\x04" + b"this is not a zip archive" * 40)
+    return path
+
+
+MAKERS = {"docx": make_docx, "pptx": make_pptx, "xlsx": make_xlsx, "html": make_html, "md": make_markdown}

@@ -1,0 +1,51 @@
+"""What the end-to-end tests share: an HTTP client on the stack and a direct MCP caller."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import httpx2
+from httpx_sse import connect_sse
+from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+
+
+def submit(api: httpx.Client, path: Path) -> dict:
+    with path.open("rb") as handle:
+        response = api.post("/api/v1/jobs", files={"file": (path.name, handle)})
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+def read_stream(api: httpx.Client, job_id: str, last_event_id: int | None = None,
+                timeout: float = 60.0) -> list[tuple[int, str, dict]]:
+    """Every event of the job's SSE stream until the server ends it."""
+    headers = {} if last_event_id is None else {"Last-Event-ID": str(last_event_id)}
+    events = []
+    with connect_sse(api, "GET", f"/api/v1/jobs/{job_id}/events", headers=headers,
+                     timeout=httpx.Timeout(timeout)) as source:
+        assert source.response.status_code == 200
+        assert source.response.headers["cache-control"] == "no-cache"
+        for sse in source.iter_sse():
+            if sse.id and sse.data:
+                events.append((int(sse.id), sse.event, json.loads(sse.data)))
+    return events
+
+
+async def direct_markdown(mcp_url: str, path: Path) -> str:
+    """What the MCP server itself answers for this file, without our pipeline."""
+    async with (
+        httpx2.AsyncClient(timeout=120) as http,
+        streamable_http_client(mcp_url, http_client=http) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        converted = await session.call_tool("convert_document_into_docling_document",
+                                            {"source": str(path)})
+        assert not converted.is_error
+        key = converted.structured_content["document_key"]
+        exported = await session.call_tool("export_docling_document_to_markdown", {"document_key": key})
+        assert not exported.is_error
+        return exported.structured_content["markdown"]
