@@ -33,6 +33,7 @@ CODES = _table(
     ErrorCode("E105", "Result not ready", "The job has not finished yet.",
               "Wait for the job to finish, then ask again", 409),
     ErrorCode("E106", "No result", "The job ended without a result.", "See the job's error", 409),
+    ErrorCode("E108", "Job already ended", "The job has already ended.", "Nothing to cancel", 409),
     ErrorCode("E107", "Upload lost", "The upload could not be read back for storage.",
               "Submit the document again", 422),
     # -- the MCP path: the seed's JSON-RPC table -------------------------------------------
@@ -54,6 +55,9 @@ CODES = _table(
               "Verify MCP server version", 502),
     # -- the system ------------------------------------------------------------------------
     ErrorCode("E500", "Internal error", "Something went wrong on our side.", "Contact support if persists", 500),
+    ErrorCode("E501", "Processing failed repeatedly",
+              "The job could not be processed after repeated attempts.",
+              "Submit the document again; contact support if it persists", 500),
     ErrorCode("E503", "Service unavailable", "A dependency is unavailable.", "Retry shortly", 503),
 )
 

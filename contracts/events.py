@@ -25,6 +25,12 @@ class JobSubmitted(Event):
     staging_object: str
 
 
+class JobCancelRequested(Event):
+    """A user asked to stop the job. Whoever ends the job first wins; see ``JobCancelled``."""
+
+    event_type: ClassVar[str] = "JobCancelRequested"
+
+
 # -- ingest ------------------------------------------------------------------------------------
 class UploadStored(Event):
     """The upload is stored, content-addressed, where the MCP server can read it."""
@@ -76,10 +82,18 @@ class ConversionFailed(Event):
     stage: Stage
 
 
+class JobCancelled(Event):
+    """The job stopped at a user's request before it had any other outcome."""
+
+    event_type: ClassVar[str] = "JobCancelled"
+    terminal: ClassVar[bool] = True
+    requested_by: str = Field(description="event id of the JobCancelRequested")
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.event_type: cls
-    for cls in (JobSubmitted, UploadStored, UploadRejected, ConversionStarted,
-                ConversionProgressed, ConversionSucceeded, ConversionFailed)
+    for cls in (JobSubmitted, JobCancelRequested, UploadStored, UploadRejected, ConversionStarted,
+                ConversionProgressed, ConversionSucceeded, ConversionFailed, JobCancelled)
 }
 TERMINAL_EVENT_TYPES = frozenset(name for name, cls in EVENT_TYPES.items() if cls.terminal)
 

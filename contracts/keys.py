@@ -1,6 +1,7 @@
 """Redis key patterns: the one place they are spelled (CLAUDE.md lists each)."""
 
 SSE_BUFFER_TTL_S = 300
+SSE_HISTORY_TTL_S = 7 * 24 * 3600
 
 
 def sse_events(job_id: str) -> str:
@@ -11,3 +12,12 @@ def sse_events(job_id: str) -> str:
 def sse_live(job_id: str) -> str:
     """Pub/sub channel (not a key) announcing each newly projected event of a job."""
     return f"sse:live:{job_id}"
+
+
+def sse_history(job_id: str) -> str:
+    """Hash outliving the buffer: ``last`` (the job's last event number) and ``terminal`` (0/1).
+
+    It tells "the buffer expired" (marker present, buffer gone: replay from the archive) apart
+    from "no such job" (neither present) without asking PostgreSQL.
+    """
+    return f"sse:history:{job_id}"

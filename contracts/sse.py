@@ -20,8 +20,9 @@ class SseEntry:
         return self.event in TERMINAL_EVENT_TYPES
 
     def to_json(self) -> str:
+        """Canonical JSON (sorted keys), the same whether built from the bus or the archive."""
         return json.dumps({"id": self.id, "event": self.event, "data": self.data},
-                          separators=(",", ":"))
+                          separators=(",", ":"), sort_keys=True)
 
     @classmethod
     def of(cls, envelope: Envelope, seq: int) -> SseEntry:

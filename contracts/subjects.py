@@ -6,13 +6,25 @@ ALL_JOB_EVENTS = f"{SUBJECT_PREFIX}.>"
 STAGING_BUCKET = "uploads-staging"
 
 
-def event_subject(job_id: str, event_type: str) -> str:
-    """``jobs.<job_id>.<EventType>``: one subject per job and fact."""
-    return f"{SUBJECT_PREFIX}.{job_id}.{event_type}"
+OUTCOME = "outcome"
 
 
-def job_subjects(job_id: str) -> str:
-    return f"{SUBJECT_PREFIX}.{job_id}.*"
+def event_subject(job_id: str, event_type: str, terminal: bool = False) -> str:
+    """``jobs.<job_id>.<EventType>``; a terminal event goes to the job's one outcome subject.
+
+    Every terminal event of a job shares ``jobs.<job_id>.outcome`` and is published with
+    ``Nats-Expected-Last-Subject-Sequence: 0``, so JetStream accepts exactly one per job.
+    """
+    return outcome_subject(job_id) if terminal else f"{SUBJECT_PREFIX}.{job_id}.{event_type}"
+
+
+def outcome_subject(job_id: str) -> str:
+    return f"{SUBJECT_PREFIX}.{job_id}.{OUTCOME}"
+
+
+def job_events(job_id: str) -> str:
+    """Every event of one job."""
+    return f"{SUBJECT_PREFIX}.{job_id}.>"
 
 
 def any_job(event_type: str) -> str:

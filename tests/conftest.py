@@ -10,8 +10,14 @@ import pytest
 from devstack import Ports, Stack
 
 
+# A short ack wait, so a message whose converter was SIGKILLed is redelivered within seconds.
+# In-progress acknowledgements (every ack_wait/3) keep slower conversions from being redelivered.
+TEST_ACK_WAIT_S = "6"
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    os.environ["NATS_ACK_WAIT_S"] = TEST_ACK_WAIT_S
     running = Stack(tmp_path_factory.mktemp("stack"), Ports.free())
     try:
         running.start()

@@ -7,25 +7,30 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import State, UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from litestar.response import ServerSentEvent
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
-from contracts.events import JobSubmitted
+from contracts.events import JobCancelRequested, JobSubmitted
 from contracts.formats import INPUT_TYPES, OUTPUT_TYPES, extension_of
 from services.api import domain, views
 from services.api.problems import Problem
-from services.api.streams import JobStream
+from services.api.streams import JobStream, missed
 
-TERMINAL = {"succeeded", "failed", "rejected"}
+TERMINAL = {"succeeded", "failed", "rejected", "cancelled"}
 
 
 @dataclass
 class UploadForm:
     file: UploadFile
+
+
+def wants_json(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/event-stream" not in accept
 
 
 async def load_job(state: State, job_id: str) -> views.JobView:
@@ -67,21 +72,37 @@ class JobController(Controller):
         return await load_job(state, str(job_id))
 
     @get("/{job_id:uuid}/events", operation_id="streamJobEvents",
-         summary="The job's events as Server-Sent Events, resumable with Last-Event-ID")
+         summary="The job's events: Server-Sent Events resumable with Last-Event-ID, or a JSON page "
+                 "of the events after ?after= when the client accepts application/json")
     async def events(
-        self, state: State, job_id: uuid.UUID,
+        self, request: Request, state: State, job_id: uuid.UUID,
         last_event_id: Annotated[str | None, Parameter(header="Last-Event-ID")] = None,
-    ) -> ServerSentEvent | Response[None]:
-        after = domain.parse_last_event_id(last_event_id)
-        if after is None:
-            raise Problem("E100", "Last-Event-ID must be the non-negative integer id of an event.")
+        after: Annotated[str | None, Parameter(query="after")] = None,
+    ) -> ServerSentEvent | Response:
+        since = domain.parse_last_event_id(last_event_id if last_event_id is not None else after)
+        if since is None:
+            raise Problem("E100", "Last-Event-ID (or after) must be the non-negative integer id of an event.")
         job = await load_job(state, str(job_id))
-        if job.status in TERMINAL and after >= job.last_event_id:
+        if wants_json(request):
+            history = await missed(state.feed, state.read_model, str(job_id), since)
+            items = [views.EventItem(id=e.id, event=e.event, data=e.data) for e in history.entries]
+            return Response(views.EventPage(events=items, job=job))
+        if job.status in TERMINAL and since >= job.last_event_id:
             return Response(None, status_code=HTTP_204_NO_CONTENT)
-        stream = JobStream(str(job_id), after, state.feed, state.read_model,
-                           state.settings.sse_heartbeat_s, state.settings.sse_retry_ms)
+        stream = JobStream(str(job_id), since, state.feed, state.read_model,
+                           state.settings.sse_heartbeat_s, state.settings.sse_retry_ms,
+                           job.model_dump(mode="json"))
         return ServerSentEvent(stream.messages(),
                                headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    @delete("/{job_id:uuid}", operation_id="cancelJob", status_code=HTTP_202_ACCEPTED,
+            summary="Ask to cancel a job; it ends as cancelled unless it ends otherwise first")
+    async def cancel(self, state: State, job_id: uuid.UUID) -> Response[views.JobView]:
+        job = await load_job(state, str(job_id))
+        if job.status in TERMINAL:
+            raise Problem("E108")
+        await state.submissions.submit(JobCancelRequested(job_id=str(job_id), source="api"))
+        return Response(job, status_code=HTTP_202_ACCEPTED)
 
     @get("/{job_id:uuid}/result", operation_id="getJobResult", summary="The converted document",
          media_type="text/plain")

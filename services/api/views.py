@@ -24,7 +24,7 @@ class JobLinks(BaseModel):
 
 class JobView(BaseModel):
     job_id: str
-    status: Literal["submitted", "stored", "converting", "succeeded", "failed", "rejected"]
+    status: Literal["submitted", "stored", "converting", "succeeded", "failed", "rejected", "cancelled"]
     stage: str
     progress: int
     filename: str | None = None
@@ -33,8 +33,21 @@ class JobView(BaseModel):
     error: JobError | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
-    last_event_id: int = 0
+    last_event_id: int = 0  # the number of the job's newest event (SSE ids are 1, 2, 3, ...)
     links: JobLinks
+
+
+class EventItem(BaseModel):
+    id: int
+    event: str
+    data: dict
+
+
+class EventPage(BaseModel):
+    """The polling form of the event stream: the same ids as SSE."""
+
+    events: list[EventItem]
+    job: JobView
 
 
 def links(job_id: str) -> JobLinks:
@@ -53,7 +66,7 @@ def from_row(row: dict) -> JobView:
         job_id=job_id, status=row["status"], stage=row["stage"], progress=row["progress"],
         filename=row["filename"], size_bytes=row["size_bytes"], formats=list(row["formats"]),
         error=error, created_at=row["created_at"], updated_at=row["updated_at"],
-        last_event_id=row["last_seq"], links=links(job_id),
+        last_event_id=row["events"], links=links(job_id),
     )
 
 

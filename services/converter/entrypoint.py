@@ -5,14 +5,22 @@ from __future__ import annotations
 from faststream.nats import NatsBroker
 from faststream.nats.annotations import NatsMessage
 
-from contracts.events import UploadStored, decode
+from contracts.events import JobCancelRequested, UploadStored, decode
 from contracts.subjects import any_job
 from services.converter import handlers
 from services.runtime import bus
+from services.runtime.settings import CommonSettings
 
 
-def register(broker: NatsBroker, deps: handlers.Deps) -> None:
-    @bus.consumer(broker, any_job(UploadStored.event_type), durable="converter")
+def register(broker: NatsBroker, deps: handlers.Deps, settings: CommonSettings) -> None:
+    @bus.consumer(broker, any_job(UploadStored.event_type), "converter", settings)
     async def upload_stored(message: NatsMessage) -> None:
         envelope, _ = bus.read(message)
-        await handlers.on_upload_stored(decode(envelope), deps)
+        event = decode(envelope)
+        await bus.handle(message, settings, lambda: handlers.on_upload_stored(event, deps),
+                         lambda: handlers.give_up(event, deps))
+
+    @bus.consumer(broker, any_job(JobCancelRequested.event_type), "converter-cancel", settings)
+    async def cancel_requested(message: NatsMessage) -> None:
+        envelope, _ = bus.read(message)
+        await handlers.on_cancel_requested(decode(envelope), deps)

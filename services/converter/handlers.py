@@ -8,18 +8,22 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
+from contracts import errors
 from contracts.envelope import Event, derived_event_id
 from contracts.events import (
     ConversionFailed,
     ConversionProgressed,
     ConversionStarted,
     ConversionSucceeded,
+    JobCancelled,
+    JobCancelRequested,
     UploadStored,
 )
 from services.converter import domain
 from services.converter.adapters.mcp import DoclingSession
 from services.converter.adapters.render import html_from_json
 from services.converter.adapters.results import ResultStore
+from services.runtime.bus import OutcomeTaken
 
 log = logging.getLogger(__name__)
 SOURCE = "converter"
@@ -31,7 +35,12 @@ class Deps:
     read_saved_json: Callable[[dict], Awaitable[str]]
     results: ResultStore
     publish: Callable[[Event], Awaitable[int]]
+    has_outcome: Callable[[str], Awaitable[bool]]
     server_url: str
+
+
+class Abandoned(Exception):
+    """The job got its outcome elsewhere (cancelled, or finished by another copy) mid-way."""
 
 
 class Job:
@@ -45,6 +54,8 @@ class Job:
                 "job_id": self.cause.job_id, "source": SOURCE}
 
     async def finished(self, stage: str) -> None:
+        if await self.deps.has_outcome(self.cause.job_id):
+            raise Abandoned(stage)
         progress = domain.STAGE_PROGRESS[stage]
         await self.deps.publish(ConversionProgressed(
             **self.ids(f"ConversionProgressed:{stage}"), stage=stage, progress=progress))
@@ -53,18 +64,31 @@ class Job:
 
 
 async def on_upload_stored(event: UploadStored, deps: Deps) -> None:
-    job, started = Job(event, deps), time.monotonic()
-    await deps.publish(ConversionStarted(**job.ids("ConversionStarted"), mcp_server=deps.server_url))
-    try:
-        async with deps.open_session() as mcp:
-            outputs = await _convert(job, mcp)
-    except domain.ConversionError as error:
-        await _fail(job, error)
+    if await deps.has_outcome(event.job_id):
+        log.info("job already ended; not converting", extra={"job_id": event.job_id})
         return
-    hashes = await deps.results.save(event.job_id, outputs)
-    await deps.publish(ConversionSucceeded(
-        **job.ids("ConversionSucceeded"), formats=sorted(outputs), result_sha256=hashes,
-        duration_ms=int((time.monotonic() - started) * 1000)))
+    job, started = Job(event, deps), time.monotonic()
+    try:
+        await deps.publish(ConversionStarted(**job.ids("ConversionStarted"), mcp_server=deps.server_url))
+        outputs = await _run(job)
+        if outputs is None:
+            return
+        hashes = await deps.results.save(event.job_id, outputs)
+        await deps.publish(ConversionSucceeded(
+            **job.ids("ConversionSucceeded"), formats=sorted(outputs), result_sha256=hashes,
+            duration_ms=int((time.monotonic() - started) * 1000)))
+    except (OutcomeTaken, Abandoned):
+        log.info("job ended elsewhere; stopped", extra={"job_id": event.job_id, "stage": job.stage})
+
+
+async def _run(job: Job) -> dict[str, str] | None:
+    """The outputs, or None when the conversion failed (and the failure was reported)."""
+    try:
+        async with job.deps.open_session() as mcp:
+            return await _convert(job, mcp)
+    except domain.ConversionError as error:
+        await _fail(job, domain.failure_of(error), error.detail)
+        return None
 
 
 async def _convert(job: Job, mcp: DoclingSession) -> dict[str, str]:
@@ -79,10 +103,26 @@ async def _convert(job: Job, mcp: DoclingSession) -> dict[str, str]:
     return {"markdown": markdown, "json": document_json, "html": html}
 
 
-async def _fail(job: Job, error: domain.ConversionError) -> None:
-    failure = domain.failure_of(error)
+async def _fail(job: Job, failure: domain.Failure, detail: str) -> None:
     log.warning("conversion failed", extra={"job_id": job.cause.job_id, "code": failure.code,
-                                            "stage": job.stage, "detail": error.detail})
+                                            "stage": job.stage, "detail": detail})
     await job.deps.publish(ConversionFailed(
         **job.ids("ConversionFailed"), code=failure.code, message=failure.message,
         recovery=failure.recovery, stage=job.stage))
+
+
+async def give_up(event: UploadStored, deps: Deps) -> None:
+    """The message failed every delivery: end the job rather than leave it stuck."""
+    entry = errors.get("E501")
+    await _fail(Job(event, deps), domain.Failure(entry.code, entry.message, entry.recovery),
+                "failed on every delivery")
+
+
+async def on_cancel_requested(event: JobCancelRequested, deps: Deps) -> None:
+    """End the job as cancelled, unless it already has an outcome (then nothing happens)."""
+    try:
+        await deps.publish(JobCancelled(
+            event_id=derived_event_id(event.event_id, "JobCancelled"), job_id=event.job_id,
+            source=SOURCE, requested_by=event.event_id))
+    except OutcomeTaken:
+        log.info("cancel came after the outcome", extra={"job_id": event.job_id})

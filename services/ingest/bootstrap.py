@@ -18,8 +18,9 @@ def build(settings: IngestSettings) -> AsgiFastStream:
         staging=Staging(broker),
         store=UploadStore(settings.upload_dir),
         publish=lambda event: bus.publish(broker, event),
+        has_outcome=lambda job_id: bus.has_outcome(broker, job_id),
     )
-    entrypoint.register(broker, deps)
+    entrypoint.register(broker, deps, settings)
 
     async def prepare() -> None:
         await broker.connect()

@@ -9,10 +9,13 @@ from contracts.events import JobSubmitted, decode
 from contracts.subjects import any_job
 from services.ingest import handlers
 from services.runtime import bus
+from services.runtime.settings import CommonSettings
 
 
-def register(broker: NatsBroker, deps: handlers.Deps) -> None:
-    @bus.consumer(broker, any_job(JobSubmitted.event_type), durable="ingest")
+def register(broker: NatsBroker, deps: handlers.Deps, settings: CommonSettings) -> None:
+    @bus.consumer(broker, any_job(JobSubmitted.event_type), "ingest", settings)
     async def job_submitted(message: NatsMessage) -> None:
         envelope, _ = bus.read(message)
-        await handlers.on_job_submitted(decode(envelope), deps)
+        event = decode(envelope)
+        await bus.handle(message, settings, lambda: handlers.on_job_submitted(event, deps),
+                         lambda: handlers.give_up(event, deps))

@@ -12,6 +12,7 @@ from contracts.events import JobSubmitted, UploadRejected, UploadStored
 from services.ingest import domain
 from services.ingest.adapters.files import UploadStore
 from services.ingest.adapters.staging import Staging
+from services.runtime.bus import OutcomeTaken
 
 log = logging.getLogger(__name__)
 SOURCE = "ingest"
@@ -22,25 +23,38 @@ class Deps:
     staging: Staging
     store: UploadStore
     publish: Callable[[Event], Awaitable[int]]
+    has_outcome: Callable[[str], Awaitable[bool]]
 
 
 async def on_job_submitted(event: JobSubmitted, deps: Deps) -> None:
+    if await deps.has_outcome(event.job_id):  # cancelled while queued: nothing to store
+        await deps.staging.discard(event.staging_object)
+        return
     data = await deps.staging.fetch(event.staging_object)
     verdict = domain.Verdict(False, "staged upload not found") if data is None else \
         domain.verify(data, event.sha256, event.size_bytes)
     if not verdict.ok:
         log.warning("upload rejected", extra={"job_id": event.job_id, "reason": verdict.reason})
-        await deps.publish(_rejected(event, "E107"))
+        await _reject(event, "E107", deps)
         return
     path = deps.store.put(domain.content_path(event.sha256, event.filename), data)
     await deps.publish(UploadStored(
-        event_id=derived_event_id(event.event_id, "UploadStored"), job_id=event.job_id, source=SOURCE, sha256=event.sha256, size_bytes=event.size_bytes,
+        event_id=derived_event_id(event.event_id, "UploadStored"), job_id=event.job_id, source=SOURCE,
+        sha256=event.sha256, size_bytes=event.size_bytes,
         path=str(path), filename=event.filename,
     ))
     await deps.staging.discard(event.staging_object)
 
 
-def _rejected(event: JobSubmitted, code: str) -> UploadRejected:
-    err = errors.get(code)
-    return UploadRejected(event_id=derived_event_id(event.event_id, "UploadRejected"),
-                          job_id=event.job_id, source=SOURCE, code=code, message=err.message)
+async def give_up(event: JobSubmitted, deps: Deps) -> None:
+    """The message failed every delivery: end the job rather than leave it stuck."""
+    await _reject(event, "E501", deps)
+
+
+async def _reject(event: JobSubmitted, code: str, deps: Deps) -> None:
+    try:
+        await deps.publish(UploadRejected(
+            event_id=derived_event_id(event.event_id, "UploadRejected"), job_id=event.job_id,
+            source=SOURCE, code=code, message=errors.get(code).message))
+    except OutcomeTaken:
+        log.info("job already ended", extra={"job_id": event.job_id})

@@ -17,15 +17,19 @@ def build(settings: ProgressSettings) -> AsgiFastStream:
     broker = bus.broker(settings.nats_url, "progress")
     redis = Redis(host=settings.redis_host, port=settings.redis_port, decode_responses=True)
     deps = handlers.Deps(pool=None, buffer=SseBuffer(redis))  # the pool is made at start-up
-    entrypoint.register(broker, deps)
+    consumers = []
 
     async def prepare() -> None:
         deps.pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=4)
         await postgres.migrate(deps.pool)
         await broker.connect()
         await bus.ensure_stream(broker, settings)
+        consumers.append(entrypoint.consumer(bus.jetstream(broker), deps, settings))
+        await consumers[0].start()
 
     async def close() -> None:
+        for consumer in consumers:
+            await consumer.stop()
         await redis.aclose()
         if deps.pool is not None:
             await deps.pool.close()

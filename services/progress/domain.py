@@ -11,6 +11,7 @@ from contracts.events import (
     ConversionProgressed,
     ConversionStarted,
     ConversionSucceeded,
+    JobCancelled,
     JobSubmitted,
     UploadRejected,
     UploadStored,
@@ -18,7 +19,7 @@ from contracts.events import (
 
 # a status only moves forward; terminal ones never move again
 STATUS_RANK = {"submitted": 0, "stored": 1, "converting": 2,
-               "succeeded": 3, "failed": 3, "rejected": 3}
+               "succeeded": 3, "failed": 3, "rejected": 3, "cancelled": 3}
 TERMINAL_STATUSES = frozenset(s for s, rank in STATUS_RANK.items() if rank == 3)
 
 
@@ -38,7 +39,8 @@ class JobState:
     formats: tuple[str, ...] = ()
     created_at: datetime | None = None
     updated_at: datetime | None = None
-    last_seq: int = 0
+    last_seq: int = 0  # stream sequence of the newest event folded in
+    events: int = 0  # how many events the job has: the number of the newest one
 
     @property
     def terminal(self) -> bool:
@@ -74,6 +76,8 @@ def _fields(state: JobState, event: Event) -> JobState:
         case UploadRejected():
             return _end(state, "rejected", "queued", state.progress, error_code=event.code,
                         error_message=event.message)
+        case JobCancelled():
+            return _end(state, "cancelled", state.stage, state.progress)
     return state
 
 
@@ -84,7 +88,25 @@ def _end(state: JobState, status: str, stage: str, progress: int, **facts: objec
 
 
 def apply(state: JobState | None, event: Event, seq: int) -> JobState:
+    """Fold one event in. Order-tolerant: the outcome does not depend on arrival order."""
     state = state or JobState(job_id=event.job_id)
     state = _fields(state, event)
     newest = max(filter(None, (state.updated_at, event.occurred_at)))
     return replace(state, last_seq=max(state.last_seq, seq), updated_at=newest)
+
+
+def number(state: JobState, seq: int) -> tuple[JobState, int]:
+    """Give the job's next event its number (the SSE id): 1, 2, 3, ... without gaps."""
+    return replace(state, events=state.events + 1), state.events + 1
+
+
+def needs_lookup(last_seq: int, seq: int, ack_floor: int, delivered: frozenset[int]) -> bool:
+    """Could an event of this job lie between ``last_seq`` and ``seq`` unprojected?
+
+    Not when every stream sequence in between is either acknowledged already (at or below the
+    consumer's ack floor, hence projected) or part of the batch being projected.
+    """
+    start = max(last_seq, ack_floor) + 1
+    if seq - start > len(delivered):
+        return True
+    return any(s not in delivered for s in range(start, seq))

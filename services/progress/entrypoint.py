@@ -1,17 +1,25 @@
-"""Turns bus messages into typed events and hands them to the handlers."""
+"""Turns fetched message batches into projection calls."""
 
 from __future__ import annotations
 
-from faststream.nats import NatsBroker
-from faststream.nats.annotations import NatsMessage
+from nats.js import JetStreamContext
 
-from contracts.subjects import ALL_JOB_EVENTS
+from contracts.subjects import ALL_JOB_EVENTS, job_events
 from services.progress import handlers
+from services.progress.adapters.postgres import Incoming
 from services.runtime import bus
+from services.runtime.batches import BatchConsumer, job_events_between
+from services.runtime.settings import CommonSettings
 
 
-def register(broker: NatsBroker, deps: handlers.Deps) -> None:
-    @bus.consumer(broker, ALL_JOB_EVENTS, durable="progress")
-    async def job_event(message: NatsMessage) -> None:
-        envelope, seq = bus.read(message)
-        await handlers.on_job_event(envelope, seq, deps)
+def consumer(js: JetStreamContext, deps: handlers.Deps, settings: CommonSettings) -> BatchConsumer:
+    async def lookup(job_id: str, after: int, before: int) -> list[Incoming]:
+        found = await job_events_between(js, job_events(job_id), after, before)
+        return [Incoming(envelope, seq) for envelope, seq in found]
+
+    async def project(batch: list, ack_floor: int) -> None:
+        incoming = [Incoming(envelope, seq) for envelope, seq in batch]
+        await handlers.on_job_events(incoming, ack_floor, deps)
+
+    deps.lookup = lookup
+    return BatchConsumer(js, ALL_JOB_EVENTS, "progress", bus.consumer_config(settings), project)

@@ -1,25 +1,38 @@
-"""One function per message: load, decide, emit."""
+"""One function per batch of messages: project durably, then hot."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import asyncpg
 
-from contracts.envelope import Envelope
-from contracts.events import decode
-from contracts.sse import SseEntry
 from services.progress.adapters import postgres
+from services.progress.adapters.postgres import Incoming, Lookup
 from services.progress.adapters.redis import SseBuffer
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
 class Deps:
     pool: asyncpg.Pool | None
     buffer: SseBuffer
+    lookup: Lookup | None = None
 
 
-async def on_job_event(envelope: Envelope, seq: int, deps: Deps) -> None:
-    """Durable first, then hot: the archive is the truth the buffer can be rebuilt from."""
-    await postgres.project(deps.pool, envelope, decode(envelope), seq)
-    await deps.buffer.add(envelope.job_id, seq, SseEntry.of(envelope, seq).to_json())
+async def on_job_events(batch: list[Incoming], ack_floor: int, deps: Deps) -> None:
+    """Durable first, then hot: the archive is the truth the buffer can be rebuilt from.
+
+    A Redis failure loses nothing: the events are archived, and readers detect the missing
+    numbers in the buffer and read the archive instead.
+    """
+    entries = await postgres.project(deps.pool, batch, ack_floor, deps.lookup)
+    by_job: dict[str, list] = {}
+    for entry in entries:
+        by_job.setdefault(entry.data["job_id"], []).append(entry)
+    try:
+        for job_id, job_entries in by_job.items():
+            await deps.buffer.add(job_id, sorted(job_entries, key=lambda e: e.id))
+    except Exception:  # Redis is disposable; the archive already holds these events
+        log.exception("could not update the SSE buffer", extra={"jobs": len(by_job)})

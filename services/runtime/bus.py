@@ -1,24 +1,31 @@
-"""The event log on NATS JetStream: stream declaration, publishing, reading envelopes."""
+"""The event log on NATS JetStream: stream declaration, publishing, consuming."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 from faststream.middlewares import AckPolicy
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
 from nats.js import JetStreamContext
+from nats.js.api import ConsumerConfig, DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import APIError, BadRequestError, NotFoundError
 from nats.js.object_store import ObjectStore
-from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import BadRequestError
 
 from contracts.envelope import Envelope, Event
-from contracts.subjects import ALL_JOB_EVENTS, STAGING_BUCKET, STREAM, event_subject
+from contracts.subjects import ALL_JOB_EVENTS, STAGING_BUCKET, STREAM, event_subject, outcome_subject
 from services.runtime.settings import CommonSettings
 
 log = logging.getLogger(__name__)
 
 DUPLICATE_WINDOW_S = 120.0
+WRONG_LAST_SEQUENCE = 10071  # JetStream: Nats-Expected-Last-Subject-Sequence did not hold
+
+
+class OutcomeTaken(Exception):
+    """The job already has its terminal event; this one was not stored."""
 
 
 def stream_config(settings: CommonSettings) -> StreamConfig:
@@ -41,14 +48,18 @@ def broker(url: str, name: str) -> NatsBroker:
     return NatsBroker(url, name=name, logger=logging.getLogger("faststream"), log_level=logging.DEBUG)
 
 
-def consumer(broker: NatsBroker, subject: str, durable: str) -> Callable:
+def consumer_config(settings: CommonSettings) -> ConsumerConfig:
+    return ConsumerConfig(ack_wait=settings.ack_wait_s, max_deliver=settings.max_deliver)
+
+
+def consumer(broker: NatsBroker, subject: str, durable: str, settings: CommonSettings) -> Callable:
     """A durable pull consumer on the job stream: copies of a service share its messages.
 
-    One message a fetch, so a consumer sees a job's events in stream order (FastStream runs the
-    messages of a larger fetch concurrently, which reorders them). A handler error NAKs the
-    message for redelivery.
+    One message a fetch (FastStream runs the messages of a larger fetch concurrently). A handler
+    error NAKs the message for redelivery, at most ``max_deliver`` times.
     """
     return broker.subscriber(subject, stream=JStream(STREAM, declare=False), durable=durable,
+                             config=consumer_config(settings),
                              pull_sub=PullSub(batch_size=1, timeout=5.0),
                              ack_policy=AckPolicy.NACK_ON_ERROR)
 
@@ -68,23 +79,62 @@ async def ensure_stream(broker: NatsBroker, settings: CommonSettings) -> None:
 
 
 async def publish(broker: NatsBroker, event: Event) -> int:
-    """Publish one event idempotently (``Nats-Msg-Id`` = event id); returns its stream sequence."""
-    envelope = Envelope.wrap(event)
-    ack = await broker.publish(
-        envelope.to_bytes(),
-        event_subject(event.job_id, event.event_type),
-        headers={"Nats-Msg-Id": event.event_id, "Content-Type": "application/json"},
-        stream=STREAM,
-    )
+    """Publish one event idempotently (``Nats-Msg-Id`` = event id); returns its stream sequence.
+
+    A terminal event is accepted only as the first on the job's outcome subject; otherwise
+    ``OutcomeTaken`` is raised and nothing is stored.
+    """
+    headers = {"Nats-Msg-Id": event.event_id, "Content-Type": "application/json"}
+    if event.terminal:
+        headers["Nats-Expected-Last-Subject-Sequence"] = "0"
+    try:
+        ack = await broker.publish(Envelope.wrap(event).to_bytes(),
+                                   event_subject(event.job_id, event.event_type, event.terminal),
+                                   headers=headers, stream=STREAM)
+    except APIError as error:
+        if event.terminal and error.err_code == WRONG_LAST_SEQUENCE:
+            log.info("outcome already taken", extra={"job_id": event.job_id, "event_type": event.event_type})
+            raise OutcomeTaken(event.job_id) from error
+        raise
     log.info("published", extra={"job_id": event.job_id, "event_type": event.event_type,
                                  "seq": ack.seq, "duplicate": bool(ack.duplicate)})
     return ack.seq
 
 
+async def has_outcome(broker: NatsBroker, job_id: str) -> bool:
+    """True once the job's terminal event is in the log."""
+    try:
+        await jetstream(broker).get_last_msg(STREAM, outcome_subject(job_id), direct=True)
+    except NotFoundError:
+        return False
+    return True
+
+
 def read(message: NatsMessage) -> tuple[Envelope, int]:
-    """The envelope of a consumed message and its stream sequence (the event's SSE id)."""
+    """The envelope of a consumed message and its stream sequence."""
     raw = message.raw_message
     return Envelope.from_bytes(raw.data), raw.metadata.sequence.stream
+
+
+def final_attempt(message: NatsMessage, settings: CommonSettings) -> bool:
+    """True on the last delivery JetStream will make of this message (a poison message)."""
+    return message.raw_message.metadata.num_delivered >= settings.max_deliver
+
+
+@asynccontextmanager
+async def kept_alive(message: NatsMessage, every_s: float) -> AsyncIterator[None]:
+    """Tell JetStream the message is still being worked on, so a long job is not redelivered."""
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            await message.raw_message.in_progress()
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
 
 
 STAGING_TTL_S = 24 * 3600.0
@@ -95,3 +145,23 @@ async def staging_store(broker: NatsBroker, *, declare: bool = False) -> ObjectS
     return await broker.object_storage(
         STAGING_BUCKET, ttl=STAGING_TTL_S, storage=StorageType.FILE, declare=declare
     )
+
+
+async def handle(message: NatsMessage, settings: CommonSettings, work: Callable[[], Awaitable[None]],
+                 give_up: Callable[[], Awaitable[None]]) -> None:
+    """Run ``work`` with the message kept alive; on its last delivery, a failure calls ``give_up``.
+
+    ``give_up`` ends the job with a code, so a message that fails every delivery (a poison
+    message) never leaves its job stuck.
+    """
+    try:
+        async with kept_alive(message, settings.ack_wait_s / 3):
+            await work()
+    except Exception:
+        if not final_attempt(message, settings):
+            raise
+        log.exception("last delivery failed; ending the job", extra={"subject": message.raw_message.subject})
+        try:
+            await give_up()
+        except OutcomeTaken:
+            pass

@@ -22,5 +22,7 @@ class CommonSettings(BaseSettings):
     )
     stream_replicas: int = Field(1, validation_alias=seed_name("NATS_STREAM_REPLICAS"))
     stream_max_age_days: float = Field(7.0, validation_alias=seed_name("NATS_STREAM_MAX_AGE_DAYS"))
+    ack_wait_s: float = Field(30.0, validation_alias=seed_name("NATS_ACK_WAIT_S"))
+    max_deliver: int = Field(5, validation_alias=seed_name("NATS_MAX_DELIVER"))
     log_level: str = Field("INFO", validation_alias=seed_name("LOG_LEVEL"))
     bind_host: str = Field("127.0.0.1", validation_alias=seed_name("BIND_HOST"))

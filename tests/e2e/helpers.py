@@ -20,8 +20,8 @@ def submit(api: httpx.Client, path: Path) -> dict:
 
 
 def read_stream(api: httpx.Client, job_id: str, last_event_id: int | None = None,
-                timeout: float = 60.0) -> list[tuple[int, str, dict]]:
-    """Every event of the job's SSE stream until the server ends it."""
+                timeout: float = 60.0, syncs: list | None = None) -> list[tuple[int, str, dict]]:
+    """Every job event of the SSE stream until the server ends it (``sync`` events go to ``syncs``)."""
     headers = {} if last_event_id is None else {"Last-Event-ID": str(last_event_id)}
     events = []
     with connect_sse(api, "GET", f"/api/v1/jobs/{job_id}/events", headers=headers,
@@ -29,7 +29,9 @@ def read_stream(api: httpx.Client, job_id: str, last_event_id: int | None = None
         assert source.response.status_code == 200
         assert source.response.headers["cache-control"] == "no-cache"
         for sse in source.iter_sse():
-            if sse.id and sse.data:
+            if sse.event == "sync":
+                (syncs if syncs is not None else []).append(json.loads(sse.data))
+            elif sse.data:
                 events.append((int(sse.id), sse.event, json.loads(sse.data)))
     return events
 

@@ -25,8 +25,8 @@ async def test_markdown_equals_the_servers_own_answer(kind: str, api: httpx.Clie
     events = read_stream(api, job["job_id"])
 
     assert [name for _, name, _ in events] == EXPECTED_ORDER
-    ids = [event_id for event_id, _, _ in events]
-    assert ids == sorted(set(ids)), "SSE ids must strictly increase"
+    assert [event_id for event_id, _, _ in events] == list(range(1, len(EXPECTED_ORDER) + 1)), \
+        "SSE ids are the job's event numbers: 1, 2, 3, ..."
     assert all(envelope["job_id"] == job["job_id"] for _, _, envelope in events)
 
     ours = api.get(f"/api/v1/jobs/{job['job_id']}/result", params={"format": "markdown"})
@@ -62,8 +62,20 @@ def test_job_state_after_success(api: httpx.Client, tmp_path: Path) -> None:
 def test_replay_from_last_event_id(api: httpx.Client, tmp_path: Path) -> None:
     job = submit(api, MAKERS["html"](tmp_path / "page.html"))
     events = read_stream(api, job["job_id"])
-    middle = events[2][0]
-    assert read_stream(api, job["job_id"], last_event_id=middle) == events[3:]
+    syncs: list = []
+    assert read_stream(api, job["job_id"], last_event_id=3, syncs=syncs) == events[3:]
+    assert syncs == [{"job": syncs[0]["job"], "replay": {
+        "complete": True, "source": "buffer", "first": 4, "last": len(events)}}]
+    assert syncs[0]["job"]["status"] == "succeeded"
+
+
+def test_polling_form_gives_the_same_ids(api: httpx.Client, tmp_path: Path) -> None:
+    job = submit(api, MAKERS["md"](tmp_path / "poll.md"))
+    events = read_stream(api, job["job_id"])
+    page = api.get(f"/api/v1/jobs/{job['job_id']}/events", params={"after": 2},
+                   headers={"Accept": "application/json"}).json()
+    assert [(e["id"], e["event"], e["data"]) for e in page["events"]] == events[2:]
+    assert page["job"]["status"] == "succeeded" and page["job"]["last_event_id"] == len(events)
 
 
 def test_reconnecting_after_the_terminal_event_gets_204(api: httpx.Client, tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The progress projections against real PostgreSQL and Valkey: once per event, append-only."""
+"""The progress projections against real NATS, PostgreSQL and Valkey: once per event, in order."""
 
 from __future__ import annotations
 
@@ -7,68 +7,105 @@ import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
+import nats
 import pytest
 from redis.asyncio import Redis
 
 from contracts import keys
 from contracts.envelope import Envelope
-from contracts.events import ConversionProgressed, JobSubmitted
+from contracts.events import ConversionProgressed, ConversionStarted
 from contracts.sse import SseEntry
+from contracts.subjects import STREAM, event_subject, job_events
 from services.progress import handlers
+from services.progress.adapters.postgres import Incoming
 from services.progress.adapters.redis import SseBuffer
+from services.runtime.batches import job_events_between
 
 
 @pytest.fixture
 async def deps(stack_env: dict[str, str]) -> AsyncIterator[handlers.Deps]:
     pool = await asyncpg.create_pool(stack_env["DATABASE_URL"], min_size=1, max_size=2)
     redis = Redis(host="127.0.0.1", port=int(stack_env["REDIS_PORT"]), decode_responses=True)
-    yield handlers.Deps(pool=pool, buffer=SseBuffer(redis))
+    nc = await nats.connect(stack_env["NATS_URL"])
+    js = nc.jetstream()
+
+    async def lookup(job_id: str, after: int, before: int) -> list[Incoming]:
+        return [Incoming(e, s) for e, s in await job_events_between(js, job_events(job_id), after, before)]
+
+    deps = handlers.Deps(pool=pool, buffer=SseBuffer(redis), lookup=lookup)
+    deps.js = js
+    yield deps
+    await nc.close()
     await redis.aclose()
     await pool.close()
 
 
-def events(job_id: str) -> list[Envelope]:
-    return [Envelope.wrap(JobSubmitted(job_id=job_id, source="api", filename="x.md", content_type="text/markdown",
-                                       size_bytes=4, sha256="d" * 64, staging_object=job_id)),
+def envelopes(job_id: str) -> list[Envelope]:
+    """Events no running service reacts to (only the projections see them)."""
+    return [Envelope.wrap(ConversionStarted(job_id=job_id, source="converter", mcp_server="m")),
             Envelope.wrap(ConversionProgressed(job_id=job_id, source="converter", stage="converting",
-                                               progress=60))]
+                                               progress=60)),
+            Envelope.wrap(ConversionProgressed(job_id=job_id, source="converter", stage="exporting_markdown",
+                                               progress=75))]
 
 
-def fresh_seq() -> int:
-    """Sequences far above what the running stack uses, unique per test."""
-    return 10**12 + uuid.uuid4().int % 10**9 * 10
+async def put_in_stream(js, envelope: Envelope) -> int:
+    """Store the event in the real stream. The stack's own progress projects it too, racing the
+    test's projection: the outcome must be the same whoever gets there first."""
+    ack = await js.publish(event_subject(envelope.job_id, envelope.event_type), envelope.to_bytes(), stream=STREAM, headers={"Nats-Msg-Id": envelope.event_id})
+    return ack.seq
 
 
-async def test_each_event_is_projected_once(deps: handlers.Deps) -> None:
-    job_id, base = str(uuid.uuid4()), fresh_seq()
-    first, second = events(job_id)
+async def rows(deps: handlers.Deps, job_id: str) -> list[tuple]:
+    found = await deps.pool.fetch("SELECT job_seq, seq, event_type FROM event_archive WHERE job_id = $1 "
+                                  "ORDER BY job_seq", job_id)
+    return [tuple(r) for r in found]
+
+
+async def test_each_event_is_projected_once_and_numbered(deps: handlers.Deps) -> None:
+    job_id = str(uuid.uuid4())
+    items = [Incoming(e, await put_in_stream(deps.js, e)) for e in envelopes(job_id)]
     live = deps.buffer.redis.pubsub()
     await live.subscribe(keys.sse_live(job_id))
-    for _ in range(3):  # redelivery
-        await handlers.on_job_event(first, base, deps)
-        await handlers.on_job_event(second, base + 1, deps)
+    for _ in range(3):  # redelivery of the whole batch
+        await handlers.on_job_events(items, 0, deps)
 
-    archived = await deps.pool.fetchval("SELECT count(*) FROM event_archive WHERE job_id = $1", job_id)
-    job = await deps.pool.fetchrow("SELECT status, progress, last_seq FROM jobs WHERE job_id = $1", job_id)
+    archived = await rows(deps, job_id)
+    job = await deps.pool.fetchrow("SELECT status, progress, events FROM jobs WHERE job_id = $1", job_id)
     buffered = await deps.buffer.redis.zrange(keys.sse_events(job_id), 0, -1, withscores=True)
     announced, deadline = [], time.monotonic() + 3
-    while time.monotonic() < deadline and len(announced) < 3:  # a third would be a duplicate
+    while time.monotonic() < deadline and len(announced) < 4:  # a fourth would be a duplicate
         message = await live.get_message(ignore_subscribe_messages=True, timeout=0.2)
         if message is not None:
             announced.append(SseEntry.from_json(message["data"]).id)
     await live.aclose()
 
-    assert archived == 2
-    assert (job["status"], job["progress"], job["last_seq"]) == ("converting", 60, base + 1)
-    assert [int(score) for _, score in buffered] == [base, base + 1]
-    assert announced == [base, base + 1]
-    ttl = await deps.buffer.redis.ttl(keys.sse_events(job_id))
-    assert 0 < ttl <= keys.SSE_BUFFER_TTL_S
+    assert [(n, t) for n, _, t in archived] == [(1, "ConversionStarted"), (2, "ConversionProgressed"),
+                                                (3, "ConversionProgressed")]
+    assert [seq for _, seq, _ in archived] == [i.seq for i in items]
+    assert (job["status"], job["progress"], job["events"]) == ("converting", 75, 3)
+    assert [int(score) for _, score in buffered] == [1, 2, 3]
+    assert announced == [1, 2, 3]
+    assert await deps.buffer.redis.hget(keys.sse_history(job_id), "last") == "3"
+    assert 0 < await deps.buffer.redis.ttl(keys.sse_events(job_id)) <= keys.SSE_BUFFER_TTL_S
+
+
+async def test_an_event_delivered_before_its_predecessors_waits_for_them(deps: handlers.Deps) -> None:
+    """What two progress copies can do: the third event reaches one copy first."""
+    job_id = str(uuid.uuid4())
+    items = [Incoming(e, await put_in_stream(deps.js, e)) for e in envelopes(job_id)]
+    await handlers.on_job_events([items[2]], 0, deps)  # alone: the first two come from the stream
+    await handlers.on_job_events(items[:2], 0, deps)  # their own delivery, later: nothing changes
+    assert await rows(deps, job_id) == [(1, items[0].seq, "ConversionStarted"),
+                                        (2, items[1].seq, "ConversionProgressed"),
+                                        (3, items[2].seq, "ConversionProgressed")]
 
 
 async def test_the_event_archive_is_append_only(deps: handlers.Deps) -> None:
-    job_id, seq = str(uuid.uuid4()), fresh_seq()
-    await handlers.on_job_event(events(job_id)[0], seq, deps)
+    job_id = str(uuid.uuid4())
+    first = envelopes(job_id)[0]
+    seq = await put_in_stream(deps.js, first)
+    await handlers.on_job_events([Incoming(first, seq)], 0, deps)
     with pytest.raises(asyncpg.RaiseError, match="append-only"):
         await deps.pool.execute("UPDATE event_archive SET source = 'x' WHERE seq = $1", seq)
     with pytest.raises(asyncpg.RaiseError, match="append-only"):

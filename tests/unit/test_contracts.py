@@ -50,7 +50,7 @@ def test_derived_ids_are_stable_and_distinct() -> None:
 
 
 def test_terminal_events_are_exactly_the_outcomes() -> None:
-    assert TERMINAL_EVENT_TYPES == {"ConversionSucceeded", "ConversionFailed", "UploadRejected"}
+    assert TERMINAL_EVENT_TYPES == {"ConversionSucceeded", "ConversionFailed", "UploadRejected", "JobCancelled"}
 
 
 def test_sse_entry_round_trip() -> None:
@@ -76,3 +76,16 @@ def test_every_event_type_has_a_golden_file() -> None:
 def test_occurred_at_is_timezone_aware() -> None:
     assert submitted().occurred_at.tzinfo is not None
     assert submitted().occurred_at <= datetime.now(UTC)
+
+
+def test_terminal_events_share_the_outcome_subject() -> None:
+    from contracts.subjects import event_subject, outcome_subject
+
+    assert event_subject("j1", "ConversionSucceeded", terminal=True) == outcome_subject("j1") == "jobs.j1.outcome"
+    assert event_subject("j1", "UploadStored") == "jobs.j1.UploadStored"
+
+
+def test_sse_entry_json_is_canonical() -> None:
+    a = SseEntry(1, "JobSubmitted", {"b": 1, "a": {"y": 2, "x": 1}})
+    b = SseEntry(1, "JobSubmitted", {"a": {"x": 1, "y": 2}, "b": 1})
+    assert a.to_json() == b.to_json()

@@ -1,3 +1,5 @@
+import pytest
+
 from datetime import UTC, datetime, timedelta
 
 from contracts.events import (
@@ -72,3 +74,34 @@ def test_failure_keeps_code_message_and_recovery() -> None:
     state = fold([*EVENTS[:3], (4, failed)])
     assert (state.status, state.error_code, state.error_recovery) == (
         "failed", "E205", "Retry with different document")
+
+
+def test_cancellation_is_terminal() -> None:
+    from contracts.events import JobCancelled
+
+    cancelled = JobCancelled(**at(3), source="converter", requested_by="e1")
+    state = fold([*EVENTS[:3], (4, cancelled), EVENTS[4]])
+    assert state.status == "cancelled" and state.formats == ()
+
+
+def test_numbers_are_contiguous() -> None:
+    from services.progress.domain import JobState, number
+
+    state, numbers = JobState(job_id="j1"), []
+    for seq in (10, 25, 26, 90):
+        state, n = number(state, seq)
+        numbers.append(n)
+    assert numbers == [1, 2, 3, 4] and state.events == 4
+
+
+@pytest.mark.parametrize(("last_seq", "seq", "floor", "delivered", "expected"), [
+    (0, 5, 4, frozenset({5}), False),          # everything before is acknowledged
+    (0, 5, 2, frozenset({3, 4, 5}), False),    # the rest is in this batch
+    (0, 5, 2, frozenset({3, 5}), True),        # 4 is with another copy: it may be ours
+    (3, 5, 0, frozenset({4, 5}), False),       # after our own last event, all in the batch
+    (0, 10_000, 0, frozenset({10_000}), True),  # a long unknown stretch
+])
+def test_needs_lookup(last_seq, seq, floor, delivered, expected) -> None:
+    from services.progress.domain import needs_lookup
+
+    assert needs_lookup(last_seq, seq, floor, delivered) is expected

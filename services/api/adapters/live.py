@@ -25,12 +25,11 @@ class EventFeed:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
 
-    async def buffered_after(self, job_id: str, after: int) -> list[SseEntry] | None:
-        """Buffered events after ``after``; None when the job has no buffer (expired or never made)."""
-        key = keys.sse_events(job_id)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            exists, raw = await pipe.exists(key).zrangebyscore(key, f"({after}", "+inf").execute()
-        return [SseEntry.from_json(r) for r in raw] if exists else None
+    async def buffered_after(self, job_id: str, after: int, upto: int | None = None) -> list[SseEntry]:
+        """Buffered events numbered after ``after`` (up to ``upto``); [] when the buffer is gone."""
+        top = "+inf" if upto is None else upto
+        raw = await self.redis.zrangebyscore(keys.sse_events(job_id), f"({after}", top)
+        return [SseEntry.from_json(r) for r in raw]
 
     @asynccontextmanager
     async def subscribe(self, job_id: str) -> AsyncIterator[LiveFeed]:

@@ -17,11 +17,12 @@ class ReadModel:
         row = await self.pool.fetchrow("SELECT * FROM jobs WHERE job_id = $1", job_id)
         return None if row is None else dict(row)
 
-    async def archived_after(self, job_id: str, after: int) -> list[SseEntry]:
+    async def archived_after(self, job_id: str, after: int, upto: int | None = None) -> list[SseEntry]:
         rows = await self.pool.fetch(
-            "SELECT seq, event_type, envelope FROM event_archive "
-            "WHERE job_id = $1 AND seq > $2 ORDER BY seq", job_id, after)
-        return [SseEntry(r["seq"], r["event_type"], json.loads(r["envelope"])) for r in rows]
+            "SELECT job_seq, event_type, envelope FROM event_archive "
+            "WHERE job_id = $1 AND job_seq > $2 AND job_seq <= $3 ORDER BY job_seq",
+            job_id, after, upto if upto is not None else 2**31 - 1)
+        return [SseEntry(r["job_seq"], r["event_type"], json.loads(r["envelope"])) for r in rows]
 
     async def result(self, job_id: str, fmt: str) -> str | None:
         return await self.pool.fetchval(

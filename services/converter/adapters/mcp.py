@@ -102,10 +102,10 @@ def _leaves(group: BaseExceptionGroup) -> list[BaseException]:
 def _unwrap(group: BaseExceptionGroup, url: str) -> BaseException:
     """The mcp client runs in task groups; find the one error that matters inside the group."""
     leaves = _leaves(group)
-    for exc in leaves:
-        if isinstance(exc, ConversionError):
-            return exc
-    for exc in leaves:
-        if isinstance(exc, (httpx2.TransportError, OSError)):
-            return Unreachable(f"MCP server at {url}: {type(exc).__name__}")
+    transport = [e for e in leaves if isinstance(e, (httpx2.TransportError, OSError))]
+    ours = [e for e in leaves if isinstance(e, Exception) and e not in transport]
+    if ours:  # raised by the session's user (a ConversionError, or the caller's own signal)
+        return next((e for e in ours if isinstance(e, ConversionError)), ours[0])
+    if transport:
+        return Unreachable(f"MCP server at {url}: {type(transport[0]).__name__}")
     return group

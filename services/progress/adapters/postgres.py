@@ -1,27 +1,38 @@
-"""The durable projection: an append-only event archive and the jobs table, in one transaction."""
+"""The durable projection: an append-only event archive and the jobs table.
+
+A batch is one transaction. Each job's row is locked (jobs in id order, so copies of progress
+never deadlock) while its events are archived and numbered, so a job's numbers are contiguous
+and follow stream order whichever copy projects which event.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
 import asyncpg
 
-from contracts.envelope import Envelope, Event
-from services.progress.domain import JobState, apply
+from contracts.envelope import Envelope
+from contracts.events import decode
+from contracts.sse import SseEntry
+from services.progress.domain import JobState, apply, needs_lookup, number
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS event_archive (
-    seq            bigint      PRIMARY KEY,          -- JetStream stream sequence = SSE id
-    event_id       uuid        NOT NULL UNIQUE,      -- = Nats-Msg-Id
+    seq            bigint      PRIMARY KEY,          -- JetStream stream sequence
     job_id         uuid        NOT NULL,
+    job_seq        integer     NOT NULL,             -- the event's number within its job = SSE id
+    event_id       uuid        NOT NULL UNIQUE,      -- = Nats-Msg-Id
     event_type     text        NOT NULL,
     schema_version integer     NOT NULL,
     occurred_at    timestamptz NOT NULL,
     source         text        NOT NULL,
     envelope       jsonb       NOT NULL,
-    archived_at    timestamptz NOT NULL DEFAULT now()
+    archived_at    timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (job_id, job_seq)
 );
-CREATE INDEX IF NOT EXISTS event_archive_job_seq ON event_archive (job_id, seq);
 CREATE OR REPLACE FUNCTION event_archive_is_append_only() RETURNS trigger
     LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'event_archive is append-only'; END $$;
 CREATE OR REPLACE TRIGGER event_archive_append_only
@@ -42,18 +53,33 @@ CREATE TABLE IF NOT EXISTS jobs (
     formats        text[]      NOT NULL DEFAULT '{}',
     created_at     timestamptz,
     updated_at     timestamptz,
-    last_seq       bigint      NOT NULL DEFAULT 0
+    last_seq       bigint      NOT NULL DEFAULT 0,
+    events         integer     NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created_at DESC);
 """
 
-_COLUMNS = [f.name for f in dataclasses.fields(JobState)]
-_UPSERT = (
-    f"INSERT INTO jobs ({', '.join(_COLUMNS)}) VALUES "
-    f"({', '.join(f'${i}' for i in range(1, len(_COLUMNS) + 1))}) "
+COLUMNS = [f.name for f in dataclasses.fields(JobState)]
+UPSERT = (
+    f"INSERT INTO jobs ({', '.join(COLUMNS)}) VALUES "
+    f"({', '.join(f'${i}' for i in range(1, len(COLUMNS) + 1))}) "
     f"ON CONFLICT (job_id) DO UPDATE SET "
-    + ", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS if c != "job_id")
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c != "job_id")
 )
+_ARCHIVE = (
+    "INSERT INTO event_archive (seq, job_id, job_seq, event_id, event_type, schema_version, "
+    "occurred_at, source, envelope) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+)
+
+
+@dataclass(frozen=True)
+class Incoming:
+    envelope: Envelope
+    seq: int
+
+
+# (job_id, after stream seq, before stream seq) -> the job's events in between, in order
+Lookup = Callable[[str, int, int], Awaitable[list[Incoming]]]
 
 
 async def migrate(pool: asyncpg.Pool) -> None:
@@ -65,7 +91,7 @@ async def migrate(pool: asyncpg.Pool) -> None:
             await conn.execute("SELECT pg_advisory_unlock(hashtext('docling-jobs:progress'))")
 
 
-def _state(row: asyncpg.Record | None) -> JobState | None:
+def state_of(row: asyncpg.Record | dict | None) -> JobState | None:
     if row is None:
         return None
     values = dict(row)
@@ -74,26 +100,69 @@ def _state(row: asyncpg.Record | None) -> JobState | None:
     return JobState(**values)
 
 
-def _row(state: JobState) -> list:
+def row_of(state: JobState) -> list:
     values = dataclasses.asdict(state)
     values["formats"] = list(state.formats)
-    return [values[c] for c in _COLUMNS]
+    return [values[c] for c in COLUMNS]
 
 
-async def project(pool: asyncpg.Pool, envelope: Envelope, event: Event, seq: int) -> bool:
-    """Archive the event and fold it into its job; False when it was already archived."""
+async def project(pool: asyncpg.Pool, batch: Sequence[Incoming], ack_floor: int,
+                  lookup: Lookup) -> list[SseEntry]:
+    """Archive and fold a batch; returns the SSE entries of its events (new or already there)."""
+    by_job: dict[str, list[Incoming]] = {}
+    for item in sorted(batch, key=lambda i: i.seq):
+        by_job.setdefault(item.envelope.job_id, []).append(item)
+    delivered = frozenset(i.seq for i in batch)
     async with pool.acquire() as conn, conn.transaction():
-        archived = await conn.fetchval(
-            "INSERT INTO event_archive (seq, event_id, job_id, event_type, schema_version, "
-            "occurred_at, source, envelope) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
-            "ON CONFLICT DO NOTHING RETURNING seq",
-            seq, envelope.event_id, envelope.job_id, envelope.event_type,
-            envelope.schema_version, envelope.occurred_at, envelope.source,
-            envelope.model_dump_json(),
-        )
-        if archived is None:
-            return False
-        row = await conn.fetchrow("SELECT * FROM jobs WHERE job_id = $1 FOR UPDATE", envelope.job_id)
-        await conn.execute(_UPSERT, *_row(apply(_state(row), event, seq)))
-        return True
+        states = await _lock(conn, sorted(by_job))  # first: what is archived can change until then
+        known = await _archived(conn, [i.envelope.event_id for i in batch])
+        entries: list[SseEntry] = []
+        for job_id, items in by_job.items():
+            folder = _Folder(conn, states.get(job_id) or JobState(job_id=job_id), known, entries)
+            for item in items:
+                if needs_lookup(folder.state.last_seq, item.seq, ack_floor, delivered) \
+                        and item.envelope.event_id not in known:
+                    for missing in await lookup(job_id, folder.state.last_seq, item.seq):
+                        await folder.add(missing)
+                await folder.add(item)
+            await conn.execute(UPSERT, *row_of(folder.state))
+    return entries
 
+
+class _Folder:
+    """Archives one job's events under its row lock, numbering each new one."""
+
+    def __init__(self, conn: asyncpg.Connection, state: JobState, known: dict[str, SseEntry],
+                 entries: list[SseEntry]) -> None:
+        self.conn, self.state, self.known, self.entries = conn, state, known, entries
+
+    async def add(self, item: Incoming) -> None:
+        envelope = item.envelope
+        if envelope.event_id in self.known:  # redelivered: announce again, change nothing
+            self.entries.append(self.known[envelope.event_id])
+            return
+        self.state, n = number(apply(self.state, decode(envelope), item.seq), item.seq)
+        await self.conn.execute(
+            _ARCHIVE, item.seq, envelope.job_id, n, envelope.event_id, envelope.event_type,
+            envelope.schema_version, envelope.occurred_at, envelope.source, envelope.model_dump_json())
+        entry = SseEntry.of(envelope, n)
+        self.known[envelope.event_id] = entry
+        self.entries.append(entry)
+
+
+async def _archived(conn: asyncpg.Connection, event_ids: list[str]) -> dict[str, SseEntry]:
+    rows = await conn.fetch("SELECT event_id, job_seq, event_type, envelope FROM event_archive "
+                            "WHERE event_id = ANY($1::uuid[])", event_ids)
+    return {str(r["event_id"]): SseEntry(r["job_seq"], r["event_type"], json.loads(r["envelope"]))
+            for r in rows}
+
+
+async def _lock(conn: asyncpg.Connection, job_ids: list[str]) -> dict[str, JobState]:
+    """Lock every job row of the batch, creating missing ones, always in job id order."""
+    await conn.execute(
+        "INSERT INTO jobs (job_id, status, stage, progress) "
+        "SELECT id, 'submitted', 'queued', 0 FROM unnest($1::uuid[]) AS id ORDER BY id "
+        "ON CONFLICT (job_id) DO NOTHING", job_ids)
+    rows = await conn.fetch("SELECT * FROM jobs WHERE job_id = ANY($1::uuid[]) ORDER BY job_id "
+                            "FOR UPDATE", job_ids)
+    return {str(r["job_id"]): state_of(r) for r in rows}

@@ -1,0 +1,114 @@
+"""A pull consumer that hands over whatever is waiting, up to a batch, in stream order.
+
+FastStream either runs a fetched batch's messages concurrently (reordering them) or waits to
+fill the batch (adding latency), so the projection uses nats-py directly: ``fetch`` returns as
+soon as messages are there, a whole batch under load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import ConsumerConfig
+from nats.js.errors import NotFoundError
+
+from contracts.envelope import Envelope
+from contracts.subjects import STREAM
+
+log = logging.getLogger(__name__)
+
+BatchHandler = Callable[[list[tuple[Envelope, int]], int], Awaitable[None]]
+
+
+class BatchConsumer:
+    def __init__(self, js: JetStreamContext, subject: str, durable: str, config: ConsumerConfig,
+                 handler: BatchHandler, batch: int = 256) -> None:
+        self.js, self.subject, self.durable, self.config = js, subject, durable, config
+        self.handler, self.batch = handler, batch
+        self.task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        self.sub = await self.js.pull_subscribe(self.subject, durable=self.durable, stream=STREAM,
+                                                config=self.config)
+        self.task = asyncio.create_task(self._run(), name=f"consume-{self.durable}")
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                messages = await self.sub.fetch(batch=self.batch, timeout=5.0)
+            except TimeoutError:
+                continue
+            except Exception:  # connection trouble: nats-py reconnects; try again shortly
+                log.exception("fetch failed", extra={"durable": self.durable})
+                await asyncio.sleep(1.0)
+                continue
+            await self._handle(messages)
+
+    async def _handle(self, messages: list[Msg]) -> None:
+        readable = [m for m in messages if await _readable(m)]
+        if not readable:
+            return
+        try:
+            await self._project(readable)
+        except Exception:
+            log.warning("batch failed; projecting its messages one by one", exc_info=True,
+                        extra={"size": len(readable)})
+            for message in readable:
+                await self._alone(message)
+            return
+        for m in readable:
+            await m.ack()
+
+    async def _project(self, messages: list[Msg]) -> None:
+        floor = (await self.sub.consumer_info()).ack_floor.stream_seq
+        await self.handler([(Envelope.from_bytes(m.data), m.metadata.sequence.stream)
+                            for m in messages], floor)
+
+    async def _alone(self, message: Msg) -> None:
+        """One message in its own transaction: a poison message cannot hold the others back."""
+        try:
+            await self._project([message])
+        except Exception:
+            last = message.metadata.num_delivered >= (self.config.max_deliver or 0) > 0
+            log.exception("event failed" + ("; giving up on it" if last else "; will retry"),
+                          extra={"seq": message.metadata.sequence.stream, "subject": message.subject})
+            await (message.term() if last else message.nak(delay=1.0))
+            return
+        await message.ack()
+
+
+async def _readable(message: Msg) -> bool:
+    """An envelope this build cannot read is set aside (TERM), never retried for ever."""
+    try:
+        Envelope.from_bytes(message.data)
+    except ValueError:
+        log.error("unreadable event terminated", extra={"subject": message.subject,
+                                                         "seq": message.metadata.sequence.stream})
+        await message.term()
+        return False
+    return True
+
+
+async def job_events_between(js: JetStreamContext, subject: str, after: int,
+                             before: int) -> list[tuple[Envelope, int]]:
+    """Events on ``subject`` with stream sequences strictly between ``after`` and ``before``."""
+    found, start = [], after + 1
+    while start < before:
+        try:
+            msg = await js.get_msg(STREAM, seq=start, next=True, subject=subject, direct=True)
+        except NotFoundError:
+            break
+        if msg.seq >= before:
+            break
+        found.append((Envelope.from_bytes(msg.data), msg.seq))
+        start = msg.seq + 1
+    return found

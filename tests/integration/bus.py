@@ -1,0 +1,104 @@
+"""Test helpers on the real stack: a converter built in-process, and reading the log."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from functools import partial
+from pathlib import Path
+
+import asyncpg
+import nats
+
+from contracts.envelope import Envelope
+from contracts.events import UploadStored
+from contracts.subjects import STREAM, job_events, outcome_subject
+from services.converter import handlers
+from services.converter.adapters.mcp import docling_session
+from services.converter.adapters.results import ResultStore
+from services.converter.adapters.saved import read_saved_json
+from services.runtime import bus
+
+
+@asynccontextmanager
+async def converter(env: dict[str, str]) -> AsyncIterator[handlers.Deps]:
+    """A converter of its own (own NATS connection, own pool), as a separate copy would be."""
+    broker = bus.broker(env["NATS_URL"], f"test-converter-{uuid.uuid4().hex[:6]}")
+    await broker.connect()
+    pool = await asyncpg.create_pool(env["DATABASE_URL"], min_size=1, max_size=2)
+    try:
+        yield handlers.Deps(
+            open_session=partial(docling_session, env["MCP_SERVER_URL"], 120.0),
+            read_saved_json=read_saved_json, results=ResultStore(pool),
+            publish=lambda event: bus.publish(broker, event),
+            has_outcome=lambda job_id: bus.has_outcome(broker, job_id),
+            server_url=env["MCP_SERVER_URL"])
+    finally:
+        await pool.close()
+        await broker.stop()
+
+
+def stored_upload(env: dict[str, str], make: Callable[[Path], Path]) -> UploadStored:
+    """An upload as ingest would have stored it (not published: only the test's converters see it)."""
+    job_id = str(uuid.uuid4())
+    path = make(Path(env["UPLOAD_DIR"]) / f"test-{job_id}.docx")
+    data = path.read_bytes()
+    return UploadStored(job_id=job_id, source="test", sha256=hashlib.sha256(data).hexdigest(),
+                        size_bytes=len(data), path=str(path), filename=path.name)
+
+
+class Log:
+    """Reads the JOBS stream directly."""
+
+    def __init__(self, nc: nats.NATS) -> None:
+        self.nc, self.js = nc, nc.jetstream()
+
+    async def count(self, subject: str) -> int:
+        info = await self.js.stream_info(STREAM, subjects_filter=subject)
+        return sum((info.state.subjects or {}).values())
+
+    async def outcomes(self, job_id: str) -> list[Envelope]:
+        found, seq = [], 0
+        while True:
+            try:
+                msg = await self.js.get_msg(STREAM, seq=seq + 1, next=True, subject=outcome_subject(job_id))
+            except nats.js.errors.NotFoundError:
+                return found
+            found.append(Envelope.from_bytes(msg.data))
+            seq = msg.seq
+
+    async def job_event_types(self, job_id: str) -> list[str]:
+        found, seq = [], 0
+        while True:
+            try:
+                msg = await self.js.get_msg(STREAM, seq=seq + 1, next=True, subject=job_events(job_id))
+            except nats.js.errors.NotFoundError:
+                return found
+            found.append(Envelope.from_bytes(msg.data).event_type)
+            seq = msg.seq
+
+    async def settled(self, durables: tuple[str, ...] = ("ingest", "converter", "converter-cancel",
+                                                         "progress"), timeout: float = 60.0) -> None:
+        """Wait until every consumer has processed everything in the stream."""
+        await until(lambda: self._idle(durables), timeout, "consumers to settle")
+
+    async def _idle(self, durables: tuple[str, ...]) -> bool:
+        for durable in durables:
+            info = await self.js.consumer_info(STREAM, durable)
+            if info.num_pending or info.num_ack_pending:
+                return False
+        return True
+
+
+async def until(check: Callable[[], Awaitable[object]], timeout: float, what: str) -> object:
+    """Poll ``check`` until it returns something truthy, or fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := await check():
+            return result
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
