@@ -24,8 +24,8 @@ install: $(STAMPS)/venv $(STAMPS)/venv-mcp ## create .venv (services) and .venv-
 
 install-test: install $(STAMPS)/venv-test ## install, plus the test requirements
 
-up: install ## run the stack (Ctrl-C stops it; DETACH=1 runs it in the background)
-	$(PY) -m devstack up $(UP_FLAGS)
+up: install ## run the stack (Ctrl-C stops it; DETACH=1 in the background; COPIES=2 doubles each service)
+	$(if $(COPIES),DEVSTACK_COPIES=$(COPIES)) $(PY) -m devstack up $(UP_FLAGS)
 
 down: ## stop a stack started with DETACH=1 (or left behind)
 	$(PY_ANY) -m devstack down

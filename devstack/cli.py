@@ -16,6 +16,7 @@ from devstack.stack import Stack
 
 COMPONENTS_ENV = "DEVSTACK_COMPONENTS"
 MCP_COMMAND_ENV = "DEVSTACK_MCP_COMMAND"
+COPIES_ENV = "DEVSTACK_COPIES"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -36,11 +37,19 @@ def _up(args: argparse.Namespace, layout: Layout) -> int:
         chosen = components.select(args.components)
         if args.detach:
             return launcher.up_detached(layout.home, ports, chosen)
-        stack = Stack(layout.home, ports, chosen, mcp_command=_mcp_command())
+        stack = Stack(layout.home, ports, chosen, mcp_command=_mcp_command(), copies=_copies())
     except (StackError, ValueError) as error:
         print(error, file=sys.stderr)
         return 1
     return launcher.up_foreground(stack, ready_fd=args.ready_fd)
+
+
+def _copies() -> int:
+    """DEVSTACK_COPIES: how many copies of each service to run (default 1)."""
+    value = os.environ.get(COPIES_ENV, "1")
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{COPIES_ENV} must be a positive integer, not {value!r}")
+    return int(value)
 
 
 def _mcp_command() -> list[str] | None:

@@ -38,6 +38,7 @@ class Context:
     ports: Ports
     stack_env: Mapping[str, str]
     mcp_command: Sequence[str] = DEFAULT_MCP_COMMAND
+    copy_ports: Mapping[str, int] = field(default_factory=dict)  # "api-2" -> its port
 
 
 @dataclass
@@ -99,14 +100,30 @@ class Postgres(Component):
         postgres.ensure_database(self.ctx.ports.postgres)
 
 
+SYNC_INTERVAL_ENV = "NATS_SYNC_INTERVAL"
+
+
 @dataclass
 class Nats(Component):
+    """NATS with JetStream. Its store is flushed to disk after every write by default
+    (``sync_interval: always``): an acknowledged event survives a power cut, not only a crash.
+    ``NATS_SYNC_INTERVAL`` (e.g. ``2m``, NATS's own default) trades that for speed."""
+
     name: str = "nats"
     port_fields: tuple[str, ...] = ("nats", "nats_monitor")
 
+    def prepare(self) -> None:
+        sync = self.ctx.stack_env.get(SYNC_INTERVAL_ENV) or os.environ.get(SYNC_INTERVAL_ENV, "always")
+        self._config.write_text(
+            f'jetstream {{\n  store_dir: "{self.ctx.layout.nats}"\n  sync_interval: "{sync}"\n}}\n')
+
+    @property
+    def _config(self) -> Path:
+        return self.ctx.layout.home / "nats.conf"
+
     def argv(self) -> list[str]:
         p = self.ctx.ports
-        return [_venv_binary("nats-server"), "-a", HOST, "-p", str(p.nats), "-js", "-sd", str(self.ctx.layout.nats),
+        return [_venv_binary("nats-server"), "-c", str(self._config), "-a", HOST, "-p", str(p.nats),
                 "-m", str(p.nats_monitor), "--name", "docling-jobs"]  # fmt: skip
 
     def is_ready(self) -> bool:
@@ -156,20 +173,38 @@ class McpServer(Component):
 
 @dataclass
 class Service(Component):
-    """One of the project's services: `python -m services.<name>`, ready when /health answers 200."""
+    """One of the project's services: `python -m services.<module>`, ready when /health answers 200.
+
+    Extra copies (``api-2``, ``converter-3``, ...) run the same module on a port of their own.
+    """
+
+    module: str = ""
+
+    @property
+    def port(self) -> int:
+        return self.ctx.copy_ports.get(self.name) or getattr(self.ctx.ports, self.module)
 
     def argv(self) -> list[str]:
-        return [sys.executable, "-m", f"services.{self.name}"]
+        return [sys.executable, "-m", f"services.{self.module}"]
+
+    def env(self) -> dict[str, str]:
+        return {**super().env(), f"{self.module.upper()}_PORT": str(self.port)}
 
     def is_ready(self) -> bool:
-        port = getattr(self.ctx.ports, self.name)
-        return probes.http_ok(f"http://{HOST}:{port}/health")
+        return probes.http_ok(f"http://{HOST}:{self.port}/health")
+
+
+def copy_names(copies: int) -> tuple[str, ...]:
+    """The extra copies of every service beyond the first: progress-2, ingest-2, ..."""
+    return tuple(f"{name}-{k}" for k in range(2, copies + 1) for name in SERVICES)
 
 
 def build(name: str, ctx: Context) -> Component:
     """The component called name."""
     if name in SERVICES:
-        return Service(ctx, name=name, port_fields=(name,))
+        return Service(ctx, name=name, port_fields=(name,), module=name)
+    if name in ctx.copy_ports:
+        return Service(ctx, name=name, module=name.rsplit("-", 1)[0])
     kinds: dict[str, type[Component]] = {"postgres": Postgres, "nats": Nats, "valkey": Valkey, "mcp": McpServer}
     if name not in kinds:
         raise StackError(f"unknown component {name!r}; known: {', '.join(ALL)}")

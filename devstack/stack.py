@@ -13,11 +13,11 @@ from pathlib import Path
 from types import TracebackType
 
 from devstack import postgres
-from devstack.components import ALL, DEFAULT_MCP_COMMAND, Component, Context, build, select
+from devstack.components import ALL, DEFAULT_MCP_COMMAND, Component, Context, build, copy_names, select
 from devstack.control import remove_state
 from devstack.errors import StackError
 from devstack.layout import Layout
-from devstack.ports import HOST, Ports, ensure_free
+from devstack.ports import HOST, Ports, ensure_free, free_ports
 from devstack.proc import PidRecord, signal_process, spawn, terminate
 
 STOP_TIMEOUT = 15.0
@@ -54,13 +54,17 @@ class Stack:
         ports: Ports | None = None,
         components: str | Sequence[str] = ALL,
         mcp_command: Sequence[str] | None = None,
+        copies: int = 1,
     ) -> None:
         self.home = Path(home).resolve()
         self.ports = ports if ports is not None else Ports.from_env()
-        self.components: tuple[str, ...] = _select(components)
+        chosen = _select(components)
+        extra = tuple(n for n in copy_names(copies) if n.rsplit("-", 1)[0] in chosen)
+        self.components: tuple[str, ...] = chosen + extra
+        self.copy_ports = dict(zip(extra, free_ports(len(extra)), strict=True))
         self.layout = Layout(self.home)
         self.mcp_command: tuple[str, ...] = tuple(mcp_command or DEFAULT_MCP_COMMAND)
-        self._ctx = Context(self.layout, self.ports, self.env(), self.mcp_command)
+        self._ctx = Context(self.layout, self.ports, self.env(), self.mcp_command, self.copy_ports)
         self._running: dict[str, _Running] = {}
         self._cancelled = False
 
@@ -172,6 +176,12 @@ class Stack:
         }
 
     @property
+    def api_urls(self) -> list[str]:
+        """Every API instance: the first, then its copies."""
+        copies = [port for name, port in self.copy_ports.items() if name.startswith("api-")]
+        return [self.urls.api, *(f"http://{HOST}:{port}" for port in copies)]
+
+    @property
     def urls(self) -> StackUrls:
         p = self.ports
         return StackUrls(
@@ -214,7 +224,8 @@ class Stack:
             record.write(self.layout.pid_file(name))
 
     def _write_info(self) -> None:
-        info = {"components": list(self.components), "ports": asdict(self.ports), "urls": asdict(self.urls)}
+        info = {"components": list(self.components), "ports": asdict(self.ports), "urls": asdict(self.urls),
+                "copies": self.copy_ports, "api_urls": self.api_urls}
         self.layout.stack_info.write_text(json.dumps(info, indent=2) + "\n")
 
 

@@ -15,10 +15,14 @@ from devstack import Ports, Stack
 TEST_ACK_WAIT_S = "6"
 
 
+# Every service runs twice: the suite proves nothing assumes it is the only copy.
+COPIES = int(os.environ.get("TEST_COPIES", "2"))
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     os.environ["NATS_ACK_WAIT_S"] = TEST_ACK_WAIT_S
-    running = Stack(tmp_path_factory.mktemp("stack"), Ports.free())
+    running = Stack(tmp_path_factory.mktemp("stack"), Ports.free(), copies=COPIES)
     try:
         running.start()
         yield running

@@ -12,6 +12,10 @@ from services.runtime.batches import BatchConsumer, job_events_between
 from services.runtime.settings import CommonSettings
 
 
+BATCH = 512
+MAX_ACK_PENDING = 16 * BATCH
+
+
 def consumer(js: JetStreamContext, deps: handlers.Deps, settings: CommonSettings) -> BatchConsumer:
     async def lookup(job_id: str, after: int, before: int) -> list[Incoming]:
         found = await job_events_between(js, job_events(job_id), after, before)
@@ -22,4 +26,8 @@ def consumer(js: JetStreamContext, deps: handlers.Deps, settings: CommonSettings
         await handlers.on_job_events(incoming, ack_floor, deps)
 
     deps.lookup = lookup
-    return BatchConsumer(js, ALL_JOB_EVENTS, "progress", bus.consumer_config(settings), project)
+    config = bus.consumer_config(settings)
+    # Unacknowledged messages the consumer hands out across all copies: room for every copy's
+    # batch (the default, 1000, would stall a fifth copy's fetch until its timeout).
+    config.max_ack_pending = MAX_ACK_PENDING
+    return BatchConsumer(js, ALL_JOB_EVENTS, "progress", config, project, batch=BATCH)

@@ -28,11 +28,7 @@ async def on_job_events(batch: list[Incoming], ack_floor: int, deps: Deps) -> No
     numbers in the buffer and read the archive instead.
     """
     entries = await postgres.project(deps.pool, batch, ack_floor, deps.lookup)
-    by_job: dict[str, list] = {}
-    for entry in entries:
-        by_job.setdefault(entry.data["job_id"], []).append(entry)
     try:
-        for job_id, job_entries in by_job.items():
-            await deps.buffer.add(job_id, sorted(job_entries, key=lambda e: e.id))
+        await deps.buffer.add(entries)  # per job in number order: project() keeps each job's order
     except Exception:  # Redis is disposable; the archive already holds these events
-        log.exception("could not update the SSE buffer", extra={"jobs": len(by_job)})
+        log.exception("could not update the SSE buffer", extra={"events": len(entries)})

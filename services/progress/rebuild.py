@@ -57,7 +57,7 @@ async def reset_redis(redis: Redis, entries: dict[str, list[SseEntry]]) -> int:
         last = datetime.fromisoformat(job_entries[-1].data["occurred_at"])
         left = keys.SSE_BUFFER_TTL_S - int((now - last).total_seconds())
         if left > 0:
-            rebuffered += await buffer.add(job_id, job_entries, buffer_ttl_s=left)
+            rebuffered += await buffer.add(job_entries, buffer_ttl_s=left)
         else:
             await redis.hset(keys.sse_history(job_id), mapping=_history(job_entries))
             await redis.expire(keys.sse_history(job_id), keys.SSE_HISTORY_TTL_S)

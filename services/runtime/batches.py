@@ -42,19 +42,29 @@ class BatchConsumer:
             await asyncio.gather(self.task, return_exceptions=True)
 
     async def _run(self) -> None:
-        while True:
-            try:
-                messages = await self.sub.fetch(batch=self.batch, timeout=5.0)
-            except TimeoutError:
-                continue
-            except Exception:  # connection trouble: nats-py reconnects; try again shortly
-                log.exception("fetch failed", extra={"durable": self.durable})
-                await asyncio.sleep(1.0)
-                continue
-            await self._handle(messages)
+        """Fetch the next batch while the current one is handled; batches are handled in turn."""
+        ahead = asyncio.create_task(self._fetch())
+        try:
+            while True:
+                messages = await ahead
+                ahead = asyncio.create_task(self._fetch())
+                if messages:
+                    await self._handle(messages)
+        finally:
+            ahead.cancel()
+
+    async def _fetch(self) -> list[Msg]:
+        try:
+            return await self.sub.fetch(batch=self.batch, timeout=5.0)
+        except TimeoutError:
+            return []
+        except Exception:  # connection trouble: nats-py reconnects; try again shortly
+            log.exception("fetch failed", extra={"durable": self.durable})
+            await asyncio.sleep(1.0)
+            return []
 
     async def _handle(self, messages: list[Msg]) -> None:
-        readable = [m for m in messages if await _readable(m)]
+        readable = [(m, e) for m in messages if (e := await _envelope(m)) is not None]
         if not readable:
             return
         try:
@@ -62,21 +72,20 @@ class BatchConsumer:
         except Exception:
             log.warning("batch failed; projecting its messages one by one", exc_info=True,
                         extra={"size": len(readable)})
-            for message in readable:
-                await self._alone(message)
+            for item in readable:
+                await self._alone(*item)
             return
-        for m in readable:
+        for m, _ in readable:
             await m.ack()
 
-    async def _project(self, messages: list[Msg]) -> None:
+    async def _project(self, readable: list[tuple[Msg, Envelope]]) -> None:
         floor = (await self.sub.consumer_info()).ack_floor.stream_seq
-        await self.handler([(Envelope.from_bytes(m.data), m.metadata.sequence.stream)
-                            for m in messages], floor)
+        await self.handler([(e, _stream_seq(m)) for m, e in readable], floor)
 
-    async def _alone(self, message: Msg) -> None:
+    async def _alone(self, message: Msg, envelope: Envelope) -> None:
         """One message in its own transaction: a poison message cannot hold the others back."""
         try:
-            await self._project([message])
+            await self._project([(message, envelope)])
         except Exception:
             last = message.metadata.num_delivered >= (self.config.max_deliver or 0) > 0
             log.exception("event failed" + ("; giving up on it" if last else "; will retry"),
@@ -86,16 +95,25 @@ class BatchConsumer:
         await message.ack()
 
 
-async def _readable(message: Msg) -> bool:
-    """An envelope this build cannot read is set aside (TERM), never retried for ever."""
+_V1_TOKENS = 9  # $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>
+
+
+def _stream_seq(message: Msg) -> int:
+    """The stream sequence alone from the ack subject, in either of its layouts (nats-py's full
+    metadata parse, timestamps and all, cost a tenth of the projection's time)."""
+    tokens = message.reply.split(".")
+    return int(tokens[5] if len(tokens) == _V1_TOKENS else tokens[Msg.Ack.StreamSeq])
+
+
+async def _envelope(message: Msg) -> Envelope | None:
+    """The message's envelope; one this build cannot read is set aside (TERM), never retried."""
     try:
-        Envelope.from_bytes(message.data)
+        return Envelope.from_bytes(message.data)
     except ValueError:
         log.error("unreadable event terminated", extra={"subject": message.subject,
                                                          "seq": message.metadata.sequence.stream})
         await message.term()
-        return False
-    return True
+        return None
 
 
 async def job_events_between(js: JetStreamContext, subject: str, after: int,

@@ -122,13 +122,14 @@ def final_attempt(message: NatsMessage, settings: CommonSettings) -> bool:
 
 
 @asynccontextmanager
-async def kept_alive(message: NatsMessage, every_s: float) -> AsyncIterator[None]:
-    """Tell JetStream the message is still being worked on, so a long job is not redelivered."""
+async def kept_alive(in_progress: Callable[[], Awaitable[None]], every_s: float) -> AsyncIterator[None]:
+    """Tell JetStream every ``every_s`` that a message is still being worked on (an in-progress
+    acknowledgement), so a job that takes longer than the ack wait is not redelivered."""
 
     async def beat() -> None:
         while True:
             await asyncio.sleep(every_s)
-            await message.raw_message.in_progress()
+            await in_progress()
 
     task = asyncio.create_task(beat())
     try:
@@ -155,7 +156,7 @@ async def handle(message: NatsMessage, settings: CommonSettings, work: Callable[
     message) never leaves its job stuck.
     """
     try:
-        async with kept_alive(message, settings.ack_wait_s / 3):
+        async with kept_alive(message.raw_message.in_progress, settings.ack_wait_s / 3):
             await work()
     except Exception:
         if not final_attempt(message, settings):

@@ -85,10 +85,13 @@ async def test_a_converter_killed_mid_conversion_is_replaced(stack: Stack, stack
     upload = stored_upload(stack_env, make_docx)
     await bus.publish(broker, upload)
     await until(lambda: _has(log, upload.job_id, "ConversionStarted"), 30, "the conversion to start")
-    stack.kill("converter")  # SIGKILL, mid-conversion: no ack, no terminal event
-    await until(lambda: _gone(stack), 10, "the converter to die")
+    converters = [name for name in stack.components if name.split("-")[0] == "converter"]
+    for name in converters:  # SIGKILL whichever copy has it, mid-conversion: no ack, no outcome
+        stack.kill(name)
+    await until(lambda: _gone(stack, converters), 10, "the converters to die")
     assert await log.outcomes(upload.job_id) == []
-    stack.start_component("converter")  # another copy; JetStream redelivers after the ack wait
+    for name in converters:  # new copies; JetStream redelivers after the ack wait
+        stack.start_component(name)
     state = await ended(db, upload.job_id, timeout=60)
     assert state["status"] == "succeeded"
     assert [o.event_type for o in await log.outcomes(upload.job_id)] == ["ConversionSucceeded"]
@@ -98,8 +101,8 @@ async def _has(log: Log, job_id: str, event_type: str) -> bool:
     return event_type in await log.job_event_types(job_id)
 
 
-async def _gone(stack: Stack) -> bool:
-    return stack.exited().get("converter") == -9  # reaped, killed by SIGKILL
+async def _gone(stack: Stack, names: list[str]) -> bool:
+    return all(stack.exited().get(name) == -9 for name in names)  # reaped, killed by SIGKILL
 
 
 async def snapshot(db: asyncpg.Pool, log: Log, redis_url: str, job_ids: list[str]) -> dict:

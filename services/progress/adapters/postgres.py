@@ -101,9 +101,7 @@ def state_of(row: asyncpg.Record | dict | None) -> JobState | None:
 
 
 def row_of(state: JobState) -> list:
-    values = dataclasses.asdict(state)
-    values["formats"] = list(state.formats)
-    return [values[c] for c in COLUMNS]
+    return [list(state.formats) if c == "formats" else getattr(state, c) for c in COLUMNS]
 
 
 async def project(pool: asyncpg.Pool, batch: Sequence[Incoming], ack_floor: int,
@@ -117,34 +115,38 @@ async def project(pool: asyncpg.Pool, batch: Sequence[Incoming], ack_floor: int,
         states = await _lock(conn, sorted(by_job))  # first: what is archived can change until then
         known = await _archived(conn, [i.envelope.event_id for i in batch])
         entries: list[SseEntry] = []
+        archive: list[tuple] = []
+        folded: list[JobState] = []
         for job_id, items in by_job.items():
-            folder = _Folder(conn, states.get(job_id) or JobState(job_id=job_id), known, entries)
+            folder = _Folder(states.get(job_id) or JobState(job_id=job_id), known, entries, archive)
             for item in items:
                 if needs_lookup(folder.state.last_seq, item.seq, ack_floor, delivered) \
                         and item.envelope.event_id not in known:
                     for missing in await lookup(job_id, folder.state.last_seq, item.seq):
-                        await folder.add(missing)
-                await folder.add(item)
-            await conn.execute(UPSERT, *row_of(folder.state))
+                        folder.add(missing)
+                folder.add(item)
+            folded.append(folder.state)
+        await conn.executemany(_ARCHIVE, archive)
+        await conn.executemany(UPSERT, [row_of(state) for state in folded])
     return entries
 
 
 class _Folder:
-    """Archives one job's events under its row lock, numbering each new one."""
+    """Numbers and folds one job's new events (its row is locked); collects their archive rows."""
 
-    def __init__(self, conn: asyncpg.Connection, state: JobState, known: dict[str, SseEntry],
-                 entries: list[SseEntry]) -> None:
-        self.conn, self.state, self.known, self.entries = conn, state, known, entries
+    def __init__(self, state: JobState, known: dict[str, SseEntry], entries: list[SseEntry],
+                 archive: list[tuple]) -> None:
+        self.state, self.known, self.entries, self.archive = state, known, entries, archive
 
-    async def add(self, item: Incoming) -> None:
+    def add(self, item: Incoming) -> None:
         envelope = item.envelope
         if envelope.event_id in self.known:  # redelivered: announce again, change nothing
             self.entries.append(self.known[envelope.event_id])
             return
         self.state, n = number(apply(self.state, decode(envelope), item.seq), item.seq)
-        await self.conn.execute(
-            _ARCHIVE, item.seq, envelope.job_id, n, envelope.event_id, envelope.event_type,
-            envelope.schema_version, envelope.occurred_at, envelope.source, envelope.model_dump_json())
+        self.archive.append((item.seq, envelope.job_id, n, envelope.event_id, envelope.event_type,
+                             envelope.schema_version, envelope.occurred_at, envelope.source,
+                             envelope.model_dump_json()))
         entry = SseEntry.of(envelope, n)
         self.known[envelope.event_id] = entry
         self.entries.append(entry)

@@ -9,21 +9,27 @@ from redis.asyncio import Redis
 from contracts import keys
 from contracts.sse import SseEntry
 
-# KEYS: buffer, history. ARGV: number, entry, buffer ttl, channel, history ttl, terminal (0/1).
-# Adds the entry once per number (the score), renews the TTLs, raises the history mark, and
-# announces only what is new.
+# One call per batch. KEYS: buffer and history key of each entry, in pairs. ARGV[1] buffer ttl,
+# ARGV[2] history ttl, then per entry: number, member, channel, terminal (0/1). Each entry is added
+# once per number (the score); TTLs are renewed; the history mark rises; only what is new is
+# announced. Returns how many entries were new.
 _BUFFER_AND_ANNOUNCE = """
-local added = 0
-if #redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1], 'LIMIT', 0, 1) == 0 then
-  added = redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+local new = 0
+for i = 1, #KEYS / 2 do
+  local buffer, history, a = KEYS[2 * i - 1], KEYS[2 * i], 3 + 4 * (i - 1)
+  local n, member, channel, terminal = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
+  if #redis.call('ZRANGEBYSCORE', buffer, n, n, 'LIMIT', 0, 1) == 0 then
+    redis.call('ZADD', buffer, n, member)
+    redis.call('PUBLISH', channel, member)
+    new = new + 1
+  end
+  redis.call('EXPIRE', buffer, ARGV[1])
+  local last = tonumber(redis.call('HGET', history, 'last') or '0')
+  if tonumber(n) > last then redis.call('HSET', history, 'last', n) end
+  if terminal == '1' then redis.call('HSET', history, 'terminal', n) end
+  redis.call('EXPIRE', history, ARGV[2])
 end
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-local last = tonumber(redis.call('HGET', KEYS[2], 'last') or '0')
-if tonumber(ARGV[1]) > last then redis.call('HSET', KEYS[2], 'last', ARGV[1]) end
-if ARGV[6] == '1' then redis.call('HSET', KEYS[2], 'terminal', ARGV[1]) end
-redis.call('EXPIRE', KEYS[2], ARGV[5])
-if added == 1 then redis.call('PUBLISH', ARGV[4], ARGV[2]) end
-return added
+return new
 """
 
 
@@ -32,15 +38,14 @@ class SseBuffer:
         self.redis = redis
         self.script = redis.register_script(_BUFFER_AND_ANNOUNCE)
 
-    async def add(self, job_id: str, entries: Sequence[SseEntry], buffer_ttl_s: int | None = None) -> int:
-        """Buffer and announce entries (in order) in one round trip; returns how many were new."""
+    async def add(self, entries: Sequence[SseEntry], buffer_ttl_s: int | None = None) -> int:
+        """Buffer and announce entries (each job's in number order) in one call; returns how many
+        were new."""
         if not entries:
             return 0
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for entry in entries:
-                await self.script(keys=[keys.sse_events(job_id), keys.sse_history(job_id)],
-                                  args=[entry.id, entry.to_json(), buffer_ttl_s or keys.SSE_BUFFER_TTL_S,
-                                        keys.sse_live(job_id), keys.SSE_HISTORY_TTL_S,
-                                        int(entry.terminal)],
-                                  client=pipe)
-            return sum(await pipe.execute())
+        names, args = [], [buffer_ttl_s or keys.SSE_BUFFER_TTL_S, keys.SSE_HISTORY_TTL_S]
+        for entry in entries:
+            job_id = entry.data["job_id"]
+            names += [keys.sse_events(job_id), keys.sse_history(job_id)]
+            args += [entry.id, entry.to_json(), keys.sse_live(job_id), int(entry.terminal)]
+        return await self.script(keys=names, args=args)
