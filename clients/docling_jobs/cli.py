@@ -1,4 +1,8 @@
-"""``docling-jobs convert FILE [--format markdown|html|json] [-o OUT]``."""
+"""``docling-jobs convert FILE [--format markdown|html|json] [-o OUT] [-q]``.
+
+Shows a progress bar (interpolated progress, stage, "Using backup connection" when polling),
+writes the result and exits 0; a failed job prints its code, message and recovery and exits 1.
+"""
 
 from __future__ import annotations
 
@@ -10,36 +14,45 @@ from pathlib import Path
 import httpx
 
 from clients.docling_jobs.client import DEFAULT_URL, ApiError, Client, JobEvent
+from clients.docling_jobs.progress_bar import ProgressBar
 
 SUFFIX = {"markdown": ".md", "html": ".html", "json": ".json"}
 
 
-def _bar(progress: int, stage: str, width: int = 30) -> str:
-    filled = width * progress // 100
-    return f"\r[{'#' * filled}{'.' * (width - filled)}] {progress:3d}% {stage:<20}"
-
-
-def _progress_of(event: JobEvent, shown: int) -> int:
+def failure_of_event(event: JobEvent) -> dict | None:
+    """None when the terminal event is a success, else its code, message and recovery."""
     if event.type == "ConversionSucceeded":
-        return 100
-    value = event.data.get("progress")
-    return max(shown, value) if isinstance(value, int) else shown
+        return None
+    return event.data if "code" in event.data else {"code": event.type, "message": "the job did not succeed"}
+
+
+def failure_of_state(job: dict) -> dict | None:
+    """None when the final job state is a success, else its error (or its status as the code)."""
+    if job.get("status") == "succeeded":
+        return None
+    return job.get("error") or {"code": job.get("status"), "message": "the job did not succeed"}
+
+
+def follow(client: Client, job_id: str, bar: ProgressBar) -> dict | None:
+    """Follow the job to its end on the bar; its failure (code, message, recovery) or None."""
+    last = None
+    for event in client.events(job_id, on_state=bar.on_state, on_notice=bar.on_notice):
+        bar.on_event(event)
+        last = event
+    failure = failure_of_event(last) if last and last.terminal else failure_of_state(client.status(job_id))
+    if failure is None:
+        bar.complete()
+    return failure
 
 
 def convert(client: Client, path: Path, fmt: str, out: Path | None, quiet: bool) -> int:
     job = client.submit(path)
-    shown, stage = 0, "queued"
-    for event in client.events(job["job_id"]):
-        shown, stage = _progress_of(event, shown), event.data.get("stage", stage)
-        if not quiet:
-            print(_bar(shown, stage.replace("_", " ")), end="", file=sys.stderr, flush=True)
-        if event.type in ("ConversionFailed", "UploadRejected"):
-            data = event.data
-            print(f"\nfailed: {data.get('code')}: {data.get('message')} ({data.get('recovery', '')})",
-                  file=sys.stderr)
-            return 1
-    if not quiet:
-        print(file=sys.stderr)
+    with ProgressBar(sys.stderr, enabled=not quiet) as bar:
+        failure = follow(client, job["job_id"], bar)
+    if failure is not None:
+        print(f"failed: {failure.get('code')}: {failure.get('message')} ({failure.get('recovery') or ''})",
+              file=sys.stderr)
+        return 1
     content = client.result(job["job_id"], fmt)
     target = out or path.with_suffix(SUFFIX[fmt])
     target.write_bytes(content)

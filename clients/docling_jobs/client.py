@@ -2,45 +2,32 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from dataclasses import dataclass
+import random
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
-from httpx_sse import connect_sse
 
-TERMINAL_EVENTS = frozenset({"ConversionSucceeded", "ConversionFailed", "UploadRejected"})
+from clients.docling_jobs.backoff import Random
+from clients.docling_jobs.errors import ApiError, checked
+from clients.docling_jobs.events import TERMINAL_EVENTS, JobEvent
+from clients.docling_jobs.live import LiveEvents
+from clients.docling_jobs.transport import HttpTransport, job_path
+
+__all__ = ["DEFAULT_URL", "TERMINAL_EVENTS", "ApiError", "Client", "JobEvent"]
+
 DEFAULT_URL = "http://127.0.0.1:3000"
 
 
-class ApiError(Exception):
-    """A problem+json answer from the API."""
-
-    def __init__(self, status: int, problem: dict) -> None:
-        self.status, self.problem = status, problem
-        self.code = problem.get("code", f"HTTP{status}")
-        super().__init__(f"{self.code}: {problem.get('detail') or problem.get('title', 'error')}")
-
-
-@dataclass(frozen=True)
-class JobEvent:
-    id: int
-    type: str
-    envelope: dict
-
-    @property
-    def data(self) -> dict:
-        return self.envelope.get("data", {})
-
-    @property
-    def terminal(self) -> bool:
-        return self.type in TERMINAL_EVENTS
-
-
 class Client:
-    def __init__(self, base_url: str = DEFAULT_URL, timeout: float = 30.0) -> None:
-        self.http = httpx.Client(base_url=base_url, timeout=timeout)
+    """The API over httpx; ``transport``, ``sleep`` and ``rng`` are there for tests."""
+
+    def __init__(self, base_url: str = DEFAULT_URL, timeout: float = 30.0, *,
+                 transport: httpx.BaseTransport | None = None,
+                 sleep: Callable[[float], None] = time.sleep, rng: Random = random.random) -> None:
+        self.http = httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
+        self._sleep, self._rng = sleep, rng
 
     def __enter__(self) -> Client:
         return self
@@ -50,39 +37,22 @@ class Client:
 
     def submit(self, path: Path) -> dict:
         with path.open("rb") as handle:
-            return self._ok(self.http.post("/api/v1/jobs", files={"file": (path.name, handle)})).json()
+            return checked(self.http.post("/api/v1/jobs", files={"file": (path.name, handle)})).json()
 
     def status(self, job_id: str) -> dict:
-        return self._ok(self.http.get(f"/api/v1/jobs/{job_id}")).json()
+        return checked(self.http.get(job_path(job_id))).json()
 
     def result(self, job_id: str, fmt: str = "markdown") -> bytes:
-        return self._ok(self.http.get(f"/api/v1/jobs/{job_id}/result", params={"format": fmt})).content
+        return checked(self.http.get(f"{job_path(job_id)}/result", params={"format": fmt})).content
 
-    def events(self, job_id: str, after: int = 0, max_reconnects: int = 10) -> Iterator[JobEvent]:
-        """The job's events in order, resuming with Last-Event-ID when the stream drops."""
-        for _ in range(max_reconnects + 1):
-            headers = {"Last-Event-ID": str(after)} if after else {}
-            with connect_sse(self.http, "GET", f"/api/v1/jobs/{job_id}/events",
-                             headers=headers, timeout=httpx.Timeout(30.0, read=60.0)) as source:
-                if source.response.status_code == 204:
-                    return
-                self._ok(source.response)
-                for sse in source.iter_sse():
-                    if not sse.id or not sse.data:  # comments, heartbeats, the retry hint
-                        continue
-                    event = JobEvent(int(sse.id), sse.event, json.loads(sse.data))
-                    after = event.id
-                    yield event
-                    if event.terminal:
-                        return
+    def events(self, job_id: str, after: int = 0, *,
+               on_state: Callable[[dict], None] | None = None,
+               on_notice: Callable[[str], None] | None = None) -> Iterator[JobEvent]:
+        """The job's events after ``after``, each once and in order, until the job is over.
 
-    @staticmethod
-    def _ok(response: httpx.Response) -> httpx.Response:
-        if response.is_success:
-            return response
-        response.read()
-        try:
-            problem = response.json()
-        except ValueError:
-            problem = {"title": response.text[:200]}
-        raise ApiError(response.status_code, problem)
+        Reconnects with ``Last-Event-ID`` on the seed's schedule, then polls every 2 s (announced
+        through ``on_notice`` as "Using backup connection"). Job states (the stream's ``sync``
+        event, polled states) go to ``on_state``. See ``clients.docling_jobs.live``.
+        """
+        return iter(LiveEvents(HttpTransport(self.http), job_id, after, on_state=on_state,
+                               on_notice=on_notice, sleep=self._sleep, rng=self._rng))
