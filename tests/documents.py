@@ -85,3 +85,23 @@ def make_corrupt_docx(path: Path) -> Path:
 
 
 MAKERS = {"docx": make_docx, "pptx": make_pptx, "xlsx": make_xlsx, "html": make_html, "md": make_markdown}
+
+
+def make_csv(path: Path) -> Path:
+    path.write_text(f"item,qty,ref\napples,3,{_token()}\npears,5,{_token()}\n")
+    return path
+
+
+def make_scanned_pdf(path: Path) -> Path:
+    """A one-page PDF holding only a picture of text: no text layer (what a scanner makes)."""
+    from PIL import Image, ImageDraw
+
+    page = Image.new("L", (612, 792), color=255)
+    ImageDraw.Draw(page).text((72, 72), f"Scanned page {_token()}", fill=0)
+    page.save(path, "PDF", resolution=72.0)
+    return path
+
+
+def make_corrupt_pdf(path: Path) -> Path:
+    path.write_bytes(b"%PDF-1.4\n" + b"\x00this is not a PDF body\xff" * 40 + b"\n%%EOF\n")
+    return path

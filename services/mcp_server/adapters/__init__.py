@@ -1,0 +1,1 @@
+"""What the MCP server touches outside itself: worker processes, sources, metrics."""

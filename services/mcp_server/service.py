@@ -1,0 +1,150 @@
+"""What the tools do: read the source, answer from the cache, or convert on a worker and cache the result."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.metadata
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.mcp_server.adapters import metrics
+from services.mcp_server.adapters.pool import WorkerPool
+from services.mcp_server.adapters.sources import LocalSource, SourceReader
+from services.mcp_server.domain import (
+    ConvertedDocument,
+    DocumentCache,
+    DocumentFailed,
+    ProgressTrack,
+    ToolFailure,
+    WorkerLost,
+    document_key,
+)
+from services.mcp_server.settings import McpServerSettings
+
+Report = Callable[[float, str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Conversion:
+    from_cache: bool
+    document_key: str
+    pipeline: str
+
+
+class ProgressRelay:
+    """Stage reports arrive synchronously from the pool; they leave, in order, as awaited notifications."""
+
+    def __init__(self, report: Report) -> None:
+        self.track = ProgressTrack()
+        self.outbox: asyncio.Queue[tuple[float, str] | None] = asyncio.Queue()
+        self.sender = asyncio.create_task(self._send(report))
+
+    def push(self, stage: str, done: int = 0, total: int = 0) -> None:
+        point = self.track.advance(stage, done, total)
+        if point is not None:
+            self.outbox.put_nowait(point)
+
+    async def close(self) -> None:
+        self.outbox.put_nowait(None)
+        await self.sender
+
+    async def _send(self, report: Report) -> None:
+        while (point := await self.outbox.get()) is not None:
+            try:
+                await report(*point)
+            except Exception:  # a client that stopped listening still gets its result
+                pass
+
+
+class DocumentService:
+    def __init__(self, settings: McpServerSettings, pool: WorkerPool, reader: SourceReader) -> None:
+        self.settings = settings
+        self.pool = pool
+        self.reader = reader
+        self.cache = DocumentCache(settings.cache_max_documents, settings.cache_max_bytes)
+        self.context = {"server": "docling-jobs", "pdf_pipeline": settings.pdf_pipeline,
+                        "versions": {name: _version(name) for name in ("docling-slim", "docling-core")}}
+        self._inflight: dict[str, asyncio.Task[ConvertedDocument]] = {}
+
+    async def convert(self, source: str, report: Report) -> Conversion:
+        relay = ProgressRelay(report)
+        try:
+            relay.push("received")
+            local = await self.reader.open(source)
+            key = document_key(local.sha256, local.suffix, self.context)
+            cached = self.cache.get(key)
+            if cached is not None:
+                self.reader.release(local)
+                metrics.CACHE_HITS.inc()
+                relay.push("done")
+                return Conversion(True, key, cached.pipeline)
+            shared = key in self._inflight
+            if shared:
+                self.reader.release(local)
+            else:
+                self._inflight[key] = asyncio.create_task(self._convert_new(key, local, relay))
+            document = await asyncio.shield(self._inflight[key])
+            relay.push("done")
+            return Conversion(shared, key, document.pipeline)
+        finally:
+            await relay.close()
+
+    async def _convert_new(self, key: str, local: LocalSource, relay: ProgressRelay) -> ConvertedDocument:
+        started = time.monotonic()
+        relay.push("queued")
+        try:
+            document = await self.pool.convert(str(local.path), relay.push)
+        except WorkerLost as exc:
+            metrics.CONVERSIONS.labels(exc.reason, "unknown").inc()
+            raise
+        except DocumentFailed:
+            metrics.CONVERSIONS.labels("failed", "unknown").inc()
+            raise
+        finally:
+            self._inflight.pop(key, None)
+            self.reader.release(local)
+        metrics.CONVERSIONS.labels("ok", document.pipeline).inc()
+        metrics.CONVERSION_SECONDS.labels(document.pipeline).observe(time.monotonic() - started)
+        self.cache.put(key, document)
+        self._observe_cache()
+        return document
+
+    def document(self, key: str) -> ConvertedDocument:
+        document = self.cache.get(key)
+        if document is None:
+            raise ToolFailure(f"document-key: {key} is not found. Convert the document first.")
+        return document
+
+    def drop(self, key: str) -> bool:
+        dropped = self.cache.drop(key)
+        self._observe_cache()
+        return dropped
+
+    async def save(self, key: str) -> tuple[str, str]:
+        """docling-mcp's `save_docling_document`: `<key>.md` (72 columns) and `<key>.json` in CACHE_DIR."""
+        document = self.document(key)
+        folder = self.settings.cache_dir
+        md_file, json_file = folder / f"{key}.md", folder / f"{key}.json"
+        await asyncio.to_thread(_save, document, md_file, json_file)
+        return str(md_file), str(json_file)
+
+    def _observe_cache(self) -> None:
+        metrics.CACHE_DOCUMENTS.set(len(self.cache))
+        metrics.CACHE_BYTES.set(self.cache.size_bytes)
+
+
+def _save(document: ConvertedDocument, md_file: Path, json_file: Path) -> None:
+    from docling_core.types.doc.document import DoclingDocument  # light (pydantic); only this tool needs it
+
+    md_file.parent.mkdir(parents=True, exist_ok=True)
+    DoclingDocument.model_validate_json(document.json).save_as_markdown(filename=md_file, text_width=72)
+    json_file.write_text(document.json, encoding="utf-8")
+
+
+def _version(name: str) -> str | None:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None

@@ -1,0 +1,174 @@
+"""The project's MCP server: PDFs without models, crashing and hanging documents, allowed roots, health."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import http.server
+import json
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests import documents
+from tests.integration.mcp_servers import RunningServer, error_text, launch_own, markdown_of, own_ready, session
+
+CONVERT = "convert_document_into_docling_document"
+# the test-only triggers of services/mcp_server/adapters/worker.py (MCP_SERVER_TEST_FAULTS=1)
+CRASH = b"DOCLING-JOBS-TEST-FAULT: crash\n"
+HANG = b"DOCLING-JOBS-TEST-FAULT: hang\n"
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("allowed")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, root: Path) -> Iterator[RunningServer]:
+    folder = tmp_path_factory.mktemp("own-server")
+    running = launch_own(folder, allowed_roots=str(root), workers="2", test_faults="1", doc_timeout_s="4",
+                         worker_max_docs="5", max_file_size_mb="1")
+    try:
+        running.wait_ready(own_ready(running))
+        yield running
+    finally:
+        running.stop()
+
+
+def _fault_file(path: Path, trigger: bytes) -> Path:
+    path.write_bytes(trigger + os.urandom(8).hex().encode())
+    return path
+
+
+def _metric(server: RunningServer, name: str, labels: str = "") -> float:
+    text = server.get("/metrics")[1].decode()
+    match = re.search(rf"^{re.escape(name)}{re.escape(labels)} (\S+)$", text, re.MULTILINE)
+    return float(match.group(1)) if match else 0.0
+
+
+async def test_text_pdf_converts_without_layout_models(server: RunningServer, root: Path) -> None:
+    path = documents.make_pdf(root / "text.pdf")
+    steps: list[tuple[float, str]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        steps.append((progress, message or ""))
+
+    async with session(server.url) as client:
+        converted = await client.call_tool(CONVERT, {"source": str(path)}, progress_callback=on_progress)
+        assert not converted.is_error, error_text(converted)
+        key = converted.structured_content["document_key"]
+        markdown = await client.call_tool("export_docling_document_to_markdown", {"document_key": key})
+    assert converted.structured_content["pipeline"] == "native"
+    assert "Hello PDF" in markdown.structured_content["markdown"]
+    assert [p for p, _ in steps] == sorted({p for p, _ in steps}) and steps[-1][0] == 100.0
+    assert "page 1 of 1" in [message for _, message in steps]
+
+
+@pytest.mark.parametrize("maker, reason", [(documents.make_scanned_pdf, "no text layer"),
+                                           (documents.make_corrupt_pdf, "conversion failed"),
+                                           (documents.make_corrupt_docx, "conversion failed")])
+async def test_unreadable_documents_fail_with_a_tool_error(server: RunningServer, root: Path, maker,
+                                                           reason: str) -> None:
+    path = maker(root / f"bad-{maker.__name__}.{maker.__name__.rsplit('_', 1)[-1]}")
+    async with session(server.url) as client:
+        result = await client.call_tool(CONVERT, {"source": str(path)})
+    assert result.is_error and reason in error_text(result)
+
+
+async def test_crashing_document_fails_alone(server: RunningServer, root: Path) -> None:
+    restarts = _metric(server, "mcp_server_worker_restarts_total", '{reason="crash"}')
+    async with session(server.url) as client:
+        crashed = await client.call_tool(CONVERT, {"source": str(_fault_file(root / "crash.md", CRASH))})
+        after = await markdown_of(client, str(documents.make_markdown(root / "after-crash.md")))
+    assert crashed.is_error and "crashed" in error_text(crashed)
+    assert after.startswith("# Release notes")
+    assert _metric(server, "mcp_server_worker_restarts_total", '{reason="crash"}') == restarts + 1
+
+
+async def test_hanging_document_times_out_while_others_convert(server: RunningServer, root: Path) -> None:
+    async with session(server.url) as hanging_client, session(server.url) as other_client:
+        hanging = asyncio.create_task(hanging_client.call_tool(
+            CONVERT, {"source": str(_fault_file(root / "hang.md", HANG))}))
+        for index in range(3):  # the other worker keeps converting meanwhile
+            await markdown_of(other_client, str(documents.make_docx(root / f"meanwhile-{index}.docx")))
+        assert not hanging.done()
+        result = await asyncio.wait_for(hanging, 30)
+    assert result.is_error and "longer than 4 s" in error_text(result)
+    status, body = server.get("/health")
+    assert status == 200 and json.loads(body)["status"] == "ok"
+
+
+async def test_workers_are_recycled_after_max_docs(server: RunningServer, root: Path) -> None:
+    recycled = _metric(server, "mcp_server_worker_restarts_total", '{reason="recycle"}')
+    async with session(server.url) as client:
+        for index in range(12):  # 2 workers x 5 documents each, and more
+            await markdown_of(client, str(documents.make_html(root / f"recycle-{index}.html")))
+    assert _metric(server, "mcp_server_worker_restarts_total", '{reason="recycle"}') >= recycled + 1
+
+
+async def test_paths_outside_the_allowed_roots_are_refused(server: RunningServer, root: Path,
+                                                           tmp_path: Path) -> None:
+    outside = documents.make_markdown(tmp_path / "outside.md")
+    (root / "link.md").symlink_to(outside)
+    (root / "sub").mkdir()
+    refused = [str(outside), f"{root}/sub/../../{tmp_path.name}/outside.md", str(root / "link.md"),
+               f"file://{outside}", "/etc/passwd", "ftp://example.com/a.pdf"]
+    async with session(server.url) as client:
+        for source in refused:
+            result = await client.call_tool(CONVERT, {"source": source})
+            assert result.is_error, source
+        inside = await markdown_of(client, f"{root}/sub/../{documents.make_markdown(root / 'in.md').name}")
+    assert inside.startswith("# Release notes")
+
+
+async def test_too_large_a_file_is_refused(server: RunningServer, root: Path) -> None:
+    path = root / "big.md"
+    path.write_text("# big\n\n" + "x" * (1024 * 1024 + 1))
+    async with session(server.url) as client:
+        result = await client.call_tool(CONVERT, {"source": str(path)})
+    assert result.is_error and "larger than 1 MB" in error_text(result)
+
+
+def test_health_and_metrics(server: RunningServer) -> None:
+    deadline = time.monotonic() + 60  # after the crash/hang tests a worker may still be restarting
+    status, body = server.get("/health")
+    while status != 200 and time.monotonic() < deadline:
+        assert json.loads(body)["status"] == "starting"
+        time.sleep(0.2)
+        status, body = server.get("/health")
+    health = json.loads(body)
+    assert status == 200 and health["status"] == "ok"
+    assert health["workers"]["configured"] == 2 and health["workers"]["pdf_pipeline"] == "native"
+    status, body = server.get("/metrics")
+    assert status == 200 and b"mcp_server_tool_calls_total" in body
+
+
+@pytest.fixture
+def web(root: Path) -> Iterator[str]:
+    """A plain HTTP server on a free port, serving the allowed folder (as ingest's signed URLs would)."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+async def test_urls_are_downloaded_and_keyed_by_content(server: RunningServer, root: Path, web: str) -> None:
+    path = documents.make_docx(root / "by-url.docx")
+    async with session(server.url) as client:
+        by_url = await client.call_tool(CONVERT, {"source": f"{web}/by-url.docx?signature=abc"})
+        by_path = await client.call_tool(CONVERT, {"source": str(path)})
+        missing = await client.call_tool(CONVERT, {"source": f"{web}/missing.docx"})
+    assert not by_url.is_error, error_text(by_url)
+    assert by_path.structured_content == {**by_url.structured_content, "from_cache": True}
+    assert missing.is_error and "HTTP 404" in error_text(missing)
