@@ -14,7 +14,7 @@ PIP_QUIET := { grep -v "is ignored: it is neither" || true; }
 PY_ANY = $(if $(wildcard $(PY)),$(PY),$(PYTHON))
 UP_FLAGS = $(if $(filter 1 yes true,$(DETACH)),--detach) $(if $(COMPONENTS),--components $(COMPONENTS))
 
-.PHONY: help install install-test up down status test bench clean distclean
+.PHONY: help install install-test up down status test test-one bench clean distclean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -33,7 +33,11 @@ down: ## stop a stack started with DETACH=1 (or left behind)
 status: ## show what runs
 	$(PY_ANY) -m devstack status
 
-test: install-test ## run the tests (PYTEST_ARGS="-m 'not e2e'" ...)
+test: install-test ## the whole suite (our MCP server), then the e2e suite against the official docling-mcp
+	$(PY) -m pytest $(PYTEST_ARGS)
+	TEST_MCP_SERVER=official $(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+
+test-one: install-test ## one pytest run: PYTEST_ARGS="-m unit", TEST_MCP_SERVER=official, ...
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install ## pipeline vs direct MCP benchmark

@@ -8,7 +8,10 @@ kind and shape (made by the same generator, differing in a random token): neithe
 
     .venv/bin/python bench/pipeline_vs_direct.py            # starts a private stack on free ports
     .venv/bin/python bench/pipeline_vs_direct.py --api-url http://127.0.0.1:3000 \
-        --mcp-url http://127.0.0.1:8000/mcp                  # against a running stack (make up)
+        --mcp-url http://127.0.0.1:8000/mcp --upload-dir .stack/uploads   # a running stack (make up)
+
+The direct documents are written under the upload folder: the project's own MCP server reads
+paths only there.
 
 Prints medians, p90s and the ratio of medians (target: at most 1.25). Asserts nothing.
 """
@@ -56,7 +59,12 @@ async def straight_to_server(mcp_url: str, path: Path) -> float:
         converted = await session.call_tool("convert_document_into_docling_document", {"source": str(path)})
         key = converted.structured_content["document_key"]
         await session.call_tool("export_docling_document_to_markdown", {"document_key": key})
-        await session.call_tool("save_docling_document", {"document_key": key})
+        tools = {tool.name for tool in (await session.list_tools()).tools}
+        if {"export_docling_document_to_html", "export_docling_document_to_json"} <= tools:  # ours
+            await session.call_tool("export_docling_document_to_json", {"document_key": key})
+            await session.call_tool("export_docling_document_to_html", {"document_key": key})
+        else:  # the official server: what the converter does with it
+            await session.call_tool("save_docling_document", {"document_key": key})
     return time.perf_counter() - started
 
 
@@ -64,15 +72,15 @@ def p90(values: list[float]) -> float:
     return statistics.quantiles(values, n=10)[-1]
 
 
-def run(api_url: str, mcp_url: str, rounds: int, workdir: Path) -> None:
+def run(api_url: str, mcp_url: str, rounds: int, workdir: Path, direct_dir: Path) -> None:
     pipeline, direct, kinds = [], [], []
     with Client(api_url, timeout=120) as client:
         for kind, make in MAKERS.items():  # warm-up: first conversions load docling's pieces
             through_pipeline(client, make(workdir / f"warm.{kind}"))
-            asyncio.run(straight_to_server(mcp_url, make(workdir / f"warm-direct.{kind}")))
+            asyncio.run(straight_to_server(mcp_url, make(direct_dir / f"warm-direct.{kind}")))
         for n in range(rounds):
             for kind, make in MAKERS.items():
-                doc, twin = make(workdir / f"doc{n}.{kind}"), make(workdir / f"doc{n}-direct.{kind}")
+                doc, twin = make(workdir / f"doc{n}.{kind}"), make(direct_dir / f"bench-{n}-direct.{kind}")
                 pipeline.append(through_pipeline(client, doc))
                 direct.append(asyncio.run(straight_to_server(mcp_url, twin)))
                 kinds.append(kind)
@@ -96,10 +104,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--api-url")
     parser.add_argument("--mcp-url")
+    parser.add_argument("--upload-dir", type=Path, default=Path(".stack/uploads"),
+                        help="the running stack's UPLOAD_DIR (with --api-url)")
     parser.add_argument("--rounds", type=int, default=8, help="documents per format (default 8)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp, contextlib.ExitStack() as stack:
-        api_url, mcp_url = args.api_url, args.mcp_url
+        api_url, mcp_url, direct_dir = args.api_url, args.mcp_url, args.upload_dir
         if not (api_url and mcp_url):
             from devstack import Ports, Stack
 
@@ -107,10 +117,11 @@ def main() -> None:
             stack.callback(running.purge)
             print("starting a private stack ...", file=sys.stderr)
             running.start()
-            api_url, mcp_url = running.urls.api, running.urls.mcp
+            api_url, mcp_url, direct_dir = running.urls.api, running.urls.mcp, running.layout.uploads
         workdir = Path(tmp) / "docs"
         workdir.mkdir()
-        run(api_url, mcp_url, args.rounds, workdir)
+        direct_dir.mkdir(parents=True, exist_ok=True)
+        run(api_url, mcp_url, args.rounds, workdir, direct_dir)
 
 
 if __name__ == "__main__":

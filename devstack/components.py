@@ -22,12 +22,25 @@ SERVICES: tuple[str, ...] = ("progress", "ingest", "converter", "api")
 ALL: tuple[str, ...] = INFRA + MCP + SERVICES
 GROUPS: dict[str, tuple[str, ...]] = {"infra": INFRA, "mcp": MCP, "services": SERVICES, "all": ALL}
 
-DEFAULT_MCP_COMMAND: tuple[str, ...] = (
-    str(REPO_ROOT / ".venv-mcp" / "bin" / "docling-mcp-server"),
-    "--transport", "streamable-http",
-    "--host", "{host}",
-    "--port", "{port}",
-)  # fmt: skip
+MCP_ARGS: tuple[str, ...] = ("--transport", "streamable-http", "--host", "{host}", "--port", "{port}")
+MCP_COMMANDS: dict[str, tuple[str, ...]] = {
+    # the project's own server (services/mcp_server), in the MCP venv: the default
+    "own": (str(REPO_ROOT / ".venv-mcp" / "bin" / "python"), "-m", "services.mcp_server", *MCP_ARGS),
+    # the official docling-mcp server
+    "official": (str(REPO_ROOT / ".venv-mcp" / "bin" / "docling-mcp-server"), *MCP_ARGS),
+}
+MCP_SERVER_ENV = "DEVSTACK_MCP_SERVER"
+
+
+def default_mcp_command() -> tuple[str, ...]:
+    """The command for DEVSTACK_MCP_SERVER (own or official; default own)."""
+    choice = os.environ.get(MCP_SERVER_ENV, "own")
+    if choice not in MCP_COMMANDS:
+        raise StackError(f"{MCP_SERVER_ENV} must be one of {', '.join(MCP_COMMANDS)}, not {choice!r}")
+    return MCP_COMMANDS[choice]
+
+
+DEFAULT_MCP_COMMAND = MCP_COMMANDS["own"]
 
 
 @dataclass(frozen=True)
@@ -168,6 +181,9 @@ class McpServer(Component):
         }
 
     def is_ready(self) -> bool:
+        """Ours once a conversion worker is up (GET /health is 200); others once they list tools."""
+        if "services.mcp_server" in self.ctx.mcp_command:
+            return probes.http_ok(f"http://{HOST}:{self.ctx.ports.mcp}/health")
         return probes.mcp_lists_tools(self.ctx.stack_env["MCP_SERVER_URL"], self.ctx.ports.mcp)
 
 

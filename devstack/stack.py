@@ -13,7 +13,7 @@ from pathlib import Path
 from types import TracebackType
 
 from devstack import postgres
-from devstack.components import ALL, DEFAULT_MCP_COMMAND, Component, Context, build, copy_names, select
+from devstack.components import ALL, Component, Context, build, copy_names, default_mcp_command, select
 from devstack.control import remove_state
 from devstack.errors import StackError
 from devstack.layout import Layout
@@ -63,7 +63,7 @@ class Stack:
         self.components: tuple[str, ...] = chosen + extra
         self.copy_ports = dict(zip(extra, free_ports(len(extra)), strict=True))
         self.layout = Layout(self.home)
-        self.mcp_command: tuple[str, ...] = tuple(mcp_command or DEFAULT_MCP_COMMAND)
+        self.mcp_command: tuple[str, ...] = tuple(mcp_command or default_mcp_command())
         self._ctx = Context(self.layout, self.ports, self.env(), self.mcp_command, self.copy_ports)
         self._running: dict[str, _Running] = {}
         self._cancelled = False

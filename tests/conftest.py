@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from devstack import Ports, Stack
+from tests.servers import MCP_SERVER
 
 
 # A short ack wait, so a message whose converter was SIGKILLed is redelivered within seconds.
@@ -22,12 +23,19 @@ COPIES = int(os.environ.get("TEST_COPIES", "2"))
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     os.environ["NATS_ACK_WAIT_S"] = TEST_ACK_WAIT_S
+    os.environ["DEVSTACK_MCP_SERVER"] = MCP_SERVER
     running = Stack(tmp_path_factory.mktemp("stack"), Ports.free(), copies=COPIES)
     try:
         running.start()
         yield running
     finally:
         running.purge()  # as root, PostgreSQL's data may live outside tmp (see devstack/postgres.py)
+
+
+@pytest.fixture(scope="session")
+def mcp_server() -> str:
+    """'own' or 'official': the MCP server this session's stack runs."""
+    return MCP_SERVER
 
 
 @pytest.fixture(scope="session")

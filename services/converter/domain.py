@@ -15,6 +15,19 @@ STAGE_PROGRESS: dict[str, int] = {
 }
 
 
+CONVERSION_SPAN = (15, 55)  # progress shown while the server converts: after start, before done
+PROGRESS_STEP = 5  # publish server progress in steps of at least this much
+
+
+def converting_progress(value: float, total: float | None) -> int | None:
+    """Job progress for a server notification during conversion (percent if no total), in steps."""
+    share = value / total if total else value / 100
+    if not 0 <= share <= 1:
+        return None
+    low, high = CONVERSION_SPAN
+    return low + int(share * (high - low)) // PROGRESS_STEP * PROGRESS_STEP
+
+
 class ConversionError(Exception):
     """A conversion that cannot finish; ``code`` is the application error code."""
 

@@ -9,11 +9,11 @@ from contracts.events import JobCancelRequested, UploadStored, decode
 from contracts.subjects import any_job
 from services.converter import handlers
 from services.runtime import bus
-from services.runtime.settings import CommonSettings
+from services.converter.settings import ConverterSettings
 
 
-def register(broker: NatsBroker, deps: handlers.Deps, settings: CommonSettings) -> None:
-    @bus.consumer(broker, any_job(UploadStored.event_type), "converter", settings)
+def register(broker: NatsBroker, deps: handlers.Deps, settings: ConverterSettings) -> None:
+    @bus.consumer(broker, any_job(UploadStored.event_type), "converter", settings, settings.concurrency)
     async def upload_stored(message: NatsMessage) -> None:
         envelope, _ = bus.read(message)
         event = decode(envelope)

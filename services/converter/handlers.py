@@ -47,11 +47,20 @@ class Job:
     """One conversion in flight: knows its cause, its current stage, and how to report."""
 
     def __init__(self, cause: UploadStored, deps: Deps) -> None:
-        self.cause, self.deps, self.stage = cause, deps, "converting"
+        self.cause, self.deps, self.stage, self.shown = cause, deps, "converting", 0
 
     def ids(self, what: str) -> dict:
         return {"event_id": derived_event_id(self.cause.event_id, what),
                 "job_id": self.cause.job_id, "source": SOURCE}
+
+    async def converting(self, value: float, total: float | None) -> None:
+        """A progress notification from the server during the conversion itself."""
+        progress = domain.converting_progress(value, total)
+        if progress is not None and progress > self.shown:
+            self.shown = progress
+            await self.deps.publish(ConversionProgressed(
+                **self.ids(f"ConversionProgressed:converting:{progress}"), stage="converting",
+                progress=progress))
 
     async def finished(self, stage: str) -> None:
         if await self.deps.has_outcome(self.cause.job_id):
@@ -92,13 +101,18 @@ async def _run(job: Job) -> dict[str, str] | None:
 
 
 async def _convert(job: Job, mcp: DoclingSession) -> dict[str, str]:
-    key = await mcp.convert(job.cause.path)
+    key = await mcp.convert(job.cause.path, progress=job.converting)
     await job.finished("converting")
     markdown = await mcp.markdown(key)
     await job.finished("exporting_markdown")
-    document_json = await job.deps.read_saved_json(await mcp.save(key))
-    await job.finished("exporting_json")
-    html = await html_from_json(document_json)
+    if mcp.exports_content:  # the project's own server: everything comes back as content
+        document_json = await mcp.json(key)
+        await job.finished("exporting_json")
+        html = await mcp.html(key)
+    else:  # the official server: JSON saved to its disk, HTML rendered here from it
+        document_json = await job.deps.read_saved_json(await mcp.save(key))
+        await job.finished("exporting_json")
+        html = await html_from_json(document_json)
     await job.finished("exporting_html")
     return {"markdown": markdown, "json": document_json, "html": html}
 

@@ -52,15 +52,17 @@ def consumer_config(settings: CommonSettings) -> ConsumerConfig:
     return ConsumerConfig(ack_wait=settings.ack_wait_s, max_deliver=settings.max_deliver)
 
 
-def consumer(broker: NatsBroker, subject: str, durable: str, settings: CommonSettings) -> Callable:
+def consumer(broker: NatsBroker, subject: str, durable: str, settings: CommonSettings,
+             concurrency: int = 1) -> Callable:
     """A durable pull consumer on the job stream: copies of a service share its messages.
 
-    One message a fetch (FastStream runs the messages of a larger fetch concurrently). A handler
-    error NAKs the message for redelivery, at most ``max_deliver`` times.
+    FastStream handles the messages of one fetch concurrently and fetches again once all are done,
+    so ``concurrency`` is how many messages one copy handles at once (1: in order). A handler error
+    NAKs the message for redelivery, at most ``max_deliver`` times.
     """
     return broker.subscriber(subject, stream=JStream(STREAM, declare=False), durable=durable,
                              config=consumer_config(settings),
-                             pull_sub=PullSub(batch_size=1, timeout=5.0),
+                             pull_sub=PullSub(batch_size=concurrency, timeout=5.0),
                              ack_policy=AckPolicy.NACK_ON_ERROR)
 
 

@@ -9,29 +9,42 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.documents import MAKERS
+from tests.documents import MAKERS, make_csv, make_pdf
+from tests.servers import OWN
 from tests.e2e.helpers import direct_markdown, read_stream, submit
 
-EXPECTED_ORDER = ["JobSubmitted", "UploadStored", "ConversionStarted", "ConversionProgressed",
-                  "ConversionProgressed", "ConversionProgressed", "ConversionProgressed",
-                  "ConversionSucceeded"]
+START = ["JobSubmitted", "UploadStored", "ConversionStarted"]
+STAGES = ["converting", "exporting_markdown", "exporting_json", "exporting_html"]
+
+
+def assert_in_order(events: list[tuple[int, str, dict]]) -> None:
+    """The start, progress that never goes back and passes every stage, the success; ids 1, 2, 3..."""
+    names = [name for _, name, _ in events]
+    assert names[:3] == START and names[-1] == "ConversionSucceeded", names
+    middle = [envelope["data"] for _, name, envelope in events[3:-1]]
+    assert all(name == "ConversionProgressed" for name in names[3:-1]), names
+    progress = [data["progress"] for data in middle]
+    assert progress == sorted(progress), progress
+    finished = [data["stage"] for data in middle if data["progress"] >= 60]
+    assert finished == STAGES, finished
+    assert [event_id for event_id, _, _ in events] == list(range(1, len(events) + 1)), \
+        "SSE ids are the job's event numbers: 1, 2, 3, ..."
 
 
 @pytest.mark.parametrize("kind", sorted(MAKERS))
 async def test_markdown_equals_the_servers_own_answer(kind: str, api: httpx.Client, mcp_url: str,
-                                                      tmp_path: Path) -> None:
+                                                      stack_env: dict[str, str], tmp_path: Path) -> None:
     document = MAKERS[kind](tmp_path / f"sample.{kind}")
     job = submit(api, document)
     events = read_stream(api, job["job_id"])
 
-    assert [name for _, name, _ in events] == EXPECTED_ORDER
-    assert [event_id for event_id, _, _ in events] == list(range(1, len(EXPECTED_ORDER) + 1)), \
-        "SSE ids are the job's event numbers: 1, 2, 3, ..."
+    assert_in_order(events)
     assert all(envelope["job_id"] == job["job_id"] for _, _, envelope in events)
 
     ours = api.get(f"/api/v1/jobs/{job['job_id']}/result", params={"format": "markdown"})
     assert ours.status_code == 200 and ours.headers["content-type"].startswith("text/markdown")
-    copy = shutil.copy(document, tmp_path / f"direct.{kind}")  # a fresh source, not the server's cache
+    # a fresh source where the server may read (its allowed root), answered from its cache or not
+    copy = shutil.copy(document, Path(stack_env["UPLOAD_DIR"]) / f"direct-{job['job_id']}.{kind}")
     assert ours.text == await direct_markdown(mcp_url, Path(copy))
 
 
@@ -83,3 +96,18 @@ def test_reconnecting_after_the_terminal_event_gets_204(api: httpx.Client, tmp_p
     last = read_stream(api, job["job_id"])[-1][0]
     response = api.get(f"/api/v1/jobs/{job['job_id']}/events", headers={"Last-Event-ID": str(last)})
     assert response.status_code == 204
+
+
+def test_csv_converts(api: httpx.Client, tmp_path: Path) -> None:
+    job = submit(api, make_csv(tmp_path / "table.csv"))
+    assert_in_order(read_stream(api, job["job_id"]))
+    markdown = api.get(f"/api/v1/jobs/{job['job_id']}/result", params={"format": "markdown"}).text
+    assert "apples" in markdown and "|" in markdown
+
+
+@pytest.mark.skipif(not OWN, reason="the official docling-mcp needs layout models for any PDF")
+def test_a_text_pdf_converts_without_layout_models(api: httpx.Client, tmp_path: Path) -> None:
+    job = submit(api, make_pdf(tmp_path / "letter.pdf"))
+    assert_in_order(read_stream(api, job["job_id"]))
+    markdown = api.get(f"/api/v1/jobs/{job['job_id']}/result", params={"format": "markdown"}).text
+    assert "Hello PDF" in markdown

@@ -8,14 +8,24 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.documents import make_corrupt_docx, make_pdf
+from tests.documents import make_corrupt_docx, make_corrupt_pdf, make_pdf, make_scanned_pdf
 from tests.e2e.helpers import read_stream, submit
+from tests.servers import MCP_SERVER
 
 
-@pytest.mark.parametrize("make", [make_pdf, make_corrupt_docx], ids=["pdf", "corrupt-docx"])
-def test_unconvertible_documents_fail_with_a_code(make, api: httpx.Client, tmp_path: Path) -> None:
+UNCONVERTIBLE = {
+    # the official server cannot convert any PDF without layout models; ours reads the text layer
+    "official": {"pdf": (make_pdf, "doc.pdf"), "corrupt-docx": (make_corrupt_docx, "broken.docx")},
+    "own": {"scanned-pdf": (make_scanned_pdf, "scan.pdf"), "corrupt-pdf": (make_corrupt_pdf, "bad.pdf"),
+            "corrupt-docx": (make_corrupt_docx, "broken.docx")},
+}
+
+
+@pytest.mark.parametrize("kind", sorted(UNCONVERTIBLE[MCP_SERVER]))
+def test_unconvertible_documents_fail_with_a_code(kind: str, api: httpx.Client, tmp_path: Path) -> None:
+    make, name = UNCONVERTIBLE[MCP_SERVER][kind]
     started = time.monotonic()
-    job = submit(api, make(tmp_path / ("doc.pdf" if make is make_pdf else "broken.docx")))
+    job = submit(api, make(tmp_path / name))
     events = read_stream(api, job["job_id"], timeout=60)
     elapsed = time.monotonic() - started
 

@@ -64,9 +64,11 @@ async def rows(deps: handlers.Deps, job_id: str) -> list[tuple]:
 
 async def test_each_event_is_projected_once_and_numbered(deps: handlers.Deps) -> None:
     job_id = str(uuid.uuid4())
+    live = deps.buffer.redis.pubsub()  # listening before the events exist: the stack's progress
+    await live.subscribe(keys.sse_live(job_id))  # projects them too, maybe first
+    confirmation = await live.get_message(timeout=5)
+    assert confirmation and confirmation["type"] == "subscribe"
     items = [Incoming(e, await put_in_stream(deps.js, e)) for e in envelopes(job_id)]
-    live = deps.buffer.redis.pubsub()
-    await live.subscribe(keys.sse_live(job_id))
     for _ in range(3):  # redelivery of the whole batch
         await handlers.on_job_events(items, 0, deps)
 

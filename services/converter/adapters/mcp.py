@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -23,17 +23,31 @@ from services.converter.domain import (
 )
 
 
-class DoclingSession:
-    """One MCP session: a converted document lives in the server process that made it."""
+CONTENT_EXPORTS = frozenset({"export_docling_document_to_html", "export_docling_document_to_json"})
+_exports_content: dict[str, bool] = {}  # server URL -> whether it has the content export tools
+Progress = Callable[[float, float | None], Awaitable[None]]
 
-    def __init__(self, session: ClientSession, timeout_s: float) -> None:
+
+class DoclingSession:
+    """One MCP session: a converted document lives in the server process that made it.
+
+    ``exports_content`` tells whether the server returns HTML and JSON as content (the project's
+    own server) or only saves the JSON to its disk (the official docling-mcp).
+    """
+
+    def __init__(self, session: ClientSession, timeout_s: float, exports_content: bool) -> None:
         self.session = session
         self.timeout_s = timeout_s
+        self.exports_content = exports_content
 
-    async def call(self, tool: str, **arguments: Any) -> dict:
+    async def call(self, tool: str, progress: Progress | None = None, **arguments: Any) -> dict:
+        async def relay(value: float, total: float | None, message: str | None) -> None:
+            await progress(value, total)
+
         try:
             with anyio.fail_after(self.timeout_s):
-                result = await self.session.call_tool(tool, arguments)
+                result = await self.session.call_tool(
+                    tool, arguments, progress_callback=relay if progress else None)
         except TimeoutError as exc:
             raise TimedOut(f"{tool} took longer than {self.timeout_s:.0f} s") from exc
         except MCPError as exc:
@@ -42,8 +56,8 @@ class DoclingSession:
             raise ToolFailed(f"{tool}: " + " ".join(getattr(c, "text", "") for c in result.content))
         return _structured(tool, result)
 
-    async def convert(self, source: str) -> str:
-        return _field(await self.call("convert_document_into_docling_document", source=source),
+    async def convert(self, source: str, progress: Progress | None = None) -> str:
+        return _field(await self.call("convert_document_into_docling_document", progress, source=source),
                       "document_key")
 
     async def markdown(self, key: str) -> str:
@@ -52,6 +66,12 @@ class DoclingSession:
 
     async def save(self, key: str) -> dict:
         return await self.call("save_docling_document", document_key=key)
+
+    async def html(self, key: str) -> str:
+        return _field(await self.call("export_docling_document_to_html", document_key=key), "html")
+
+    async def json(self, key: str) -> str:
+        return _field(await self.call("export_docling_document_to_json", document_key=key), "json")
 
     async def forget(self, key: str) -> None:
         await self.call("remove_document_from_local_cache", document_key=key)
@@ -85,7 +105,10 @@ async def docling_session(url: str, timeout_s: float) -> AsyncIterator[DoclingSe
             ClientSession(read, write) as session,
         ):
             await session.initialize()
-            yield DoclingSession(session, timeout_s)
+            if url not in _exports_content:
+                names = {tool.name for tool in (await session.list_tools()).tools}
+                _exports_content[url] = CONTENT_EXPORTS <= names
+            yield DoclingSession(session, timeout_s, _exports_content[url])
     except BaseExceptionGroup as group:
         raise _unwrap(group, url) from group
     except (httpx2.TransportError, OSError) as exc:

@@ -1,0 +1,106 @@
+"""Jobs per second through the whole pipeline, and the submit-to-result latency at low load.
+
+Starts a private stack (our MCP server unless DEVSTACK_MCP_SERVER=official; --copies N runs every
+service N times), then:
+1. low load: 20 small DOCX one after another: the median and p90 from submit to the Markdown
+   result in hand;
+2. throughput: 50 small DOCX submitted at once, each followed on its SSE stream and its Markdown
+   fetched: jobs per second for the whole batch (first submit to last result);
+3. the same 50 documents' worth straight to the MCP server (convert and export Markdown, 50
+   concurrent sessions): documents per second, for comparison.
+Every document is unique, so nothing is answered from a cache. Prints numbers; asserts nothing.
+
+    .venv/bin/python bench/pipeline_throughput.py [--copies 2] [--jobs 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import httpx2
+from httpx_sse import aconnect_sse
+from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from devstack import Ports, Stack  # noqa: E402
+from tests.documents import make_docx  # noqa: E402
+
+TERMINAL = {"ConversionSucceeded", "ConversionFailed", "UploadRejected", "JobCancelled"}
+
+
+async def one_job(http: httpx.AsyncClient, path: Path) -> float:
+    started = time.perf_counter()
+    with path.open("rb") as handle:
+        job = (await http.post("/api/v1/jobs", files={"file": (path.name, handle.read())})).json()
+    async with aconnect_sse(http, "GET", f"/api/v1/jobs/{job['job_id']}/events") as source:
+        async for sse in source.aiter_sse():
+            if sse.event in TERMINAL:
+                assert sse.event == "ConversionSucceeded", json.loads(sse.data)
+                break
+    result = await http.get(f"/api/v1/jobs/{job['job_id']}/result", params={"format": "markdown"})
+    result.raise_for_status()
+    return time.perf_counter() - started
+
+
+async def direct(mcp_url: str, path: Path) -> None:
+    async with (
+        httpx2.AsyncClient(timeout=300) as http,
+        streamable_http_client(mcp_url, http_client=http) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        converted = await session.call_tool("convert_document_into_docling_document", {"source": str(path)})
+        key = converted.structured_content["document_key"]
+        await session.call_tool("export_docling_document_to_markdown", {"document_key": key})
+
+
+async def measure(api_url: str, mcp_url: str, docs: Path, direct_docs: Path, jobs: int) -> None:
+    limits = httpx.Limits(max_connections=4 * jobs)
+    async with httpx.AsyncClient(base_url=api_url, timeout=300, limits=limits) as http:
+        for n in range(3):  # warm-up
+            await one_job(http, make_docx(docs / f"warm{n}.docx"))
+        low = [await one_job(http, make_docx(docs / f"low{n}.docx")) for n in range(20)]
+        batch = [make_docx(docs / f"batch{n}.docx") for n in range(jobs)]
+        started = time.perf_counter()
+        latencies = await asyncio.gather(*(one_job(http, path) for path in batch))
+        pipeline_s = time.perf_counter() - started
+    straight = [make_docx(direct_docs / f"bench-direct-{n}.docx") for n in range(jobs)]
+    started = time.perf_counter()
+    await asyncio.gather(*(direct(mcp_url, path) for path in straight))
+    direct_s = time.perf_counter() - started
+    print(f"low load (20 one at a time)  median {statistics.median(low) * 1000:7.1f} ms   "
+          f"p90 {statistics.quantiles(low, n=10)[-1] * 1000:7.1f} ms   (target: median < 300 ms)")
+    print(f"pipeline, {jobs} at once        {jobs / pipeline_s:7.1f} jobs/s   "
+          f"({pipeline_s:.2f} s; per-job median {statistics.median(latencies) * 1000:.0f} ms)   "
+          f"(target >= 30 jobs/s)")
+    print(f"MCP server direct, {jobs} at once {jobs / direct_s:6.1f} docs/s   ({direct_s:.2f} s)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--jobs", type=int, default=50)
+    parser.add_argument("--copies", type=int, default=1, help="copies of each service (default 1)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-throughput-") as tmp:
+        stack = Stack(Path(tmp) / "stack", Ports.free(), copies=args.copies)
+        try:
+            print("starting a private stack ...", file=sys.stderr)
+            stack.start()
+            docs = Path(tmp) / "docs"
+            docs.mkdir()
+            asyncio.run(measure(stack.urls.api, stack.urls.mcp, docs, stack.layout.uploads, args.jobs))
+        finally:
+            stack.purge()
+
+
+if __name__ == "__main__":
+    main()
