@@ -25,14 +25,12 @@ import time
 from pathlib import Path
 
 import httpx
-import httpx2
 from httpx_sse import aconnect_sse
-from mcp import ClientSession
-from mcp.client.streamable_http import streamable_http_client
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from devstack import Ports, Stack  # noqa: E402
 from tests.documents import make_docx  # noqa: E402
+from tests.e2e.helpers import direct_markdown  # noqa: E402
 
 TERMINAL = {"ConversionSucceeded", "ConversionFailed", "UploadRejected", "JobCancelled"}
 
@@ -51,18 +49,6 @@ async def one_job(http: httpx.AsyncClient, path: Path) -> float:
     return time.perf_counter() - started
 
 
-async def direct(mcp_url: str, path: Path) -> None:
-    async with (
-        httpx2.AsyncClient(timeout=300) as http,
-        streamable_http_client(mcp_url, http_client=http) as (read, write),
-        ClientSession(read, write) as session,
-    ):
-        await session.initialize()
-        converted = await session.call_tool("convert_document_into_docling_document", {"source": str(path)})
-        key = converted.structured_content["document_key"]
-        await session.call_tool("export_docling_document_to_markdown", {"document_key": key})
-
-
 async def measure(api_url: str, mcp_url: str, docs: Path, direct_docs: Path, jobs: int) -> None:
     limits = httpx.Limits(max_connections=4 * jobs)
     async with httpx.AsyncClient(base_url=api_url, timeout=300, limits=limits) as http:
@@ -75,7 +61,7 @@ async def measure(api_url: str, mcp_url: str, docs: Path, direct_docs: Path, job
         pipeline_s = time.perf_counter() - started
     straight = [make_docx(direct_docs / f"bench-direct-{n}.docx") for n in range(jobs)]
     started = time.perf_counter()
-    await asyncio.gather(*(direct(mcp_url, path) for path in straight))
+    await asyncio.gather(*(direct_markdown(mcp_url, path) for path in straight))
     direct_s = time.perf_counter() - started
     print(f"low load (20 one at a time)  median {statistics.median(low) * 1000:7.1f} ms   "
           f"p90 {statistics.quantiles(low, n=10)[-1] * 1000:7.1f} ms   (target: median < 300 ms)")

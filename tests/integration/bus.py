@@ -62,23 +62,20 @@ class Log:
         return sum((info.state.subjects or {}).values())
 
     async def outcomes(self, job_id: str) -> list[Envelope]:
+        return await self._walk(outcome_subject(job_id))
+
+    async def job_event_types(self, job_id: str) -> list[str]:
+        return [envelope.event_type for envelope in await self._walk(job_events(job_id))]
+
+    async def _walk(self, subject: str) -> list[Envelope]:
+        """Every message on ``subject``, oldest first, read one by one (direct get, next by subject)."""
         found, seq = [], 0
         while True:
             try:
-                msg = await self.js.get_msg(STREAM, seq=seq + 1, next=True, subject=outcome_subject(job_id))
+                msg = await self.js.get_msg(STREAM, seq=seq + 1, next=True, subject=subject)
             except nats.js.errors.NotFoundError:
                 return found
             found.append(Envelope.from_bytes(msg.data))
-            seq = msg.seq
-
-    async def job_event_types(self, job_id: str) -> list[str]:
-        found, seq = [], 0
-        while True:
-            try:
-                msg = await self.js.get_msg(STREAM, seq=seq + 1, next=True, subject=job_events(job_id))
-            except nats.js.errors.NotFoundError:
-                return found
-            found.append(Envelope.from_bytes(msg.data).event_type)
             seq = msg.seq
 
     async def settled(self, durables: tuple[str, ...] = ("ingest", "converter", "converter-cancel",

@@ -1,0 +1,12 @@
+# The project's own Docling MCP server (services/mcp_server): docling and torch, apart from the services.
+FROM python:3.11-slim
+ENV PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1 HF_HUB_OFFLINE=1
+WORKDIR /app
+COPY requirements/mcp-server.txt requirements/mcp-server.txt
+RUN pip install --no-cache-dir --upgrade pip \
+ && pip install --no-cache-dir --extra-index-url https://download.pytorch.org/whl/cpu -r requirements/mcp-server.txt
+COPY services/__init__.py services/__init__.py
+COPY services/mcp_server services/mcp_server
+USER nobody
+EXPOSE 8000
+CMD ["python", "-m", "services.mcp_server", "--transport", "streamable-http", "--host", "0.0.0.0", "--port", "8000"]

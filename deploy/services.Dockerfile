@@ -1,0 +1,14 @@
+# The four services (api, ingest, converter, progress): one image, the command picks the service.
+FROM python:3.11-slim
+ENV PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1 BIND_HOST=0.0.0.0
+WORKDIR /app
+COPY requirements/services.txt requirements/services.txt
+RUN pip install --no-cache-dir --upgrade pip && pip install --no-cache-dir -r requirements/services.txt
+COPY pyproject.toml README.md ./
+COPY contracts contracts
+COPY services services
+COPY clients clients
+COPY devstack devstack
+RUN pip install --no-cache-dir --no-deps -e .
+USER nobody
+CMD ["python", "-m", "services.api"]
