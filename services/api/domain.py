@@ -36,11 +36,17 @@ def upload_problem(filename: str | None, size: int, limit: int) -> str | None:
     return None
 
 
+MAX_EVENT_ID = 2**31 - 1  # event numbers are PostgreSQL integers (event_archive.job_seq)
+
+
 def parse_last_event_id(raw: str | None) -> int | None:
-    """``Last-Event-ID`` is the stream sequence of the last event seen: a non-negative integer."""
+    """``Last-Event-ID`` (or ``after``) is the number of the last event seen: 0 to ``MAX_EVENT_ID``.
+
+    None for anything else (the caller answers 400 E100).
+    """
     if raw is None or raw.strip() == "":
         return 0
     raw = raw.strip()
-    if not raw.isdigit() or len(raw) > 19:
+    if not raw.isdigit() or len(raw) > len(str(MAX_EVENT_ID)) or int(raw) > MAX_EVENT_ID:
         return None
     return int(raw)

@@ -36,7 +36,7 @@ def test_upload_problem(name, size, code) -> None:
 
 @pytest.mark.parametrize(("raw", "value"), [
     (None, 0), ("", 0), (" 17 ", 17), ("0", 0), ("-1", None), ("abc", None), ("1.5", None),
-    ("9" * 20, None),
+    ("9" * 20, None), (str(2**31 - 1), 2**31 - 1), (str(2**31), None), ("9" * 19, None),
 ])
 def test_parse_last_event_id(raw, value) -> None:
     assert parse_last_event_id(raw) == value

@@ -1,0 +1,258 @@
+"""A small fault-injecting TCP proxy for the end-to-end tests, on 127.0.0.1 only.
+
+Each accepted connection carries one HTTP request: the proxy reads the request head, rewrites its
+``Connection`` header to ``close`` (so a client never reuses a connection the proxy did not look at),
+asks ``admit(connection)`` whether to forward it, and, if so, pipes bytes both ways to the current upstream.
+A refused connection is reset (RST). ``plan(rng)`` may give a connection a ``Cut``: after that many
+bytes towards the client, or that many seconds, whichever comes first, the connection is cut (RST,
+or FIN after the bytes forwarded so far).
+
+Bounded: at most ``max_connections`` at once (others wait), at most ``record_limit`` bytes recorded
+per connection, and the proxy shuts itself down after ``lifetime_s`` even if a test forgets to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+HOST = "127.0.0.1"
+HEAD_LIMIT = 64 * 1024
+CHUNK = 4096
+
+
+@dataclass(frozen=True)
+class Cut:
+    after_bytes: int | None = None
+    after_s: float | None = None
+    reset: bool = True  # RST; False: FIN after flushing what was forwarded
+
+
+@dataclass
+class Connection:
+    """What one proxied connection did (read from the test thread once it is over)."""
+
+    number: int
+    head: bytes = b""
+    upstream: str = ""
+    admitted: bool = True
+    cut: Cut | None = None
+    was_cut: bool = False
+    received: bytearray = field(default_factory=bytearray)  # upstream -> client, as forwarded
+    closed: bool = False
+
+    def header(self, name: str) -> str | None:
+        for line in self.head.split(b"\r\n")[1:]:
+            key, _, value = line.partition(b":")
+            if key.strip().lower() == name.lower().encode():
+                return value.strip().decode()
+        return None
+
+    @property
+    def request_line(self) -> str:
+        return self.head.split(b"\r\n", 1)[0].decode()
+
+
+def _reset(writer: asyncio.StreamWriter) -> None:
+    """Close with RST rather than FIN: what a crashed peer or a cut cable looks like."""
+    sock = writer.get_extra_info("socket")
+    with contextlib.suppress(OSError):
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
+def _close_header(head: bytes) -> bytes:
+    lines = [line for line in head.split(b"\r\n") if not line.lower().startswith(b"connection:")]
+    return b"\r\n".join([*lines, b"Connection: close"])
+
+
+class Proxy:
+    """``with Proxy("http://127.0.0.1:3000") as proxy: Client(proxy.url)``; see the module docstring."""
+
+    def __init__(self, upstream: str, *, seed: int = 0,
+                 plan: Callable[[random.Random], Cut | None] | None = None,
+                 admit: Callable[[Connection], bool] | None = None,
+                 record_limit: int = 256 * 1024, max_connections: int = 256,
+                 lifetime_s: float = 300.0) -> None:
+        self.upstream = upstream
+        self._rng = random.Random(seed)
+        self._plan = plan or (lambda rng: None)
+        self._admit = admit or (lambda connection: True)
+        self._record_limit, self._lifetime_s = record_limit, lifetime_s
+        self._max_connections = max_connections
+        self.connections: list[Connection] = []
+        self._open: dict[int, list[asyncio.StreamWriter]] = {}
+        self._frozen: set[int] = set()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="e2e-proxy", daemon=True)
+        self._server: asyncio.base_events.Server | None = None
+        self._slots: asyncio.Semaphore | None = None
+        self.port = 0
+
+    # -- life --------------------------------------------------------------------------------
+    def __enter__(self) -> Proxy:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(timeout=10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._loop.is_closed():
+            return
+        if self._loop.is_running():
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(timeout=10)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+        self._loop.close()
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    async def _start(self) -> None:
+        self._slots = asyncio.Semaphore(self._max_connections)
+        self._server = await asyncio.start_server(self._serve, HOST, 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        self._loop.call_later(self._lifetime_s, lambda: asyncio.ensure_future(self._stop()))
+
+    async def _stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        self._cut_all()
+
+    # -- controls (from the test thread) -----------------------------------------------------
+    def cut_all(self) -> int:
+        """Reset every open connection now; how many there were."""
+        return self._call(self._cut_all)
+
+    def freeze(self) -> None:
+        """Stop forwarding anything to the clients of the open connections (held until cut)."""
+        self._call(lambda: self._frozen.update(self._open))
+
+    def open_count(self) -> int:
+        return self._call(lambda: len(self._open))
+
+    def _call(self, fn):
+        async def run():
+            return fn()
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(timeout=10)
+
+    def _cut_all(self) -> int:
+        count = 0
+        for number, writers in list(self._open.items()):
+            self.connections[number].was_cut = True
+            for writer in writers:
+                _reset(writer)
+            count += 1
+        self._open.clear()
+        return count
+
+    # -- one connection ----------------------------------------------------------------------
+    async def _serve(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        assert self._slots is not None
+        async with self._slots:
+            connection = Connection(len(self.connections), upstream=self.upstream)
+            self.connections.append(connection)
+            try:
+                await self._proxy(connection, client_reader, client_writer)
+            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+                _reset(client_writer)
+            finally:
+                connection.closed = True
+                self._open.pop(connection.number, None)
+                self._frozen.discard(connection.number)
+
+    async def _proxy(self, connection: Connection, client_reader: asyncio.StreamReader,
+                     client_writer: asyncio.StreamWriter) -> None:
+        head = await asyncio.wait_for(client_reader.readuntil(b"\r\n\r\n"), timeout=30)
+        connection.head = head[:HEAD_LIMIT]
+        if not self._admit(connection):
+            connection.admitted = False
+            _reset(client_writer)
+            return
+        host, port = self.upstream.removeprefix("http://").rsplit(":", 1)
+        up_reader, up_writer = await asyncio.open_connection(host, int(port))
+        self._open[connection.number] = [client_writer, up_writer]
+        connection.cut = self._plan(self._rng)
+        up_writer.write(_close_header(head[:-4]) + b"\r\n\r\n")
+        pumps = [asyncio.ensure_future(self._pipe(client_reader, up_writer)),
+                 asyncio.ensure_future(self._to_client(connection, up_reader, client_writer))]
+        timer = None
+        if connection.cut and connection.cut.after_s is not None:
+            timer = self._loop.call_later(connection.cut.after_s, self._cut_one, connection)
+        try:
+            await pumps[1]  # the response decides when the exchange is over
+        finally:
+            if timer is not None:
+                timer.cancel()
+            pumps[0].cancel()
+            for writer in (up_writer, client_writer):
+                if not connection.was_cut:
+                    with contextlib.suppress(Exception):
+                        writer.close()
+
+    def _cut_one(self, connection: Connection) -> None:
+        writers = self._open.pop(connection.number, None)
+        if writers is None:
+            return
+        connection.was_cut = True
+        client_writer, up_writer = writers
+        _reset(up_writer)
+        if connection.cut is None or connection.cut.reset:
+            _reset(client_writer)
+        else:
+            client_writer.close()
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError, ConnectionError):
+            while data := await reader.read(CHUNK):
+                writer.write(data)
+                await writer.drain()
+
+    async def _to_client(self, connection: Connection, reader: asyncio.StreamReader,
+                         writer: asyncio.StreamWriter) -> None:
+        budget = connection.cut.after_bytes if connection.cut else None
+        with contextlib.suppress(OSError, ConnectionError):
+            while data := await reader.read(CHUNK):
+                while connection.number in self._frozen and not connection.was_cut:
+                    await asyncio.sleep(0.01)
+                if connection.was_cut:
+                    return
+                if budget is not None and len(data) >= budget:
+                    self._forward(connection, writer, data[:budget])
+                    await writer.drain()
+                    self._cut_one(connection)
+                    return
+                if budget is not None:
+                    budget -= len(data)
+                self._forward(connection, writer, data)
+                await writer.drain()
+
+    def _forward(self, connection: Connection, writer: asyncio.StreamWriter, data: bytes) -> None:
+        room = self._record_limit - len(connection.received)
+        if room > 0:
+            connection.received += data[:room]
+        writer.write(data)
+
+
+def wait_for(condition: Callable[[], object], timeout: float, what: str, interval: float = 0.02):
+    """Poll ``condition`` until it is truthy (and return it) or fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
