@@ -189,5 +189,10 @@ async def test_rebuild_reproduces_the_live_projections(api_url, stack_env, broke
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["jobs"] == len(everything) and report["events"] > 0
     rebuilt = await snapshot(db, log, redis_url, everything)
-    assert rebuilt == live
+    # The jobs table of every job; Redis of this test's own jobs only: other tests damage buffers on
+    # purpose (deleting one mid-job), and the rebuild repairing those is the point of it.
+    compared = {(job_id, "job") for job_id in everything} | {
+        (job_id, part) for job_id in job_ids for part in ("archive", "results", "buffer", "history")}
+    changed = {key for key in compared if rebuilt[key[0]][key[1]] != live[key[0]][key[1]]}
+    assert not changed, {k: (live[k[0]][k[1]], rebuilt[k[0]][k[1]]) for k in sorted(changed)}
     assert set(job_ids) <= set(everything)
