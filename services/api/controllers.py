@@ -16,11 +16,10 @@ from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from contracts.events import JobCancelRequested, JobSubmitted
 from contracts.formats import INPUT_TYPES, OUTPUT_TYPES, extension_of
+from contracts.statuses import TERMINAL_STATUSES
 from services.api import domain, views
 from services.api.problems import Problem
 from services.api.streams import JobStream, missed
-
-TERMINAL = {"succeeded", "failed", "rejected", "cancelled"}
 
 
 @dataclass
@@ -87,7 +86,7 @@ class JobController(Controller):
             history = await missed(state.feed, state.read_model, str(job_id), since)
             items = [views.EventItem(id=e.id, event=e.event, data=e.data) for e in history.entries]
             return Response(views.EventPage(events=items, job=job))
-        if job.status in TERMINAL and since >= job.last_event_id:
+        if job.status in TERMINAL_STATUSES and since >= job.last_event_id:
             return Response(None, status_code=HTTP_204_NO_CONTENT)
         stream = JobStream(str(job_id), since, state.feed, state.read_model,
                            state.settings.sse_heartbeat_s, state.settings.sse_retry_ms,
@@ -99,7 +98,7 @@ class JobController(Controller):
             summary="Ask to cancel a job; it ends as cancelled unless it ends otherwise first")
     async def cancel(self, state: State, job_id: uuid.UUID) -> Response[views.JobView]:
         job = await load_job(state, str(job_id))
-        if job.status in TERMINAL:
+        if job.status in TERMINAL_STATUSES:
             raise Problem("E108")
         await state.submissions.submit(JobCancelRequested(job_id=str(job_id), source="api"))
         return Response(job, status_code=HTTP_202_ACCEPTED)
@@ -112,7 +111,7 @@ class JobController(Controller):
     ) -> Response[str]:
         job = await load_job(state, str(job_id))
         if job.status != "succeeded":
-            raise Problem("E106" if job.status in TERMINAL else "E105")
+            raise Problem("E106" if job.status in TERMINAL_STATUSES else "E105")
         content = await state.read_model.result(str(job_id), format)
         if content is None:
             raise Problem("E106")

@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from contracts.envelope import Event
+from contracts.statuses import STATUS_RANK, TERMINAL_STATUSES
 from contracts.events import (
     ConversionFailed,
     ConversionProgressed,
@@ -17,10 +18,6 @@ from contracts.events import (
     UploadStored,
 )
 
-# a status only moves forward; terminal ones never move again
-STATUS_RANK = {"submitted": 0, "stored": 1, "converting": 2,
-               "succeeded": 3, "failed": 3, "rejected": 3, "cancelled": 3}
-TERMINAL_STATUSES = frozenset(s for s, rank in STATUS_RANK.items() if rank == 3)
 
 
 @dataclass(frozen=True)
