@@ -20,6 +20,7 @@ from contracts.statuses import TERMINAL_STATUSES
 from services.api import domain, views
 from services.api.problems import Problem
 from services.api.streams import JobStream, missed
+from services.runtime.bus import OutcomeTaken
 
 
 @dataclass
@@ -100,7 +101,10 @@ class JobController(Controller):
         job = await load_job(state, str(job_id))
         if job.status in TERMINAL_STATUSES:
             raise Problem("E108")
-        await state.submissions.submit(JobCancelRequested(job_id=str(job_id), source="api"))
+        try:
+            await state.submissions.submit(JobCancelRequested(job_id=str(job_id), source="api"))
+        except OutcomeTaken as ended:  # it ended between the look and the request
+            raise Problem("E108") from ended
         return Response(job, status_code=HTTP_202_ACCEPTED)
 
     @get("/{job_id:uuid}/result", operation_id="getJobResult", summary="The converted document",

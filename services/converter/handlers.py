@@ -58,9 +58,12 @@ class Job:
         progress = domain.converting_progress(value, total)
         if progress is not None and progress > self.shown:
             self.shown = progress
-            await self.deps.publish(ConversionProgressed(
-                **self.ids(f"ConversionProgressed:converting:{progress}"), stage="converting",
-                progress=progress))
+            try:
+                await self.deps.publish(ConversionProgressed(
+                    **self.ids(f"ConversionProgressed:converting:{progress}"), stage="converting",
+                    progress=progress))
+            except OutcomeTaken:  # ended elsewhere; the next stage boundary stops the job
+                pass
 
     async def finished(self, stage: str) -> None:
         if await self.deps.has_outcome(self.cause.job_id):

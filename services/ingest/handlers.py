@@ -38,11 +38,13 @@ async def on_job_submitted(event: JobSubmitted, deps: Deps) -> None:
         await _reject(event, "E107", deps)
         return
     path = deps.store.put(domain.content_path(event.sha256, event.filename), data)
-    await deps.publish(UploadStored(
-        event_id=derived_event_id(event.event_id, "UploadStored"), job_id=event.job_id, source=SOURCE,
-        sha256=event.sha256, size_bytes=event.size_bytes,
-        path=str(path), filename=event.filename,
-    ))
+    try:
+        await deps.publish(UploadStored(
+            event_id=derived_event_id(event.event_id, "UploadStored"), job_id=event.job_id,
+            source=SOURCE, sha256=event.sha256, size_bytes=event.size_bytes, path=str(path),
+            filename=event.filename))
+    except OutcomeTaken:  # cancelled meanwhile: the stored file is harmless (content-addressed)
+        log.info("job ended while storing", extra={"job_id": event.job_id})
     await deps.staging.discard(event.staging_object)
 
 

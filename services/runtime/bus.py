@@ -25,7 +25,7 @@ WRONG_LAST_SEQUENCE = 10071  # JetStream: Nats-Expected-Last-Subject-Sequence di
 
 
 class OutcomeTaken(Exception):
-    """The job already has its terminal event; this one was not stored."""
+    """The job already has its terminal event; this event was not stored."""
 
 
 def stream_config(settings: CommonSettings) -> StreamConfig:
@@ -83,18 +83,19 @@ async def ensure_stream(broker: NatsBroker, settings: CommonSettings) -> None:
 async def publish(broker: NatsBroker, event: Event) -> int:
     """Publish one event idempotently (``Nats-Msg-Id`` = event id); returns its stream sequence.
 
-    A terminal event is accepted only as the first on the job's outcome subject; otherwise
-    ``OutcomeTaken`` is raised and nothing is stored.
+    Every event is stored only while the job's outcome subject is empty (JetStream checks
+    ``Nats-Expected-Last-Subject-Sequence: 0`` against ``jobs.<id>.outcome``): so a job gets one
+    terminal event and nothing after it. Otherwise ``OutcomeTaken`` is raised, nothing stored.
     """
-    headers = {"Nats-Msg-Id": event.event_id, "Content-Type": "application/json"}
-    if event.terminal:
-        headers["Nats-Expected-Last-Subject-Sequence"] = "0"
+    headers = {"Nats-Msg-Id": event.event_id, "Content-Type": "application/json",
+               "Nats-Expected-Last-Subject-Sequence": "0",
+               "Nats-Expected-Last-Subject-Sequence-Subject": outcome_subject(event.job_id)}
     try:
         ack = await broker.publish(Envelope.wrap(event).to_bytes(),
                                    event_subject(event.job_id, event.event_type, event.terminal),
                                    headers=headers, stream=STREAM)
     except APIError as error:
-        if event.terminal and error.err_code == WRONG_LAST_SEQUENCE:
+        if error.err_code == WRONG_LAST_SEQUENCE:
             log.info("outcome already taken", extra={"job_id": event.job_id, "event_type": event.event_type})
             raise OutcomeTaken(event.job_id) from error
         raise

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import random
+import uuid
 from collections.abc import AsyncIterator
 
 import nats
 import pytest
 
-from contracts.events import JobCancelRequested
+from contracts.events import ConversionFailed, ConversionProgressed, JobCancelled, JobCancelRequested
 from services.converter import handlers
+from services.runtime.bus import OutcomeTaken
 from tests.documents import make_docx
 from tests.integration.bus import Log, converter, stored_upload
 
@@ -46,6 +48,7 @@ async def test_cancel_racing_success_ends_the_job_once(stack_env, log: Log) -> N
             outcomes = [o.event_type for o in await log.outcomes(upload.job_id)]
             assert len(outcomes) == 1 and outcomes[0] in {"ConversionSucceeded", "JobCancelled"}
             types = await log.job_event_types(upload.job_id)
+            assert types[-1] == outcomes[0], f"events after the outcome: {types}"
             if outcomes[0] == "JobCancelled":  # the conversion stopped: no success reached the log
                 assert "ConversionSucceeded" not in types
             seen.add(outcomes[0])
@@ -61,3 +64,18 @@ async def test_redelivery_after_finishing_changes_nothing(stack_env, log: Log) -
         await handlers.on_upload_stored(upload, worker)  # the redelivery
         assert await log.job_event_types(upload.job_id) == before
         assert before[-1] == "ConversionSucceeded" and before.count("ConversionSucceeded") == 1
+
+
+async def test_nothing_is_stored_after_the_outcome(stack_env, log: Log) -> None:
+    """Late events (a progress notification racing a cancel, a retry) are refused by the log."""
+    async with converter(stack_env) as worker:
+        job_id = str(uuid.uuid4())
+        await worker.publish(JobCancelled(job_id=job_id, source="test", requested_by="r1"))
+        late = [ConversionProgressed(job_id=job_id, source="test", stage="converting", progress=20),
+                ConversionFailed(job_id=job_id, source="test", code="E205", message="m", recovery="r",
+                                 stage="converting"),
+                JobCancelRequested(job_id=job_id, source="test")]
+        for event in late:
+            with pytest.raises(OutcomeTaken):
+                await worker.publish(event)
+        assert await log.job_event_types(job_id) == ["JobCancelled"]
