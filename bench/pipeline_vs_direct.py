@@ -27,7 +27,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
 import httpx2
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client

@@ -78,7 +78,7 @@ async def backlog(url: str) -> int:
 
 async def drain(url: str) -> tuple[int, float]:
     started, first = time.perf_counter(), await backlog(url)
-    while (left := await backlog(url)) > 0:
+    while await backlog(url) > 0:
         await asyncio.sleep(0.05)
     return first, time.perf_counter() - started
 

@@ -53,11 +53,11 @@ class JobStream:
     async def messages(self) -> AsyncIterator[ServerSentEventMessage]:
         yield ServerSentEventMessage(data=None, comment="stream open", retry=self.retry_ms)
         async with self.feed.subscribe(self.job_id) as live:
-            first = self.after + 1
-            history = await missed(self.feed, self.read_model, self.job_id, self.after)
+            asked = self.after
+            history = await missed(self.feed, self.read_model, self.job_id, asked)
             for entry in history.entries:
                 yield self._message(entry)
-            yield self._sync(history, first)
+            yield self._sync(history, asked)
             if history.entries and history.entries[-1].terminal:
                 return
             async for message in self._follow(live):
@@ -88,10 +88,10 @@ class JobStream:
         self.after = entry.id
         return ServerSentEventMessage(data=json.dumps(entry.data), event=entry.event, id=entry.id)
 
-    def _sync(self, history: History, first: int) -> ServerSentEventMessage:
+    def _sync(self, history: History, asked: int) -> ServerSentEventMessage:
         """After the replay: the job's state and what was replayed (no id: it is not a job event)."""
         replayed = [e.id for e in history.entries]
-        verdict = {"complete": contiguous(history.entries, first - 1), "source": history.source,
+        verdict = {"complete": contiguous(history.entries, asked), "source": history.source,
                    "first": replayed[0] if replayed else None, "last": replayed[-1] if replayed else None}
         return ServerSentEventMessage(data=json.dumps({"job": self.state, "replay": verdict}, default=str),
                                       event="sync")

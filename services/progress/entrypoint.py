@@ -6,9 +6,8 @@ from nats.js import JetStreamContext
 
 from contracts.subjects import ALL_JOB_EVENTS, job_events
 from services.progress import handlers
-from services.progress.adapters.postgres import Incoming
 from services.runtime import bus
-from services.runtime.batches import BatchConsumer, job_events_between
+from services.runtime.batches import BatchConsumer, Incoming, job_events_between
 from services.runtime.settings import CommonSettings
 
 
@@ -18,12 +17,10 @@ MAX_ACK_PENDING = 16 * BATCH
 
 def consumer(js: JetStreamContext, deps: handlers.Deps, settings: CommonSettings) -> BatchConsumer:
     async def lookup(job_id: str, after: int, before: int) -> list[Incoming]:
-        found = await job_events_between(js, job_events(job_id), after, before)
-        return [Incoming(envelope, seq) for envelope, seq in found]
+        return await job_events_between(js, job_events(job_id), after, before)
 
-    async def project(batch: list, ack_floor: int) -> None:
-        incoming = [Incoming(envelope, seq) for envelope, seq in batch]
-        await handlers.on_job_events(incoming, ack_floor, deps)
+    async def project(batch: list[Incoming], ack_floor: int) -> None:
+        await handlers.on_job_events(batch, ack_floor, deps)
 
     deps.lookup = lookup
     config = bus.consumer_config(settings)

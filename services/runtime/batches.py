@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -21,7 +22,15 @@ from contracts.subjects import STREAM
 
 log = logging.getLogger(__name__)
 
-BatchHandler = Callable[[list[tuple[Envelope, int]], int], Awaitable[None]]
+@dataclass(frozen=True)
+class Incoming:
+    """An event as the consumer hands it over: its envelope and its stream sequence."""
+
+    envelope: Envelope
+    seq: int
+
+
+BatchHandler = Callable[[list[Incoming], int], Awaitable[None]]
 
 
 class BatchConsumer:
@@ -80,7 +89,7 @@ class BatchConsumer:
 
     async def _project(self, readable: list[tuple[Msg, Envelope]]) -> None:
         floor = (await self.sub.consumer_info()).ack_floor.stream_seq
-        await self.handler([(e, _stream_seq(m)) for m, e in readable], floor)
+        await self.handler([Incoming(e, _stream_seq(m)) for m, e in readable], floor)
 
     async def _alone(self, message: Msg, envelope: Envelope) -> None:
         """One message in its own transaction: a poison message cannot hold the others back."""
@@ -117,7 +126,7 @@ async def _envelope(message: Msg) -> Envelope | None:
 
 
 async def job_events_between(js: JetStreamContext, subject: str, after: int,
-                             before: int) -> list[tuple[Envelope, int]]:
+                             before: int) -> list[Incoming]:
     """Events on ``subject`` with stream sequences strictly between ``after`` and ``before``."""
     found, start = [], after + 1
     while start < before:
@@ -127,6 +136,6 @@ async def job_events_between(js: JetStreamContext, subject: str, after: int,
             break
         if msg.seq >= before:
             break
-        found.append((Envelope.from_bytes(msg.data), msg.seq))
+        found.append(Incoming(Envelope.from_bytes(msg.data), msg.seq))
         start = msg.seq + 1
     return found

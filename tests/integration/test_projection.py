@@ -17,9 +17,8 @@ from contracts.events import ConversionProgressed, ConversionStarted
 from contracts.sse import SseEntry
 from contracts.subjects import STREAM, event_subject, job_events
 from services.progress import handlers
-from services.progress.adapters.postgres import Incoming
 from services.progress.adapters.redis import SseBuffer
-from services.runtime.batches import job_events_between
+from services.runtime.batches import Incoming, job_events_between
 
 
 @pytest.fixture
@@ -30,7 +29,7 @@ async def deps(stack_env: dict[str, str]) -> AsyncIterator[handlers.Deps]:
     js = nc.jetstream()
 
     async def lookup(job_id: str, after: int, before: int) -> list[Incoming]:
-        return [Incoming(e, s) for e, s in await job_events_between(js, job_events(job_id), after, before)]
+        return await job_events_between(js, job_events(job_id), after, before)
 
     deps = handlers.Deps(pool=pool, buffer=SseBuffer(redis), lookup=lookup)
     deps.js = js

@@ -10,14 +10,13 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 
 import asyncpg
 
-from contracts.envelope import Envelope
 from contracts.events import decode
 from contracts.sse import SseEntry
 from services.progress.domain import JobState, apply, needs_lookup, number
+from services.runtime.batches import Incoming
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS event_archive (
@@ -70,12 +69,6 @@ _ARCHIVE = (
     "INSERT INTO event_archive (seq, job_id, job_seq, event_id, event_type, schema_version, "
     "occurred_at, source, envelope) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 )
-
-
-@dataclass(frozen=True)
-class Incoming:
-    envelope: Envelope
-    seq: int
 
 
 # (job_id, after stream seq, before stream seq) -> the job's events in between, in order
