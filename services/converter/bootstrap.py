@@ -22,7 +22,6 @@ def build(settings: ConverterSettings) -> AsgiFastStream:
         read_saved_json=read_saved_json,
         results=ResultStore(pool=None),  # the pool needs the event loop: made at start-up
         publish=lambda event: bus.publish(broker, event),
-        has_outcome=lambda job_id: bus.has_outcome(broker, job_id),
         server_url=settings.mcp_server_url,
     )
     entrypoint.register(broker, deps, settings)

@@ -35,12 +35,7 @@ class Deps:
     read_saved_json: Callable[[dict], Awaitable[str]]
     results: ResultStore
     publish: Callable[[Event], Awaitable[int]]
-    has_outcome: Callable[[str], Awaitable[bool]]
     server_url: str
-
-
-class Abandoned(Exception):
-    """The job got its outcome elsewhere (cancelled, or finished by another copy) mid-way."""
 
 
 class Job:
@@ -66,8 +61,7 @@ class Job:
                 pass
 
     async def finished(self, stage: str) -> None:
-        if await self.deps.has_outcome(self.cause.job_id):
-            raise Abandoned(stage)
+        """Report a finished stage; raises ``OutcomeTaken`` once the job has ended elsewhere."""
         progress = domain.STAGE_PROGRESS[stage]
         await self.deps.publish(ConversionProgressed(
             **self.ids(f"ConversionProgressed:{stage}"), stage=stage, progress=progress))
@@ -76,9 +70,8 @@ class Job:
 
 
 async def on_upload_stored(event: UploadStored, deps: Deps) -> None:
-    if await deps.has_outcome(event.job_id):
-        log.info("job already ended; not converting", extra={"job_id": event.job_id})
-        return
+    """Convert, unless the job has ended: then the log refuses its next event and the work stops
+    there (before the MCP server is called, or at the next stage boundary)."""
     job, started = Job(event, deps), time.monotonic()
     try:
         await deps.publish(ConversionStarted(**job.ids("ConversionStarted"), mcp_server=deps.server_url))
@@ -89,7 +82,7 @@ async def on_upload_stored(event: UploadStored, deps: Deps) -> None:
         await deps.publish(ConversionSucceeded(
             **job.ids("ConversionSucceeded"), formats=sorted(outputs), result_sha256=hashes,
             duration_ms=int((time.monotonic() - started) * 1000)))
-    except (OutcomeTaken, Abandoned):
+    except OutcomeTaken:
         log.info("job ended elsewhere; stopped", extra={"job_id": event.job_id, "stage": job.stage})
 
 

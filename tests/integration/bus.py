@@ -35,7 +35,6 @@ async def converter(env: dict[str, str]) -> AsyncIterator[handlers.Deps]:
             open_session=partial(docling_session, env["MCP_SERVER_URL"], 120.0),
             read_saved_json=read_saved_json, results=ResultStore(pool),
             publish=lambda event: bus.publish(broker, event),
-            has_outcome=lambda job_id: bus.has_outcome(broker, job_id),
             server_url=env["MCP_SERVER_URL"])
     finally:
         await pool.close()
