@@ -82,11 +82,13 @@ class JobController(Controller):
         since = domain.parse_last_event_id(last_event_id if last_event_id is not None else after)
         if since is None:
             raise Problem("E100", "Last-Event-ID (or after) must be the non-negative integer id of an event.")
-        job = await load_job(state, str(job_id))
         if wants_json(request):
+            # events first, then the state: the state is then at least as new as the events, so a
+            # page never pairs the terminal event with an older state
             history = await missed(state.feed, state.read_model, str(job_id), since)
             items = [views.EventItem(id=e.id, event=e.event, data=e.data) for e in history.entries]
-            return Response(views.EventPage(events=items, job=job))
+            return Response(views.EventPage(events=items, job=await load_job(state, str(job_id))))
+        job = await load_job(state, str(job_id))
         if job.status in TERMINAL_STATUSES and since >= job.last_event_id:
             return Response(None, status_code=HTTP_204_NO_CONTENT)
         stream = JobStream(str(job_id), since, state.feed, state.read_model,
