@@ -21,3 +21,12 @@ def sse_history(job_id: str) -> str:
     from "no such job" (neither present) without asking PostgreSQL.
     """
     return f"sse:history:{job_id}"
+
+
+CIRCUIT_MCP = "docling-mcp"  # the service name of the MCP server's circuit
+
+
+def circuit(service: str) -> str:
+    """JSON ``{"state": "CLOSED"|"OPEN"|"HALF_OPEN", "failures": [...], ...}`` shared by every
+    converter copy; no TTL (the breaker manages it)."""
+    return f"circuit:{service}"
