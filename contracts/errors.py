@@ -62,6 +62,29 @@ CODES = _table(
 )
 
 JSONRPC_TO_APP = {-32700: "E200", -32600: "E201", -32601: "E202", -32602: "E203", -32603: "E204"}
+# JSON-RPC errors that say the server is sick (not that our request was wrong): they count toward the
+# circuit breaker. -32600/-32601/-32602 mean the request itself is at fault; retrying cannot help.
+JSONRPC_TRIPS = {-32700: True, -32600: False, -32601: False, -32602: False, -32603: True}
+
+
+@dataclass(frozen=True)
+class McpFailure:
+    """A way an MCP call can fail that is not a JSON-RPC error: its code and whether it trips the
+    circuit breaker (a sick server) or fails only its job (a document the server cannot read)."""
+
+    kind: str
+    code: str
+    trips: bool
+    meaning: str
+
+
+MCP_FAILURES = {f.kind: f for f in (
+    McpFailure("transport", "E206", True, "connection refused, reset or closed; DNS or TLS failure"),
+    McpFailure("timeout", "E207", True, "no answer within CONVERTER_MCP_TIMEOUT_S"),
+    McpFailure("garbled", "E200", True, "the answer is not HTTP/JSON-RPC (unparseable bytes)"),
+    McpFailure("tool", "E205", False, "the tool ran and reported an error: the document is the problem"),
+    McpFailure("result", "E208", False, "the tool answered without the fields the converter needs"),
+)}
 
 
 def from_jsonrpc(code: int) -> ErrorCode:
@@ -71,6 +94,13 @@ def from_jsonrpc(code: int) -> ErrorCode:
     if -32099 <= code <= -32000:
         return CODES["E205"]
     return CODES["E204"]
+
+
+def jsonrpc_trips(code: int) -> bool:
+    """Whether a JSON-RPC error counts toward the circuit breaker: server errors do, request errors not."""
+    if code in JSONRPC_TRIPS:
+        return JSONRPC_TRIPS[code]
+    return True  # -32000..-32099 (server errors) and codes outside the table
 
 
 def get(code: str) -> ErrorCode:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar, Literal
 
 from pydantic import Field
@@ -65,6 +66,20 @@ class ConversionProgressed(Event):
     progress: int = Field(ge=0, le=100)
 
 
+class ConversionDeferred(Event):
+    """The MCP server is failing (or its circuit is open): the job waits and will be retried.
+
+    One per waiting period of a job; the job goes on by itself, nobody needs to resubmit it.
+    """
+
+    event_type: ClassVar[str] = "ConversionDeferred"
+    code: str = Field(description="application code of the failure that made the job wait")
+    message: str
+    reason: Literal["circuit_open", "server_failure"]
+    retry_at: datetime = Field(description="when the job (or the circuit's trial) is next tried")
+    stage: Stage
+
+
 class ConversionSucceeded(Event):
     event_type: ClassVar[str] = "ConversionSucceeded"
     terminal: ClassVar[bool] = True
@@ -93,7 +108,7 @@ class JobCancelled(Event):
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.event_type: cls
     for cls in (JobSubmitted, JobCancelRequested, UploadStored, UploadRejected, ConversionStarted,
-                ConversionProgressed, ConversionSucceeded, ConversionFailed, JobCancelled)
+                ConversionProgressed, ConversionDeferred, ConversionSucceeded, ConversionFailed, JobCancelled)
 }
 TERMINAL_EVENT_TYPES = frozenset(name for name, cls in EVENT_TYPES.items() if cls.terminal)
 

@@ -16,6 +16,12 @@ from tests.servers import MCP_SERVER
 TEST_ACK_WAIT_S = "6"
 
 
+# A circuit that half-opens after 3 s (not 30) and jobs that retry after 1 s (not 5): the degraded-mode
+# test waits these out; the thresholds (5 failures in 60 s) stay the production defaults.
+TEST_BREAKER = {"CONVERTER_BREAKER_RESET_TIMEOUT_S": "3", "CONVERTER_RETRY_DELAY_S": "1",
+                "CONVERTER_WAIT_POLL_S": "0.5"}
+
+
 # Every service runs twice: the suite proves nothing assumes it is the only copy.
 COPIES = int(os.environ.get("TEST_COPIES", "2"))
 
@@ -23,6 +29,7 @@ COPIES = int(os.environ.get("TEST_COPIES", "2"))
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     os.environ["NATS_ACK_WAIT_S"] = TEST_ACK_WAIT_S
+    os.environ.update(TEST_BREAKER)
     os.environ["DEVSTACK_MCP_SERVER"] = MCP_SERVER
     running = Stack(tmp_path_factory.mktemp("stack"), Ports.free(), copies=COPIES)
     try:

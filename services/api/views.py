@@ -24,7 +24,7 @@ class JobLinks(BaseModel):
 
 class JobView(BaseModel):
     job_id: str
-    status: Literal["submitted", "stored", "converting", "succeeded", "failed", "rejected", "cancelled"]
+    status: Literal["submitted", "stored", "converting", "deferred", "succeeded", "failed", "rejected", "cancelled"]
     stage: str
     progress: int
     filename: str | None = None

@@ -2,39 +2,64 @@
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 
 import asyncpg
+import redis.asyncio as aioredis
 from faststream.asgi import AsgiFastStream
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from services.converter import entrypoint, handlers
-from services.converter.adapters.mcp import docling_session
+from services.converter.adapters.checkpoints import CheckpointStore
+from services.converter.adapters.circuit import SharedCircuit
+from services.converter.adapters.mcp import docling_session, probe
 from services.converter.adapters.results import ResultStore
 from services.converter.adapters.saved import read_saved_json
 from services.converter.settings import ConverterSettings
 from services.runtime import bus, worker
 
+log = logging.getLogger(__name__)
+REDIS_TIMEOUT_S = 1.0  # the circuit falls back to memory rather than wait longer for Redis
+
 
 def build(settings: ConverterSettings) -> AsgiFastStream:
     broker = bus.broker(settings.nats_url, "converter")
+    redis = aioredis.Redis(host=settings.redis_host, port=settings.redis_port,
+                           socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S,
+                           retry=Retry(NoBackoff(), 0))
+    circuit = SharedCircuit(settings.breaker_name, settings.breaker_config(), redis,
+                            probe=partial(probe, settings.mcp_server_url, settings.breaker_probe_timeout_s))
     deps = handlers.Deps(
         open_session=partial(docling_session, settings.mcp_server_url, settings.mcp_timeout_s),
         read_saved_json=read_saved_json,
         results=ResultStore(pool=None),  # the pool needs the event loop: made at start-up
         publish=lambda event: bus.publish(broker, event),
         server_url=settings.mcp_server_url,
+        circuit=circuit,
+        checkpoints=CheckpointStore(pool=None),
+        has_outcome=lambda job_id: bus.has_outcome(broker, job_id),
+        patience=handlers.Patience(settings.retry_delay_s, settings.max_attempts, settings.defer_limit_s,
+                                   settings.wait_poll_s),
     )
     entrypoint.register(broker, deps, settings)
 
     async def prepare() -> None:
-        deps.results.pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=4)
+        pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=settings.concurrency + 2)
+        deps.results.pool = deps.checkpoints.pool = pool
         await deps.results.migrate()
+        await deps.checkpoints.migrate()
+        purged = await deps.checkpoints.purge(settings.checkpoint_max_age_days)
+        if purged:
+            log.info("old checkpoints purged", extra={"count": purged})
         await broker.connect()
         await bus.ensure_stream(broker, settings)
 
     async def close() -> None:
         if deps.results.pool is not None:
             await deps.results.pool.close()
+        await redis.aclose()
 
     async def database_ok() -> bool:
         pool = deps.results.pool

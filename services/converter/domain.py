@@ -29,19 +29,23 @@ def converting_progress(value: float, total: float | None) -> int | None:
 
 
 class ConversionError(Exception):
-    """A conversion that cannot finish; ``code`` is the application error code."""
+    """A conversion that cannot finish; ``code`` is the application error code and ``trips`` says
+    whether the failure signals a sick server (it counts toward the circuit breaker and the job is
+    retried) or concerns only this job (it fails the job)."""
 
-    code = "E204"
+    kind = "tool"
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
+        failure = errors.MCP_FAILURES[self.kind]
+        self.code, self.trips = failure.code, failure.trips
 
 
 class ToolFailed(ConversionError):
     """The server ran the tool and it failed: the document itself is the problem."""
 
-    code = "E205"
+    kind = "tool"
 
 
 class ProtocolError(ConversionError):
@@ -51,18 +55,25 @@ class ProtocolError(ConversionError):
         super().__init__(detail)
         self.jsonrpc_code = jsonrpc_code
         self.code = errors.from_jsonrpc(jsonrpc_code).code
+        self.trips = errors.jsonrpc_trips(jsonrpc_code)
 
 
 class Unreachable(ConversionError):
-    code = "E206"
+    kind = "transport"
 
 
 class TimedOut(ConversionError):
-    code = "E207"
+    kind = "timeout"
+
+
+class Garbled(ConversionError):
+    """The answer was not HTTP or JSON-RPC at all."""
+
+    kind = "garbled"
 
 
 class BadResult(ConversionError):
-    code = "E208"
+    kind = "result"
 
 
 @dataclass(frozen=True)
@@ -73,5 +84,9 @@ class Failure:
 
 
 def failure_of(error: ConversionError) -> Failure:
-    entry = errors.get(error.code)
+    return failure_of_code(error.code)
+
+
+def failure_of_code(code: str) -> Failure:
+    entry = errors.get(code)
     return Failure(entry.code, entry.message, entry.recovery)

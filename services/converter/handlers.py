@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
 
 from contracts import errors
 from contracts.envelope import Event, derived_event_id
 from contracts.events import (
+    ConversionDeferred,
     ConversionFailed,
     ConversionProgressed,
     ConversionStarted,
@@ -23,10 +28,33 @@ from services.converter import domain
 from services.converter.adapters.mcp import DoclingSession
 from services.converter.adapters.render import html_from_json
 from services.converter.adapters.results import ResultStore
+from services.converter.breaker import Admission
+from services.converter.checkpoint import FORMATS, Checkpoint
 from services.runtime.bus import OutcomeTaken
 
 log = logging.getLogger(__name__)
 SOURCE = "converter"
+
+
+class Circuit(Protocol):
+    async def admit(self) -> Admission: ...
+    async def failed(self, code: str) -> None: ...
+
+
+class Checkpoints(Protocol):
+    async def load(self, job_id: str) -> Checkpoint | None: ...
+    async def save(self, job_id: str, checkpoint: Checkpoint) -> None: ...
+    async def clear(self, job_id: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Patience:
+    """How a job waits out a failing MCP server (see CLAUDE.md, "Circuit Breaker Pattern")."""
+
+    retry_delay_s: float = 5.0
+    max_attempts: int = 10
+    defer_limit_s: float = 3600.0
+    poll_s: float = 1.0
 
 
 @dataclass
@@ -36,17 +64,37 @@ class Deps:
     results: ResultStore
     publish: Callable[[Event], Awaitable[int]]
     server_url: str
+    circuit: Circuit
+    checkpoints: Checkpoints
+    has_outcome: Callable[[str], Awaitable[bool]]
+    patience: Patience = field(default_factory=Patience)
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
 
 class Job:
-    """One conversion in flight: knows its cause, its current stage, and how to report."""
+    """One conversion in flight: its cause, checkpoint, current stage, and how it reports."""
 
     def __init__(self, cause: UploadStored, deps: Deps) -> None:
         self.cause, self.deps, self.stage, self.shown = cause, deps, "converting", 0
+        self.checkpoint = Checkpoint.start(int(deps.clock() * 1000), f"sha256:{cause.sha256}",
+                                           str(uuid.uuid4()))
+        self.attempts = 0  # attempts the server failed (each one counted by the circuit)
+        self.waiting_since: float | None = None  # set while the job waits for the server
+        self.periods = 0  # waiting periods so far: each announced by one ConversionDeferred
+
+    @property
+    def job_id(self) -> str:
+        return self.cause.job_id
 
     def ids(self, what: str) -> dict:
         return {"event_id": derived_event_id(self.cause.event_id, what),
                 "job_id": self.cause.job_id, "source": SOURCE}
+
+    def resume_from(self, checkpoint: Checkpoint) -> None:
+        self.checkpoint = checkpoint
+        self.shown = checkpoint.progress
+        self.stage = _stage_after(checkpoint.stage)
 
     async def converting(self, value: float, total: float | None) -> None:
         """A progress notification from the server during the conversion itself."""
@@ -60,21 +108,60 @@ class Job:
             except OutcomeTaken:  # ended elsewhere; the next stage boundary stops the job
                 pass
 
-    async def finished(self, stage: str) -> None:
-        """Report a finished stage; raises ``OutcomeTaken`` once the job has ended elsewhere."""
+    async def finished(self, stage: str, checkpoint: Checkpoint) -> None:
+        """A stage is done: checkpoint it, then report it (``OutcomeTaken`` once the job has ended)."""
+        self.checkpoint = checkpoint
+        await self.deps.checkpoints.save(self.job_id, checkpoint)
+        self.waiting_since = None
         progress = domain.STAGE_PROGRESS[stage]
+        self.shown = max(self.shown, progress)
         await self.deps.publish(ConversionProgressed(
             **self.ids(f"ConversionProgressed:{stage}"), stage=stage, progress=progress))
-        self.stage = next((s for s in domain.STAGE_PROGRESS if domain.STAGE_PROGRESS[s] > progress),
-                          "storing_results")
+        self.stage = _stage_after(stage)
+
+    async def defer(self, code: str, reason: str, retry_at: float) -> None:
+        """Start waiting for the server; the first wait of a period is announced on the stream."""
+        if self.waiting_since is not None:
+            return
+        self.waiting_since = self.deps.clock()
+        self.periods += 1
+        log.info("job deferred", extra={"job_id": self.job_id, "code": code, "reason": reason,
+                                         "stage": self.stage})
+        await self.deps.publish(ConversionDeferred(
+            **self.ids(f"ConversionDeferred:{self.periods}"), code=code, message=errors.get(code).message,
+            reason=reason, retry_at=datetime.fromtimestamp(retry_at, UTC), stage=self.stage))
+
+    def out_of_patience(self) -> bool:
+        since = self.waiting_since
+        return since is not None and self.deps.clock() - since >= self.deps.patience.defer_limit_s
+
+    async def pause(self, until: float) -> None:
+        """Wait until ``until``, at most one poll interval; a job ended meanwhile stops here."""
+        delay = min(self.deps.patience.poll_s, max(0.0, until - self.deps.clock()))
+        await self.deps.sleep(delay)
+        if await self.deps.has_outcome(self.job_id):
+            raise OutcomeTaken(self.job_id)
+
+
+def _stage_after(stage: str) -> str:
+    """The stage a job works on once ``stage`` has finished."""
+    if stage == "started":
+        return "converting"
+    progress = domain.STAGE_PROGRESS[stage]
+    return next((s for s in domain.STAGE_PROGRESS if domain.STAGE_PROGRESS[s] > progress), "storing_results")
 
 
 async def on_upload_stored(event: UploadStored, deps: Deps) -> None:
-    """Convert, unless the job has ended: then the log refuses its next event and the work stops
-    there (before the MCP server is called, or at the next stage boundary)."""
+    """Convert, resuming from the job's checkpoint if it has one, unless the job has ended: then the
+    log refuses its next event and the work stops there."""
     job, started = Job(event, deps), time.monotonic()
     try:
-        await deps.publish(ConversionStarted(**job.ids("ConversionStarted"), mcp_server=deps.server_url))
+        checkpoint = await deps.checkpoints.load(event.job_id)
+        if checkpoint is not None and checkpoint.metadata.get("fileHash") == job.checkpoint.metadata["fileHash"]:
+            job.resume_from(checkpoint)
+            log.info("resuming from checkpoint", extra={"job_id": event.job_id, "stage": checkpoint.stage})
+        else:
+            await deps.publish(ConversionStarted(**job.ids("ConversionStarted"), mcp_server=deps.server_url))
         outputs = await _run(job)
         if outputs is None:
             return
@@ -82,35 +169,89 @@ async def on_upload_stored(event: UploadStored, deps: Deps) -> None:
         await deps.publish(ConversionSucceeded(
             **job.ids("ConversionSucceeded"), formats=sorted(outputs), result_sha256=hashes,
             duration_ms=int((time.monotonic() - started) * 1000)))
+        await deps.checkpoints.clear(event.job_id)
     except OutcomeTaken:
         log.info("job ended elsewhere; stopped", extra={"job_id": event.job_id, "stage": job.stage})
 
 
 async def _run(job: Job) -> dict[str, str] | None:
-    """The outputs, or None when the conversion failed (and the failure was reported)."""
-    try:
-        async with job.deps.open_session() as mcp:
-            return await _convert(job, mcp)
-    except domain.ConversionError as error:
-        await _fail(job, domain.failure_of(error), error.detail)
-        return None
+    """The outputs, or None when the conversion failed (and the failure was reported).
+
+    A failure that signals a sick server is counted by the circuit and the job waits (announced by
+    one ``ConversionDeferred``) and tries again, from its checkpoint, until the circuit lets it.
+    """
+    deps, patience = job.deps, job.deps.patience
+    last: domain.ConversionError | None = None
+    while True:
+        admission = await deps.circuit.admit()
+        if admission.waits:
+            code = admission.code or "E206"
+            if job.out_of_patience():
+                await _fail(job, domain.failure_of_code(code), "the MCP server stayed unavailable")
+                return None
+            await job.defer(code, "circuit_open", admission.retry_at or deps.clock())
+            await job.pause(admission.retry_at or deps.clock())
+            continue
+        try:
+            async with deps.open_session() as mcp:
+                return await _convert(job, mcp)
+        except domain.ConversionError as error:
+            if not error.trips:
+                await _fail(job, domain.failure_of(error), error.detail)
+                return None
+            last = error
+            job.attempts += 1
+            await deps.circuit.failed(error.code)
+            log.warning("MCP server failed", extra={"job_id": job.job_id, "code": error.code,
+                                                    "attempt": job.attempts, "detail": error.detail})
+            if job.attempts >= patience.max_attempts or job.out_of_patience():
+                await _fail(job, domain.failure_of(last), f"{last.detail} (attempt {job.attempts})")
+                return None
+            retry_at = deps.clock() + patience.retry_delay_s
+            await job.defer(error.code, "server_failure", retry_at)
+            while deps.clock() < retry_at:
+                await job.pause(retry_at)
 
 
 async def _convert(job: Job, mcp: DoclingSession) -> dict[str, str]:
-    key = await mcp.convert(job.cause.path, progress=job.converting)
-    await job.finished("converting")
-    markdown = await mcp.markdown(key)
-    await job.finished("exporting_markdown")
+    """Run the stages the checkpoint has not recorded yet."""
+    now_ms = lambda: int(job.deps.clock() * 1000)  # noqa: E731
+    key, fresh = job.checkpoint.document_key, False
+    if key is None:
+        key, fresh = await mcp.convert(job.cause.path, progress=job.converting), True
+        await job.finished("converting", job.checkpoint.converted(key, domain.STAGE_PROGRESS["converting"],
+                                                                  now_ms()))
+    for stage, fmt, export in _exports(job, mcp):
+        if job.checkpoint.partial.get(fmt) is not None:
+            continue
+        try:
+            text = await export(key)
+        except domain.ToolFailed:
+            if fresh:
+                raise
+            # the key came from a checkpoint and the server no longer holds it (it restarted):
+            # convert once more; the exports already made are kept
+            key, fresh = await mcp.convert(job.cause.path), True
+            job.checkpoint = job.checkpoint.reconverted(key)
+            text = await export(key)
+        await job.finished(stage, job.checkpoint.exported(stage, fmt, text, domain.STAGE_PROGRESS[stage],
+                                                          now_ms()))
+    return {fmt: job.checkpoint.partial[fmt] for fmt in FORMATS}
+
+
+def _exports(job: Job, mcp: DoclingSession) -> list[tuple[str, str, Callable[[str], Awaitable[str]]]]:
     if mcp.exports_content:  # the project's own server: everything comes back as content
-        document_json = await mcp.json(key)
-        await job.finished("exporting_json")
-        html = await mcp.html(key)
-    else:  # the official server: JSON saved to its disk, HTML rendered here from it
-        document_json = await job.deps.read_saved_json(await mcp.save(key))
-        await job.finished("exporting_json")
-        html = await html_from_json(document_json)
-    await job.finished("exporting_html")
-    return {"markdown": markdown, "json": document_json, "html": html}
+        return [("exporting_markdown", "markdown", mcp.markdown), ("exporting_json", "json", mcp.json),
+                ("exporting_html", "html", mcp.html)]
+
+    async def saved_json(key: str) -> str:  # the official server: JSON saved to its disk
+        return await job.deps.read_saved_json(await mcp.save(key))
+
+    async def rendered_html(key: str) -> str:  # ... and HTML rendered here from that JSON
+        return await html_from_json(job.checkpoint.partial["json"])
+
+    return [("exporting_markdown", "markdown", mcp.markdown), ("exporting_json", "json", saved_json),
+            ("exporting_html", "html", rendered_html)]
 
 
 async def _fail(job: Job, failure: domain.Failure, detail: str) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from services.converter.breaker import Config
 from services.runtime.settings import CommonSettings, seed_name
 
 
@@ -13,3 +14,22 @@ class ConverterSettings(CommonSettings):
     port: int = Field(3002, validation_alias=seed_name("CONVERTER_PORT"))
     mcp_timeout_s: float = 300.0
     concurrency: int = Field(8, ge=1)  # jobs one converter copy works on at once
+
+    # the circuit breaker around the MCP server (the seed's failureThreshold, resetTimeout, monitoringPeriod)
+    breaker_name: str = "docling-mcp"  # Redis key circuit:{name}; copies with the same name share it
+    breaker_failure_threshold: int = Field(5, ge=1)
+    breaker_reset_timeout_s: float = Field(30.0, gt=0)
+    breaker_window_s: float = Field(60.0, gt=0)
+    breaker_probe_timeout_s: float = Field(5.0, gt=0)  # the half-open trial: session + tools/list
+
+    # what a job does when the server fails in a way that trips the breaker
+    retry_delay_s: float = Field(5.0, ge=0)  # wait before trying again while the circuit is closed
+    max_attempts: int = Field(10, ge=1)  # failed attempts (while closed) before the job fails
+    defer_limit_s: float = Field(3600.0, gt=0)  # longest a job waits in all before it fails
+    wait_poll_s: float = Field(1.0, gt=0)  # how often a waiting job looks at the circuit again
+
+    checkpoint_max_age_days: float = Field(7.0, gt=0)  # checkpoints of failed jobs are purged after
+
+    def breaker_config(self) -> Config:
+        return Config(self.breaker_failure_threshold, self.breaker_reset_timeout_s, self.breaker_window_s,
+                      trial_lease_s=self.breaker_probe_timeout_s + 5.0)

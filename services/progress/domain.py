@@ -8,6 +8,7 @@ from datetime import datetime
 from contracts.envelope import Event
 from contracts.statuses import STATUS_RANK, TERMINAL_STATUSES
 from contracts.events import (
+    ConversionDeferred,
     ConversionFailed,
     ConversionProgressed,
     ConversionStarted,
@@ -65,6 +66,8 @@ def _fields(state: JobState, event: Event) -> JobState:
             return _advance(state, "converting", "converting", 15)
         case ConversionProgressed():
             return _advance(state, "converting", event.stage, event.progress)
+        case ConversionDeferred():  # waiting for the MCP server; the next progress resumes "converting"
+            return _advance(state, "deferred", state.stage, state.progress)
         case ConversionSucceeded():
             return _end(state, "succeeded", "done", 100, formats=tuple(event.formats))
         case ConversionFailed():

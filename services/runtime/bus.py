@@ -56,13 +56,15 @@ def consumer(broker: NatsBroker, subject: str, durable: str, settings: CommonSet
              concurrency: int = 1) -> Callable:
     """A durable pull consumer on the job stream: copies of a service share its messages.
 
-    FastStream handles the messages of one fetch concurrently and fetches again once all are done,
-    so ``concurrency`` is how many messages one copy handles at once (1: in order). A handler error
-    NAKs the message for redelivery, at most ``max_deliver`` times.
+    ``concurrency`` is how many messages one copy handles at once (1: one by one, in order). With
+    more, FastStream's worker pool fetches the next message as soon as a worker is free, so one
+    slow (or waiting) message never holds back the others. A handler error NAKs the message for
+    redelivery, at most ``max_deliver`` times.
     """
     return broker.subscriber(subject, stream=JStream(STREAM, declare=False), durable=durable,
                              config=consumer_config(settings),
-                             pull_sub=PullSub(batch_size=concurrency, timeout=5.0),
+                             pull_sub=PullSub(batch_size=1, timeout=5.0),
+                             max_workers=concurrency if concurrency > 1 else None,
                              ack_policy=AckPolicy.NACK_ON_ERROR)
 
 

@@ -60,7 +60,7 @@ class Connection:
         return self.head.split(b"\r\n", 1)[0].decode()
 
 
-def _reset(writer: asyncio.StreamWriter) -> None:
+def reset_connection(writer: asyncio.StreamWriter) -> None:
     """Close with RST rather than FIN: what a crashed peer or a cut cable looks like."""
     sock = writer.get_extra_info("socket")
     with contextlib.suppress(OSError):
@@ -153,7 +153,7 @@ class Proxy:
         for number, writers in list(self._open.items()):
             self.connections[number].was_cut = True
             for writer in writers:
-                _reset(writer)
+                reset_connection(writer)
             count += 1
         self._open.clear()
         return count
@@ -167,7 +167,7 @@ class Proxy:
             try:
                 await self._proxy(connection, client_reader, client_writer)
             except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
-                _reset(client_writer)
+                reset_connection(client_writer)
             finally:
                 connection.closed = True
                 self._open.pop(connection.number, None)
@@ -179,7 +179,7 @@ class Proxy:
         connection.head = head[:HEAD_LIMIT]
         if not self._admit(connection):
             connection.admitted = False
-            _reset(client_writer)
+            reset_connection(client_writer)
             return
         host, port = self.upstream.removeprefix("http://").rsplit(":", 1)
         up_reader, up_writer = await asyncio.open_connection(host, int(port))
@@ -208,9 +208,9 @@ class Proxy:
             return
         connection.was_cut = True
         client_writer, up_writer = writers
-        _reset(up_writer)
+        reset_connection(up_writer)
         if connection.cut is None or connection.cut.reset:
-            _reset(client_writer)
+            reset_connection(client_writer)
         else:
             client_writer.close()
 

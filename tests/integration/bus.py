@@ -13,12 +13,16 @@ from pathlib import Path
 
 import asyncpg
 import nats
+import redis.asyncio as aioredis
 
 from contracts.envelope import Envelope
 from contracts.events import UploadStored
 from contracts.subjects import STREAM, job_events, outcome_subject
 from services.converter import handlers
-from services.converter.adapters.mcp import docling_session
+from services.converter.breaker import Config
+from services.converter.adapters.checkpoints import CheckpointStore
+from services.converter.adapters.circuit import SharedCircuit
+from services.converter.adapters.mcp import docling_session, probe
 from services.converter.adapters.results import ResultStore
 from services.converter.adapters.saved import read_saved_json
 from services.runtime import bus
@@ -29,14 +33,20 @@ async def converter(env: dict[str, str]) -> AsyncIterator[handlers.Deps]:
     """A converter of its own (own NATS connection, own pool), as a separate copy would be."""
     broker = bus.broker(env["NATS_URL"], f"test-converter-{uuid.uuid4().hex[:6]}")
     await broker.connect()
-    pool = await asyncpg.create_pool(env["DATABASE_URL"], min_size=1, max_size=2)
+    pool = await asyncpg.create_pool(env["DATABASE_URL"], min_size=1, max_size=4)
+    redis = aioredis.Redis(host=env["REDIS_HOST"], port=int(env["REDIS_PORT"]))
     try:
         yield handlers.Deps(
             open_session=partial(docling_session, env["MCP_SERVER_URL"], 120.0),
             read_saved_json=read_saved_json, results=ResultStore(pool),
             publish=lambda event: bus.publish(broker, event),
-            server_url=env["MCP_SERVER_URL"])
+            server_url=env["MCP_SERVER_URL"],
+            circuit=SharedCircuit(f"test-{uuid.uuid4().hex[:8]}", Config(), redis,
+                                  partial(probe, env["MCP_SERVER_URL"], 5.0)),
+            checkpoints=CheckpointStore(pool),
+            has_outcome=lambda job_id: bus.has_outcome(broker, job_id))
     finally:
+        await redis.aclose()
         await pool.close()
         await broker.stop()
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import AsyncIterator
 
-import nats
 import pytest
 
 from contracts.events import ConversionFailed, ConversionProgressed, JobCancelled, JobCancelRequested
@@ -15,13 +13,6 @@ from services.converter import handlers
 from services.runtime.bus import OutcomeTaken
 from tests.documents import make_docx
 from tests.integration.bus import Log, converter, stored_upload
-
-
-@pytest.fixture
-async def log(stack_env: dict[str, str]) -> AsyncIterator[Log]:
-    nc = await nats.connect(stack_env["NATS_URL"])
-    yield Log(nc)
-    await nc.close()
 
 
 async def test_two_converters_racing_on_one_job_end_it_once(stack_env, log: Log) -> None:

@@ -7,14 +7,10 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
 import httpx
-import nats
-import pytest
-from faststream.nats import NatsBroker
 
 from contracts.envelope import Envelope
 from contracts.events import JobSubmitted
@@ -25,28 +21,6 @@ from tests.documents import MAKERS, make_docx
 from tests.integration.bus import Log, stored_upload, until
 
 TERMINAL = {"succeeded", "failed", "rejected", "cancelled"}
-
-
-@pytest.fixture
-async def log(stack_env: dict[str, str]) -> AsyncIterator[Log]:
-    nc = await nats.connect(stack_env["NATS_URL"])
-    yield Log(nc)
-    await nc.close()
-
-
-@pytest.fixture
-async def db(stack_env: dict[str, str]) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(stack_env["DATABASE_URL"], min_size=1, max_size=2)
-    yield pool
-    await pool.close()
-
-
-@pytest.fixture
-async def broker(stack_env: dict[str, str]) -> AsyncIterator[NatsBroker]:
-    connected = bus.broker(stack_env["NATS_URL"], "test")
-    await connected.connect()
-    yield connected
-    await connected.stop()
 
 
 async def job_state(db: asyncpg.Pool, job_id: str) -> dict | None:

@@ -27,3 +27,11 @@ def test_each_failure_has_its_code_message_and_recovery(error, code) -> None:
 def test_stage_progress_strictly_increases_below_100() -> None:
     values = list(STAGE_PROGRESS.values())
     assert values == sorted(set(values)) and values[-1] < 100
+
+
+@pytest.mark.parametrize(("error", "trips"), [
+    (ToolFailed("x"), False), (BadResult("x"), False), (Unreachable("x"), True), (TimedOut("x"), True),
+    (ProtocolError(-32602, "x"), False), (ProtocolError(-32603, "x"), True), (ProtocolError(-32001, "x"), True),
+])
+def test_only_a_sick_server_trips_the_circuit(error, trips) -> None:
+    assert error.trips is trips

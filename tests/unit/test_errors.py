@@ -33,3 +33,34 @@ def test_every_code_is_well_formed() -> None:
     for code, entry in errors.CODES.items():
         assert code == entry.code and code[0] == "E" and code[1:].isdigit()
         assert entry.message and entry.recovery and 400 <= entry.http_status < 600
+
+
+@pytest.mark.parametrize(("jsonrpc", "trips"), [
+    (-32700, True), (-32600, False), (-32601, False), (-32602, False), (-32603, True),
+    (-32000, True), (-32099, True), (-1, True),
+])
+def test_only_server_side_jsonrpc_errors_trip_the_circuit(jsonrpc: int, trips: bool) -> None:
+    assert errors.jsonrpc_trips(jsonrpc) is trips
+
+
+@pytest.mark.parametrize(("kind", "code", "trips"), [
+    ("transport", "E206", True), ("timeout", "E207", True), ("garbled", "E200", True),
+    ("tool", "E205", False), ("result", "E208", False),
+])
+def test_each_mcp_failure_kind_has_its_code_and_circuit_rule(kind: str, code: str, trips: bool) -> None:
+    failure = errors.MCP_FAILURES[kind]
+    assert (failure.code, failure.trips) == (code, trips) and failure.code in errors.CODES
+
+
+def test_the_manual_lists_every_mcp_code_with_its_circuit_rule() -> None:
+    from pathlib import Path
+
+    manual = (Path(__file__).parents[2] / "CLAUDE.md").read_text()
+    section = manual.split("## MCP Error Code Mapping", 1)[1].split("\n## ", 1)[0]
+    for jsonrpc, app in errors.JSONRPC_TO_APP.items():
+        row = next(line for line in section.splitlines() if line.startswith(f"| {jsonrpc} |"))
+        assert f"| {app} |" in row and row.rstrip(" |").endswith("yes" if errors.jsonrpc_trips(jsonrpc) else "no")
+    for failure in errors.MCP_FAILURES.values():
+        entry = errors.get(failure.code)
+        assert any(f"| {failure.code} | {entry.message} |" in line and
+                   line.rstrip(" |").endswith("yes" if failure.trips else "no") for line in section.splitlines())

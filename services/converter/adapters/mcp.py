@@ -16,6 +16,7 @@ from mcp.shared.exceptions import MCPError
 from services.converter.domain import (
     BadResult,
     ConversionError,
+    Garbled,
     ProtocolError,
     TimedOut,
     ToolFailed,
@@ -111,8 +112,36 @@ async def docling_session(url: str, timeout_s: float) -> AsyncIterator[DoclingSe
             yield DoclingSession(session, timeout_s, _exports_content[url])
     except BaseExceptionGroup as group:
         raise _unwrap(group, url) from group
-    except (httpx2.TransportError, OSError) as exc:
-        raise Unreachable(f"MCP server at {url}: {type(exc).__name__}") from exc
+    except TRANSPORT as exc:
+        raise _transport(exc, url) from exc
+
+
+async def probe(url: str, timeout_s: float) -> None:
+    """The circuit breaker's trial: a session opens and the server lists its tools in time."""
+    async def ask() -> None:
+        async with docling_session(url, timeout_s) as mcp:
+            await mcp.session.list_tools()
+
+    try:
+        with anyio.fail_after(timeout_s):
+            await ask()
+    except TimeoutError as exc:
+        raise TimedOut(f"MCP server at {url} did not answer within {timeout_s:.0f} s") from exc
+
+
+GARBLED = (httpx2.RemoteProtocolError, httpx2.DecodingError)
+TRANSPORT = (httpx2.TransportError, httpx2.DecodingError, httpx2.HTTPStatusError, OSError)
+
+
+def _transport(exc: BaseException, url: str) -> ConversionError:
+    """Unparseable bytes are E200 (server communication error); anything else is unreachable."""
+    if isinstance(exc, GARBLED):
+        return Garbled(f"MCP server at {url} answered unparseable bytes ({type(exc).__name__})")
+    if isinstance(exc, httpx2.TimeoutException) and not isinstance(exc, httpx2.ConnectTimeout):
+        return TimedOut(f"MCP server at {url} did not answer in time ({type(exc).__name__})")
+    if isinstance(exc, httpx2.HTTPStatusError):
+        return Unreachable(f"MCP server at {url} answered HTTP {exc.response.status_code}")
+    return Unreachable(f"MCP server at {url}: {type(exc).__name__}")
 
 
 def _leaves(group: BaseExceptionGroup) -> list[BaseException]:
@@ -125,10 +154,10 @@ def _leaves(group: BaseExceptionGroup) -> list[BaseException]:
 def _unwrap(group: BaseExceptionGroup, url: str) -> BaseException:
     """The mcp client runs in task groups; find the one error that matters inside the group."""
     leaves = _leaves(group)
-    transport = [e for e in leaves if isinstance(e, (httpx2.TransportError, OSError))]
+    transport = [e for e in leaves if isinstance(e, TRANSPORT)]
     ours = [e for e in leaves if isinstance(e, Exception) and e not in transport]
     if ours:  # raised by the session's user (a ConversionError, or the caller's own signal)
         return next((e for e in ours if isinstance(e, ConversionError)), ours[0])
     if transport:
-        return Unreachable(f"MCP server at {url}: {type(transport[0]).__name__}")
+        return _transport(transport[0], url)
     return group

@@ -6,6 +6,8 @@ import hashlib
 
 import asyncpg
 
+from services.runtime import schema
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (
     job_id      uuid        NOT NULL,
@@ -28,12 +30,7 @@ class ResultStore:
         self.pool = pool
 
     async def migrate(self) -> None:
-        async with self.pool.acquire() as conn:
-            await conn.execute("SELECT pg_advisory_lock(hashtext('docling-jobs:results'))")
-            try:
-                await conn.execute(SCHEMA)
-            finally:
-                await conn.execute("SELECT pg_advisory_unlock(hashtext('docling-jobs:results'))")
+        await schema.create(self.pool, "results", SCHEMA)
 
     async def save(self, job_id: str, outputs: dict[str, str]) -> dict[str, str]:
         """Store every format in one transaction; a second save of the same job changes nothing."""

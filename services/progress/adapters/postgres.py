@@ -16,6 +16,7 @@ import asyncpg
 from contracts.events import decode
 from contracts.sse import SseEntry
 from services.progress.domain import JobState, apply, needs_lookup, number
+from services.runtime import schema
 from services.runtime.batches import Incoming
 
 SCHEMA = """
@@ -76,12 +77,7 @@ Lookup = Callable[[str, int, int], Awaitable[list[Incoming]]]
 
 
 async def migrate(pool: asyncpg.Pool) -> None:
-    async with pool.acquire() as conn:
-        await conn.execute("SELECT pg_advisory_lock(hashtext('docling-jobs:progress'))")
-        try:
-            await conn.execute(SCHEMA)
-        finally:
-            await conn.execute("SELECT pg_advisory_unlock(hashtext('docling-jobs:progress'))")
+    await schema.create(pool, "progress", SCHEMA)
 
 
 def state_of(row: asyncpg.Record | dict | None) -> JobState | None:
