@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 JOB_EVENT_TYPES = frozenset({
     "JobSubmitted", "UploadStored", "UploadRejected", "ConversionStarted",
-    "ConversionProgressed", "ConversionSucceeded", "ConversionFailed",
+    "ConversionProgressed", "ConversionDeferred", "ConversionSucceeded", "ConversionFailed",
     "JobCancelRequested", "JobCancelled",
 })
 TERMINAL_EVENTS = frozenset({"ConversionSucceeded", "ConversionFailed", "UploadRejected", "JobCancelled"})

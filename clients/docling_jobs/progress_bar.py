@@ -32,6 +32,8 @@ def render(progress: float, stage: str, width: int = WIDTH) -> str:
 
 def stage_of(event: JobEvent, current: str) -> str:
     """The event's own ``stage`` field, else the stage its type implies, else ``current``."""
+    if event.type == "ConversionDeferred":  # the server is failing: the job waits, then goes on
+        return "waiting for server"
     stage = event.data.get("stage")
     return stage if isinstance(stage, str) else EVENT_STAGES.get(event.type, current)
 
