@@ -19,7 +19,7 @@ from contracts.events import (
     JobCancelRequested,
     UploadStored,
 )
-from services.converter import domain
+from services.converter import domain, metrics
 from services.converter.adapters.mcp import DoclingSession
 from services.converter.adapters.render import html_from_json
 from services.converter.adapters.results import ResultStore
@@ -43,6 +43,7 @@ class Job:
 
     def __init__(self, cause: UploadStored, deps: Deps) -> None:
         self.cause, self.deps, self.stage, self.shown = cause, deps, "converting", 0
+        self.stage_started = time.monotonic()
 
     def ids(self, what: str) -> dict:
         return {"event_id": derived_event_id(self.cause.event_id, what),
@@ -63,6 +64,7 @@ class Job:
     async def finished(self, stage: str) -> None:
         """Report a finished stage; raises ``OutcomeTaken`` once the job has ended elsewhere."""
         progress = domain.STAGE_PROGRESS[stage]
+        self.stage_started = metrics.stage_done(stage, self.stage_started)
         await self.deps.publish(ConversionProgressed(
             **self.ids(f"ConversionProgressed:{stage}"), stage=stage, progress=progress))
         self.stage = next((s for s in domain.STAGE_PROGRESS if domain.STAGE_PROGRESS[s] > progress),

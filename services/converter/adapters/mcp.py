@@ -12,6 +12,9 @@ import httpx2
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
+from opentelemetry.trace import SpanKind
+
+from services.runtime.tracing import tracer
 
 from services.converter.domain import (
     BadResult,
@@ -45,7 +48,9 @@ class DoclingSession:
             await progress(value, total)
 
         try:
-            with anyio.fail_after(self.timeout_s):
+            with (tracer().start_as_current_span(f"mcp tools/call {tool}", kind=SpanKind.CLIENT,
+                                                 attributes={"rpc.system": "jsonrpc", "mcp.tool": tool}),
+                  anyio.fail_after(self.timeout_s)):
                 result = await self.session.call_tool(
                     tool, arguments, progress_callback=relay if progress else None)
         except TimeoutError as exc:
