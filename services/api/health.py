@@ -23,7 +23,7 @@ from contracts import keys
 
 CRITICAL = ("postgres", "nats")  # down: unhealthy
 DEGRADING = ("redis", "mcp")  # down: degraded
-PROBE_TIMEOUT_S = 2.0
+PROBE_TIMEOUT_S = 1.0  # a dependency slower than this to answer counts as down
 STATUS_CODES = {"healthy": 200, "degraded": 200, "unhealthy": 503}
 HEALTH_VALUES = {"healthy": 1.0, "degraded": 0.5, "unhealthy": 0.0}  # docling_health_status
 CIRCUIT_VALUES = {"CLOSED": 0, "HALF_OPEN": 1, "OPEN": 2}  # docling_circuit_state
