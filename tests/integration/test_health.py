@@ -63,6 +63,26 @@ def test_healthy_stack_reports_every_dependency(stack: Stack) -> None:
         assert httpx.get(f"{worker_url(stack, name)}/livez").status_code == 200
 
 
+def test_api_metrics_expose_health_http_and_jobs(stack: Stack, tmp_path: Path) -> None:
+    api = stack.urls.api
+    until(lambda: healthy(api))
+    missing = "00000000-0000-4000-8000-000000000000"
+    assert httpx.get(f"{api}/api/v1/jobs/{missing}").status_code == 404
+    job_id = convert(stack, tmp_path)
+    text = httpx.get(f"{api}/api/v1/metrics", timeout=10.0).text
+    for line in ("docling_health_status 1.0", "docling_db_status 1.0", 'docling_dependency_up{dependency="mcp"} 1.0',
+                 'docling_circuit_state{service="docling-mcp"} 0.0', "docling_sse_connections 0.0"):
+        assert line in text, line
+    assert 'docling_dependency_latency_seconds{dependency="postgres"}' in text
+    assert float(text.split("\ndocling_redis_memory_percent ")[1].split()[0]) < 50
+    # requests by route template, never by raw path
+    assert 'docling_http_requests_total{method="GET",route="/api/v1/jobs/{job_id}",status="404"}' in text
+    assert 'docling_http_requests_total{method="POST",route="/api/v1/jobs",status="202"}' in text
+    assert missing not in text and job_id not in text
+    assert 'docling_jobs{code="",status="succeeded"}' in text
+    assert "# TYPE process_cpu_seconds_total counter" in text  # the default registry is exposed
+
+
 @pytest.mark.parametrize("component", list(OUTAGES))
 def test_health_follows_each_dependency_down_and_back(component: str, stack: Stack) -> None:
     dependency, state, code = OUTAGES[component]
@@ -100,12 +120,18 @@ def test_health_follows_each_dependency_down_and_back(component: str, stack: Sta
         until(lambda: httpx.get(f"{worker_url(stack, worker)}/readyz", timeout=10.0).status_code == 200)
 
 
-def test_jobs_convert_after_the_outages(stack: Stack, tmp_path: Path) -> None:
-    """The outages above left the shared stack working: a job goes through."""
-    document = make_docx(tmp_path / "after.docx")
+def convert(stack: Stack, tmp_path: Path) -> str:
+    """Submit a document and wait until its job succeeded; its id."""
+    document = make_docx(tmp_path / "doc.docx")
     with document.open("rb") as handle:
         response = httpx.post(f"{stack.urls.api}/api/v1/jobs", files={"file": (document.name, handle)},
                               timeout=30.0)
     assert response.status_code == 202, response.text
     job = response.json()["links"]["self"]
     until(lambda: httpx.get(f"{stack.urls.api}{job}").json()["status"] == "succeeded", timeout=120.0)
+    return response.json()["job_id"]
+
+
+def test_jobs_convert_after_the_outages(stack: Stack, tmp_path: Path) -> None:
+    """The outages above left the shared stack working: a job goes through."""
+    convert(stack, tmp_path)

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from services.api import health
+from services.api.metrics import SSE_CONNECTIONS, counted_stream
 from services.runtime import tracing
 from services.runtime.metrics import subject_pattern
 
@@ -112,3 +113,18 @@ def test_message_metrics_label_job_subjects_by_pattern() -> None:
     assert subject_pattern("jobs.5f0c-1.ConversionProgressed") == "jobs.*.ConversionProgressed"
     assert subject_pattern("jobs.5f0c-1.outcome") == "jobs.*.outcome"
     assert subject_pattern("$JS.API.INFO") == "$JS.API.INFO"
+
+
+async def test_sse_streams_are_counted_while_open() -> None:
+    async def messages():
+        yield "a"
+        yield "b"
+
+    before = SSE_CONNECTIONS._value.get()
+    stream = counted_stream(messages())
+    assert await anext(stream) == "a"
+    assert SSE_CONNECTIONS._value.get() == before + 1
+    await stream.aclose()  # the client went away mid-stream
+    assert SSE_CONNECTIONS._value.get() == before
+    assert [m async for m in counted_stream(messages())] == ["a", "b"]
+    assert SSE_CONNECTIONS._value.get() == before
