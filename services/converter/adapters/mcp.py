@@ -12,7 +12,7 @@ import httpx2
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, StatusCode
 
 from services.runtime.tracing import tracer
 
@@ -49,10 +49,12 @@ class DoclingSession:
 
         try:
             with (tracer().start_as_current_span(f"mcp tools/call {tool}", kind=SpanKind.CLIENT,
-                                                 attributes={"rpc.system": "jsonrpc", "mcp.tool": tool}),
+                                                 attributes={"rpc.system": "jsonrpc", "mcp.tool": tool}) as span,
                   anyio.fail_after(self.timeout_s)):
                 result = await self.session.call_tool(
                     tool, arguments, progress_callback=relay if progress else None)
+                if result.is_error:
+                    span.set_status(StatusCode.ERROR, "tool error")
         except TimeoutError as exc:
             raise TimedOut(f"{tool} took longer than {self.timeout_s:.0f} s") from exc
         except MCPError as exc:
