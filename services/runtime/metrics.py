@@ -49,7 +49,8 @@ def _settings(msg: object) -> object:
 def broker_middleware() -> PrometheusMiddleware:
     """FastStream's message metrics (``faststream_received_messages_total``, ...) per subject
     pattern (what ``NatsPrometheusMiddleware`` does, without a label value per job)."""
-    return PrometheusMiddleware(settings_provider_factory=_settings, registry=REGISTRY, app_name="docling-jobs")
+    return PrometheusMiddleware(settings_provider_factory=_settings, registry=REGISTRY,
+                                app_name="docling-jobs")
 
 
 def count_outcome(event: Event) -> None:

@@ -99,7 +99,8 @@ def test_prometheus_scrapes_every_service_and_sees_health_degrade(prometheus: st
     assert value(prometheus, "max(docling_redis_memory_percent)") < 80
     # FastStream's message metrics and the outcomes come from the workers' own ports
     for job in ("docling-ingest", "docling-converter"):
-        until(lambda: value(prometheus, f'sum(faststream_received_messages_total{{job="{job}"}})'), timeout=60)
+        until(lambda: value(prometheus, f'sum(faststream_received_messages_total{{job="{job}"}})'),
+              timeout=60)
     until(lambda: value(prometheus, 'sum(docling_job_outcomes_total{outcome="ConversionSucceeded"})'),
           timeout=60)
     # subjects are labelled by pattern, never one series per job

@@ -18,6 +18,7 @@ from services.runtime.metrics import subject_pattern
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS = ROOT / "deploy" / "prometheus"
+PANELS = ["Health Overview", "Latency", "Error Rate", "Active Jobs", "SSE Connections", "Redis Memory"]
 UP = {"postgres": True, "redis": True, "nats": True, "mcp": True}
 
 
@@ -90,8 +91,7 @@ def test_the_seeds_alerts_are_there_and_unit_tested() -> None:
 def test_dashboard_has_the_seeds_six_panels_on_exposed_metrics() -> None:
     dashboard = json.loads((ROOT / "deploy" / "grafana" / "docling-jobs.json").read_text())
     titles = [panel["title"] for panel in dashboard["panels"]]
-    assert titles == ["Health Overview", "Latency", "Error Rate", "Active Jobs", "SSE Connections",
-                      "Redis Memory"]
+    assert titles == PANELS
     sources = "".join(p.read_text() for p in (ROOT / "services").rglob("metrics.py"))
     for panel in dashboard["panels"]:
         for target in panel["targets"]:
@@ -105,7 +105,7 @@ def test_claude_md_lists_every_alert_and_panel() -> None:
     section = section[:section.index("\n## ", 3)]
     for name in alert_names():
         assert f"`{name}`" in section, name
-    for title in ("Health Overview", "Latency", "Error Rate", "Active Jobs", "SSE Connections", "Redis Memory"):
+    for title in PANELS:
         assert title in section
 
 

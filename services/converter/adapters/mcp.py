@@ -48,8 +48,9 @@ class DoclingSession:
             await progress(value, total)
 
         try:
-            with (tracer().start_as_current_span(f"mcp tools/call {tool}", kind=SpanKind.CLIENT,
-                                                 attributes={"rpc.system": "jsonrpc", "mcp.tool": tool}) as span,
+            with (tracer().start_as_current_span(
+                      f"mcp tools/call {tool}", kind=SpanKind.CLIENT,
+                      attributes={"rpc.system": "jsonrpc", "mcp.tool": tool}) as span,
                   anyio.fail_after(self.timeout_s)):
                 result = await self.session.call_tool(
                     tool, arguments, progress_callback=relay if progress else None)
