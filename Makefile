@@ -14,7 +14,7 @@ PIP_QUIET := { grep -v "is ignored: it is neither" || true; }
 PY_ANY = $(if $(wildcard $(PY)),$(PY),$(PYTHON))
 UP_FLAGS = $(if $(filter 1 yes true,$(DETACH)),--detach) $(if $(COMPONENTS),--components $(COMPONENTS))
 
-.PHONY: help install install-test up down status test test-one bench clean distclean
+.PHONY: help install install-test prometheus up down status test test-one bench clean distclean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -22,7 +22,16 @@ help: ## list targets
 
 install: $(STAMPS)/venv $(STAMPS)/venv-mcp ## create .venv (services) and .venv-mcp (Docling MCP server)
 
-install-test: install $(STAMPS)/venv-test ## install, plus the test requirements
+install-test: install $(STAMPS)/venv-test prometheus ## install, plus the test requirements and Prometheus
+
+# promtool and prometheus (Debian's package) for the alert-rule and scrape tests; apt-get needs root
+# (or passwordless sudo); elsewhere install them yourself (any Prometheus 2.x puts both on PATH)
+prometheus:
+	@if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+	  else echo "prometheus/promtool missing and apt-get needs root: install Debian's 'prometheus' package" >&2; exit 1; fi; \
+	  $$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q prometheus; \
+	fi
 
 up: install ## run the stack (Ctrl-C stops it; DETACH=1 in the background; COPIES=2 doubles each service)
 	$(if $(COPIES),DEVSTACK_COPIES=$(COPIES)) $(PY) -m devstack up $(UP_FLAGS)

@@ -143,8 +143,14 @@ class Nats(Component):
         return probes.http_ok(f"http://{HOST}:{self.ctx.ports.nats_monitor}/healthz?js-enabled-only=true")
 
 
+VALKEY_MAXMEMORY = "256mb"  # the denominator of docling_redis_memory_percent
+
+
 @dataclass
 class Valkey(Component):
+    """Valkey with persistence off and a memory limit: past it, keys with a TTL (SSE buffers,
+    sessions, rate-limit windows) are evicted least-recently-used first; the circuit key is kept."""
+
     name: str = "valkey"
     port_fields: tuple[str, ...] = ("redis",)
 
@@ -153,7 +159,8 @@ class Valkey(Component):
 
         return [str(get_binary_path()), "--bind", HOST, "--port", str(self.ctx.ports.redis),
                 "--dir", str(self.ctx.layout.valkey), "--save", "", "--appendonly", "no",
-                "--protected-mode", "yes"]  # fmt: skip
+                "--protected-mode", "yes", "--maxmemory", VALKEY_MAXMEMORY,
+                "--maxmemory-policy", "volatile-lru"]  # fmt: skip
 
     def is_ready(self) -> bool:
         return probes.valkey_ping(self.ctx.ports.redis)

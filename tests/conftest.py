@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from devstack import Ports, Stack
+from tests.otlp import Receiver
 from tests.servers import MCP_SERVER
 
 
@@ -27,9 +28,20 @@ COPIES = int(os.environ.get("TEST_COPIES", "2"))
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def otlp() -> Iterator[Receiver]:
+    """The OTLP/HTTP receiver the session stack's services export their spans to."""
+    receiver = Receiver().start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, otlp: Receiver) -> Iterator[Stack]:
     os.environ["NATS_ACK_WAIT_S"] = TEST_ACK_WAIT_S
     os.environ.update(TEST_BREAKER)
+    # the services' real exporters, configured the standard way (OTLP over HTTP)
+    os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp.endpoint
+    os.environ["OTEL_BSP_SCHEDULE_DELAY"] = "200"  # ms: spans reach the receiver soon after they end
     os.environ["DEVSTACK_MCP_SERVER"] = MCP_SERVER
     running = Stack(tmp_path_factory.mktemp("stack"), Ports.free(), copies=COPIES)
     try:

@@ -2,8 +2,9 @@ import uvicorn
 
 from services.api.app import create_app
 from services.api.settings import ApiSettings
-from services.runtime import logs
+from services.runtime import logs, tracing
 
 settings = ApiSettings()
 logs.configure("api", settings.log_level)
+tracing.configure("api")
 uvicorn.run(create_app(settings), host=settings.bind_host, port=settings.port, log_config=None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 
-from services.api import problems
+from services.api import metrics, problems
 from services.api.bootstrap import lifespan
 from services.api.controllers import JobController
 from services.api.health import HealthController
@@ -18,7 +18,8 @@ MULTIPART_OVERHEAD = 1024 * 1024
 def create_app(settings: ApiSettings | None = None) -> Litestar:
     settings = settings or ApiSettings()
     return Litestar(
-        route_handlers=[JobController, HealthController, web_page],
+        route_handlers=[JobController, HealthController, metrics.MetricsController, web_page],
+        middleware=[metrics.instrument],
         lifespan=[lifespan(settings)],
         exception_handlers=problems.HANDLERS,
         request_max_body_size=settings.max_file_size_bytes + MULTIPART_OVERHEAD,

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import asyncpg
+import httpx
 from litestar import Litestar
 from redis.asyncio import Redis
 
@@ -28,11 +29,13 @@ def lifespan(settings: ApiSettings) -> Callable[[Litestar], AbstractAsyncContext
         app.state.update(settings=settings, broker=broker, redis=redis,
                          submissions=Submissions(broker), feed=EventFeed(redis),
                          read_model=ReadModel(pool))
+        app.state.health_http = httpx.AsyncClient(timeout=2.0)  # the health report's MCP probe
         try:
             yield
         finally:
             await broker.stop()
             await redis.aclose()
             await pool.close()
+            await app.state.health_http.aclose()
 
     return wire

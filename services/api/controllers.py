@@ -18,6 +18,7 @@ from contracts.events import JobCancelRequested, JobSubmitted
 from contracts.formats import INPUT_TYPES, OUTPUT_TYPES, extension_of
 from contracts.statuses import TERMINAL_STATUSES
 from services.api import domain, views
+from services.api.metrics import counted_stream
 from services.api.problems import Problem
 from services.api.streams import JobStream, missed
 from services.runtime.bus import OutcomeTaken
@@ -94,7 +95,7 @@ class JobController(Controller):
         stream = JobStream(str(job_id), since, state.feed, state.read_model,
                            state.settings.sse_heartbeat_s, state.settings.sse_retry_ms,
                            job.model_dump(mode="json"))
-        return ServerSentEvent(stream.messages(),
+        return ServerSentEvent(counted_stream(stream.messages()),
                                headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     @delete("/{job_id:uuid}", operation_id="cancelJob", status_code=HTTP_202_ACCEPTED,

@@ -1,7 +1,8 @@
 from services.converter.bootstrap import build
 from services.converter.settings import ConverterSettings
-from services.runtime import logs, worker
+from services.runtime import logs, tracing, worker
 
 settings = ConverterSettings()
 logs.configure("converter", settings.log_level)
+tracing.configure("converter")
 worker.serve(build(settings), settings.bind_host, settings.port)

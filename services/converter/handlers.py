@@ -24,7 +24,7 @@ from contracts.events import (
     JobCancelRequested,
     UploadStored,
 )
-from services.converter import domain
+from services.converter import domain, metrics
 from services.converter.adapters.mcp import DoclingSession
 from services.converter.adapters.render import html_from_json
 from services.converter.adapters.results import ResultStore
@@ -82,6 +82,7 @@ class Job:
         self.attempts = 0  # attempts the server failed (each one counted by the circuit)
         self.waiting_since: float | None = None  # set while the job waits for the server
         self.periods = 0  # waiting periods so far: each announced by one ConversionDeferred
+        self.stage_started = time.monotonic()
 
     @property
     def job_id(self) -> str:
@@ -115,6 +116,7 @@ class Job:
         self.waiting_since = None
         progress = domain.STAGE_PROGRESS[stage]
         self.shown = max(self.shown, progress)
+        self.stage_started = metrics.stage_done(stage, self.stage_started)
         await self.deps.publish(ConversionProgressed(
             **self.ids(f"ConversionProgressed:{stage}"), stage=stage, progress=progress))
         self.stage = _stage_after(stage)

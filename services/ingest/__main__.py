@@ -1,7 +1,8 @@
 from services.ingest.bootstrap import build
 from services.ingest.settings import IngestSettings
-from services.runtime import logs, worker
+from services.runtime import logs, tracing, worker
 
 settings = IngestSettings()
 logs.configure("ingest", settings.log_level)
+tracing.configure("ingest")
 worker.serve(build(settings), settings.bind_host, settings.port)

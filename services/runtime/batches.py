@@ -19,6 +19,7 @@ from nats.js.errors import NotFoundError
 
 from contracts.envelope import Envelope
 from contracts.subjects import STREAM
+from services.runtime.tracing import message_spans
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,8 @@ class BatchConsumer:
                 messages = await ahead
                 ahead = asyncio.create_task(self._fetch())
                 if messages:
-                    await self._handle(messages)
+                    with message_spans(f"{self.durable} project", messages):
+                        await self._handle(messages)
         finally:
             ahead.cancel()
 

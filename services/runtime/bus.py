@@ -16,6 +16,7 @@ from nats.js.object_store import ObjectStore
 
 from contracts.envelope import Envelope, Event
 from contracts.subjects import ALL_JOB_EVENTS, STAGING_BUCKET, STREAM, event_subject, outcome_subject
+from services.runtime import metrics, tracing
 from services.runtime.settings import CommonSettings
 
 log = logging.getLogger(__name__)
@@ -44,8 +45,10 @@ def stream_config(settings: CommonSettings) -> StreamConfig:
 
 
 def broker(url: str, name: str) -> NatsBroker:
-    """A broker whose per-message logs are debug-level and go through the JSON log handler."""
-    return NatsBroker(url, name=name, logger=logging.getLogger("faststream"), log_level=logging.DEBUG)
+    """A broker whose per-message logs are debug-level and go through the JSON log handler, with
+    tracing (context in the message headers) and FastStream's Prometheus message metrics."""
+    return NatsBroker(url, name=name, logger=logging.getLogger("faststream"), log_level=logging.DEBUG,
+                      middlewares=(tracing.broker_middleware(), metrics.broker_middleware()))
 
 
 def consumer_config(settings: CommonSettings) -> ConsumerConfig:
@@ -103,6 +106,8 @@ async def publish(broker: NatsBroker, event: Event) -> int:
         raise
     log.info("published", extra={"job_id": event.job_id, "event_type": event.event_type,
                                  "seq": ack.seq, "duplicate": bool(ack.duplicate)})
+    if not ack.duplicate:
+        metrics.count_outcome(event)
     return ack.seq
 
 

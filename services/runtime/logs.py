@@ -7,6 +7,8 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+from services.runtime.tracing import current_ids
+
 _RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
@@ -23,6 +25,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        line.update(current_ids())  # trace_id, span_id inside a trace
         line.update({k: v for k, v in record.__dict__.items() if k not in _RESERVED})
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)

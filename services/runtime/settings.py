@@ -17,6 +17,7 @@ class CommonSettings(BaseSettings):
     nats_url: str = Field("nats://127.0.0.1:4222", validation_alias=seed_name("NATS_URL"))
     redis_host: str = Field("127.0.0.1", validation_alias=seed_name("REDIS_HOST"))
     redis_port: int = Field(6379, validation_alias=seed_name("REDIS_PORT"))
+    mcp_server_url: str = Field("http://127.0.0.1:8000/mcp", validation_alias=seed_name("MCP_SERVER_URL"))
     database_url: str = Field(
         "postgresql://docling@127.0.0.1:5432/docling", validation_alias=seed_name("DATABASE_URL")
     )

@@ -1,4 +1,6 @@
-"""Hosts a FastStream worker as an ASGI app with ``/health`` and ``/metrics`` on its own port."""
+"""Hosts a FastStream worker as an ASGI app on its own port: ``/livez`` (liveness: the process
+answers), ``/readyz`` and ``/health`` (readiness: NATS and the worker's own dependencies answer),
+``/metrics`` (Prometheus: the default registry, FastStream's message metrics included)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,8 @@ from collections.abc import Awaitable, Callable, Sequence
 import uvicorn
 from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.nats import NatsBroker
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+from services.runtime.metrics import exposition
 
 Check = Callable[[], Awaitable[bool]]
 
@@ -31,16 +34,27 @@ def health_route(broker: NatsBroker, checks: dict[str, Check]) -> object:
 def metrics_route() -> object:
     @get(include_in_schema=False)
     async def metrics(scope: object) -> AsgiResponse:
-        return AsgiResponse(generate_latest(REGISTRY), 200, {"content-type": CONTENT_TYPE_LATEST})
+        body, content_type = exposition()
+        return AsgiResponse(body, 200, {"content-type": content_type})
 
     return metrics
 
 
+def liveness_route() -> object:
+    @get(include_in_schema=False)
+    async def livez(scope: object) -> AsgiResponse:
+        return AsgiResponse(b'{"status": "alive"}', 200, {"content-type": "application/json"})
+
+    return livez
+
+
 def build_app(broker: NatsBroker, *, checks: dict[str, Check], on_startup: Sequence = (),
               on_shutdown: Sequence = ()) -> AsgiFastStream:
+    ready = health_route(broker, checks)
     return AsgiFastStream(
         broker,
-        asgi_routes=[("/health", health_route(broker, checks)), ("/metrics", metrics_route())],
+        asgi_routes=[("/health", ready), ("/readyz", ready), ("/livez", liveness_route()),
+                     ("/metrics", metrics_route())],
         on_startup=on_startup,
         on_shutdown=on_shutdown,
     )

@@ -56,14 +56,15 @@ def test_unknown_result_format(api: httpx.Client) -> None:
 def test_openapi_document_is_served(api: httpx.Client) -> None:
     schema = api.get("/schema/openapi.json").json()
     operations = {op["operationId"] for path in schema["paths"].values() for op in path.values()}
-    assert {"submitJob", "getJob", "streamJobEvents", "getJobResult", "getHealth"} <= operations
+    assert {"submitJob", "getJob", "streamJobEvents", "getJobResult", "getHealth",
+            "getMetrics"} <= operations
 
 
 def test_health_reports_each_dependency(api: httpx.Client) -> None:
     body = api.get("/api/v1/health").json()
     assert body["status"] == "healthy"
     assert {name for name, dep in body["dependencies"].items() if dep["status"] == "up"} == {
-        "postgres", "redis", "nats"}
+        "postgres", "redis", "nats", "mcp"}
 
 
 def test_web_page_is_served(api: httpx.Client) -> None:

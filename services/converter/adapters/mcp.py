@@ -12,6 +12,9 @@ import httpx2
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
+from opentelemetry.trace import SpanKind, StatusCode
+
+from services.runtime.tracing import tracer
 
 from services.converter.domain import (
     BadResult,
@@ -46,9 +49,14 @@ class DoclingSession:
             await progress(value, total)
 
         try:
-            with anyio.fail_after(self.timeout_s):
+            with (tracer().start_as_current_span(
+                      f"mcp tools/call {tool}", kind=SpanKind.CLIENT,
+                      attributes={"rpc.system": "jsonrpc", "mcp.tool": tool}) as span,
+                  anyio.fail_after(self.timeout_s)):
                 result = await self.session.call_tool(
                     tool, arguments, progress_callback=relay if progress else None)
+                if result.is_error:
+                    span.set_status(StatusCode.ERROR, "tool error")
         except TimeoutError as exc:
             raise TimedOut(f"{tool} took longer than {self.timeout_s:.0f} s") from exc
         except MCPError as exc:
