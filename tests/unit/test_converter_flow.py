@@ -258,3 +258,12 @@ async def test_a_checkpoint_of_other_content_is_ignored(file_hash) -> None:
     deps.checkpoints.saved[event.job_id] = Checkpoint.start(1, file_hash, "r").converted("key-9", 60, 2)
     await handlers.on_upload_stored(event, deps)
     assert server.calls[0] == "convert" and types(events)[0] == "ConversionStarted"
+
+
+async def test_a_failed_job_keeps_its_checkpoint() -> None:
+    server = Server([None, ToolFailed("export broke")])  # converted, then the markdown export fails
+    deps, events, _ = make(server)
+    event = upload()
+    await handlers.on_upload_stored(event, deps)
+    assert types(events)[-1] == "ConversionFailed" and events[-1].stage == "exporting_markdown"
+    assert deps.checkpoints.saved[event.job_id].stage == "converting"
