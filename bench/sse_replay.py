@@ -36,7 +36,7 @@ async def load(url: str, job_id: str, count: int) -> None:
     nc = await nats.connect(url)
     js = nc.jetstream()
     events = [JobSubmitted(job_id=job_id, source="bench", filename="a.md", content_type="text/markdown",
-                           size_bytes=1, sha256="a" * 64, staging_object=job_id)]
+                           size_bytes=1, sha256="a" * 64, staging_object=job_id, owner="")]
     events += [ConversionProgressed(job_id=job_id, source="bench", stage="converting", progress=n % 100)
                for n in range(count - 1)]
     for event in events:

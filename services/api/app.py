@@ -9,6 +9,7 @@ from services.api import problems
 from services.api.bootstrap import lifespan
 from services.api.controllers import JobController
 from services.api.health import HealthController
+from services.api.session_controller import SessionController
 from services.api.settings import ApiSettings
 from services.api.web import web_page
 
@@ -18,7 +19,7 @@ MULTIPART_OVERHEAD = 1024 * 1024
 def create_app(settings: ApiSettings | None = None) -> Litestar:
     settings = settings or ApiSettings()
     return Litestar(
-        route_handlers=[JobController, HealthController, web_page],
+        route_handlers=[SessionController, JobController, HealthController, web_page],
         lifespan=[lifespan(settings)],
         exception_handlers=problems.HANDLERS,
         request_max_body_size=settings.max_file_size_bytes + MULTIPART_OVERHEAD,

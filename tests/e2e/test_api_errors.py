@@ -30,14 +30,18 @@ def test_malformed_job_id_is_404(api: httpx.Client) -> None:
 @pytest.mark.parametrize(("name", "content", "status", "code"), [
     ("virus.exe", b"MZ...", 415, "E103"),
     ("empty.docx", b"", 400, "E102"),
-    ("", b"data", 400, "E100"),
+    ("", b"data", 400, "E109"),
 ])
 def test_refused_uploads(api: httpx.Client, name: str, content: bytes, status: int, code: str) -> None:
     assert_problem(api.post("/api/v1/jobs", files={"file": (name, content)}), status, code)
 
 
 def test_upload_without_a_file_field(api: httpx.Client) -> None:
-    assert_problem(api.post("/api/v1/jobs", data={"other": "x"}), 400, "E100")
+    assert_problem(api.post("/api/v1/jobs", files={"other": ("a.md", b"# x")}), 400, "E100")
+
+
+def test_upload_that_is_not_multipart(api: httpx.Client) -> None:
+    assert_problem(api.post("/api/v1/jobs", data={"file": "x"}), 400, "E110")
 
 
 def test_malformed_last_event_id(api: httpx.Client) -> None:
