@@ -28,13 +28,14 @@ def _hostile_char(char: str) -> bool:
 def filename_problem(name: str) -> str | None:
     """E109 when the client's file name is not a plain, reasonable base name; else None.
 
-    Refused, never repaired: a path (``/``, ``\\``), control or invisible characters, a
+    Refused, never repaired: a path (``/``, ``\\``), a double quote (it ends the header value),
+    control or invisible characters, a
     name that is only an extension or starts with a dot, surrounding blanks, more than 255
     characters or 255 UTF-8 bytes.
     """
     if not name or name != name.strip() or name.startswith("."):
         return "E109"
-    if "/" in name or "\\" in name or name.endswith("."):
+    if "/" in name or "\\" in name or '"' in name or name.endswith("."):
         return "E109"
     if len(name) > MAX_FILENAME_CHARS or len(name.encode("utf-8", "surrogatepass")) > MAX_FILENAME_BYTES:
         return "E109"

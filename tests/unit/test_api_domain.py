@@ -19,7 +19,7 @@ def test_plain_filenames_pass(name: str) -> None:
     "dir/a.md", "bad\x00name.html", "tab\tname.csv", "line\nbreak.md", "del\x7f.md", "c1\x85.md",
     "invoice\u202excod.docx", "zero\u200bwidth.md", ".hidden.csv", ".md", "..", " padded.md",
     "trailing.md ", "dot.md.", "a" * 252 + ".pdf", "é" * 127 + ".md",
-    "e\u0301.md",  # not NFC: the same name could be spelled two ways
+    'quo"te.md', "e\u0301.md",  # not NFC: the same name could be spelled two ways
 ])
 def test_hostile_filenames_are_refused(name: str) -> None:
     assert filename_problem(name) == "E109"
