@@ -93,3 +93,16 @@ def test_rate_limit_headers_follow_the_ietf_draft() -> None:
                        "Retry-After": "13"}
     assert headers(policy, Decision(False, 0, 0.0))["Retry-After"] == "1"  # never "retry in 0 s"
     assert "Retry-After" not in headers(policy, Decision(True, 29, 0.0))
+
+
+def test_the_default_limits_fit_the_clients_polling_fallback() -> None:
+    """The client polls the events page (and, when it cannot list, the job) every 2 s: 30 a minute
+    a job. The defaults leave room for several jobs followed at once, and for reconnections."""
+    from clients.docling_jobs.live import POLL_INTERVAL_S
+    from services.api.settings import RATE_LIMIT_DEFAULTS
+    per_minute = {name: Policy.parse(name, spec) for name, spec in RATE_LIMIT_DEFAULTS.items()}
+    polls = 60 / POLL_INTERVAL_S
+    for endpoint in ("events", "job"):
+        policy = per_minute[endpoint]
+        assert policy.limit / policy.window_s * 60 >= 4 * polls, endpoint
+    assert per_minute["submit"].limit < per_minute["events"].limit  # submitting is the costly one
