@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from devstack import Ports, Stack
+from tests.limits import lift_rate_limits
 from tests.servers import MCP_SERVER
 
 
@@ -20,17 +21,10 @@ TEST_ACK_WAIT_S = "6"
 COPIES = int(os.environ.get("TEST_COPIES", "2"))
 
 
-# The suite drives the shared stack hard from one address and one session; the limits are proved
-# by tests/e2e/test_edge_limits.py on an API instance of their own with small limits.
-GENEROUS_RATE_LIMIT = "1000000/60"
-RATE_LIMITED_ENDPOINTS = ("SESSION_CREATE", "SESSION", "SUBMIT", "LIST", "JOB", "EVENTS", "RESULT", "CANCEL")
-
-
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     os.environ["NATS_ACK_WAIT_S"] = TEST_ACK_WAIT_S
-    for endpoint in RATE_LIMITED_ENDPOINTS:
-        os.environ[f"API_RATE_LIMIT_{endpoint}"] = GENEROUS_RATE_LIMIT
+    lift_rate_limits()  # the suite drives the stack hard from one address (see tests/limits.py)
     os.environ["DEVSTACK_MCP_SERVER"] = MCP_SERVER
     running = Stack(tmp_path_factory.mktemp("stack"), Ports.free(), copies=COPIES)
     try:

@@ -73,3 +73,4 @@ def test_health_reports_each_dependency(api: httpx.Client) -> None:
 def test_web_page_is_served(api: httpx.Client) -> None:
     page = api.get("/")
     assert page.status_code == 200 and "docling-jobs" in page.text and 'type="file"' in page.text
+    assert "/api/v1/sessions" in page.text  # the page starts a cookie session before uploading
