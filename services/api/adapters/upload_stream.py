@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import IO
 
+from litestar.exceptions import InternalServerException
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
@@ -136,6 +137,9 @@ async def receive(chunks: AsyncIterator[bytes], content_type: str | None, limit:
     except MultipartParseError as error:
         _discard(parts)
         raise Problem("E110") from error
+    except InternalServerException as error:  # Litestar's "client disconnected prematurely"
+        _discard(parts)
+        raise Problem("E110", "The upload was cut off before its end.") from error
     except BaseException:
         _discard(parts)
         raise
