@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 
-from services.api import problems
+from services.api import openapi, problems
 from services.api.bootstrap import lifespan
 from services.api.controllers import JobController
 from services.api.health import HealthController
@@ -23,6 +23,7 @@ def create_app(settings: ApiSettings | None = None) -> Litestar:
         lifespan=[lifespan(settings)],
         exception_handlers=problems.HANDLERS,
         request_max_body_size=settings.max_file_size_bytes + MULTIPART_OVERHEAD,
-        openapi_config=OpenAPIConfig(title="docling-jobs", version="1.0.0", path="/schema"),
+        openapi_config=OpenAPIConfig(title="docling-jobs", version="1.0.0", path="/schema",
+                                     components=openapi.COMPONENTS),
         debug=False,
     )

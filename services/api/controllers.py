@@ -44,6 +44,7 @@ class JobController(Controller):
     path = views.PREFIX
     tags = ["jobs"]
     dependencies = {"session": Provide(guard.current_session)}
+    security = openapi.SESSION_REQUIRED
 
     @post("/", operation_id="submitJob", status_code=HTTP_202_ACCEPTED, opt={"rate": "submit"},
           operation_class=openapi.UploadOperation,

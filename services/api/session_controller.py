@@ -9,7 +9,7 @@ from litestar.datastructures import Cookie, State
 from litestar.di import Provide
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from services.api import guard
+from services.api import guard, openapi
 from services.api.adapters.sessions import Session
 from services.api.views import SessionView
 
@@ -43,13 +43,15 @@ class SessionController(Controller):
                         cookies=[cookie(request, state, session.session_id, left)])
 
     @get("/current", operation_id="getSession", summary="The session this request presents",
-         dependencies={"session": Provide(guard.current_session)}, opt={"rate": "session"})
+         dependencies={"session": Provide(guard.current_session)}, opt={"rate": "session"},
+         security=openapi.SESSION_REQUIRED)
     async def read(self, session: Session) -> SessionView:
         return view(session)
 
     @delete("/current", operation_id="endSession", status_code=HTTP_204_NO_CONTENT,
             summary="End the session; its jobs are no longer reachable through it",
-            dependencies={"session": Provide(guard.current_session)}, opt={"rate": "session"})
+            dependencies={"session": Provide(guard.current_session)}, opt={"rate": "session"},
+            security=openapi.SESSION_REQUIRED)
     async def end(self, request: Request, state: State, session: Session) -> Response[None]:
         await state.sessions.end(session.session_id)
         return Response(None, status_code=HTTP_204_NO_CONTENT,

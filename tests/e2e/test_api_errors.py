@@ -60,7 +60,14 @@ def test_unknown_result_format(api: httpx.Client) -> None:
 def test_openapi_document_is_served(api: httpx.Client) -> None:
     schema = api.get("/schema/openapi.json").json()
     operations = {op["operationId"] for path in schema["paths"].values() for op in path.values()}
-    assert {"submitJob", "getJob", "streamJobEvents", "getJobResult", "getHealth"} <= operations
+    assert {"submitJob", "getJob", "streamJobEvents", "getJobResult", "getHealth", "listJobs",
+            "createSession", "getSession", "endSession", "cancelJob"} <= operations
+    assert set(schema["components"]["securitySchemes"]) == {"session_bearer", "session_cookie"}
+    submit = schema["paths"]["/api/v1/jobs"]["post"]
+    assert submit["security"] == [{"session_bearer": []}, {"session_cookie": []}]
+    body = submit["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert body["required"] == ["file"] and body["properties"]["file"]["format"] == "binary"
+    assert "security" not in schema["paths"]["/api/v1/sessions"]["post"]
 
 
 def test_health_reports_each_dependency(api: httpx.Client) -> None:
