@@ -12,6 +12,9 @@ STAMPS := .make
 PIP_QUIET := { grep -v "is ignored: it is neither" || true; }
 # python for commands that need only the standard library (works before `make install`)
 PY_ANY = $(if $(wildcard $(PY)),$(PY),$(PYTHON))
+# e2e files that never reach the MCP server (the API's edge): the official-server pass skips them
+NOT_MCP_E2E = --ignore=tests/e2e/test_edge_sessions.py --ignore=tests/e2e/test_edge_uploads.py \
+	--ignore=tests/e2e/test_api_errors.py
 UP_FLAGS = $(if $(filter 1 yes true,$(DETACH)),--detach) $(if $(COMPONENTS),--components $(COMPONENTS))
 
 .PHONY: help install install-test prometheus up down status test test-one bench clean distclean
@@ -44,7 +47,7 @@ status: ## show what runs
 
 test: install-test ## the whole suite (our MCP server), then the e2e suite against the official docling-mcp
 	$(PY) -m pytest $(PYTEST_ARGS)
-	TEST_MCP_SERVER=official $(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+	TEST_MCP_SERVER=official $(PY) -m pytest tests/e2e $(NOT_MCP_E2E) $(PYTEST_ARGS)
 
 test-one: install-test ## one pytest run: PYTEST_ARGS="-m unit", TEST_MCP_SERVER=official, ...
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -30,6 +30,7 @@ from httpx_sse import aconnect_sse
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from devstack import Ports, Stack  # noqa: E402
 from tests.documents import make_docx  # noqa: E402
+from tests.limits import lift_rate_limits  # noqa: E402
 from tests.e2e.helpers import direct_markdown  # noqa: E402
 
 TERMINAL = {"ConversionSucceeded", "ConversionFailed", "UploadRejected", "JobCancelled"}
@@ -51,7 +52,9 @@ async def one_job(http: httpx.AsyncClient, path: Path) -> float:
 
 async def measure(api_url: str, mcp_url: str, docs: Path, direct_docs: Path, jobs: int) -> None:
     limits = httpx.Limits(max_connections=4 * jobs)
-    async with httpx.AsyncClient(base_url=api_url, timeout=300, limits=limits) as http:
+    token = httpx.post(f"{api_url}/api/v1/sessions", timeout=30).json()["session_id"]
+    async with httpx.AsyncClient(base_url=api_url, timeout=300, limits=limits,
+                                 headers={"Authorization": f"Bearer {token}"}) as http:
         for n in range(3):  # warm-up
             await one_job(http, make_docx(docs / f"warm{n}.docx"))
         low = [await one_job(http, make_docx(docs / f"low{n}.docx")) for n in range(20)]
@@ -80,6 +83,7 @@ def main() -> None:
         stack = Stack(Path(tmp) / "stack", Ports.free(), copies=args.copies)
         try:
             print("starting a private stack ...", file=sys.stderr)
+            lift_rate_limits()
             stack.start()
             docs = Path(tmp) / "docs"
             docs.mkdir()

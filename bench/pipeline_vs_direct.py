@@ -10,6 +10,9 @@ kind and shape (made by the same generator, differing in a random token): neithe
     .venv/bin/python bench/pipeline_vs_direct.py --api-url http://127.0.0.1:3000 \
         --mcp-url http://127.0.0.1:8000/mcp --upload-dir .stack/uploads   # a running stack (make up)
 
+A private stack runs with the rate limits lifted; a running stack keeps its own (start it with
+`API_RATE_LIMIT_SUBMIT=1000/60` or the 45 submissions pass the default 30 a minute).
+
 The direct documents are written under the upload folder: the project's own MCP server reads
 paths only there.
 
@@ -111,7 +114,9 @@ def main() -> None:
         api_url, mcp_url, direct_dir = args.api_url, args.mcp_url, args.upload_dir
         if not (api_url and mcp_url):
             from devstack import Ports, Stack
+            from tests.limits import lift_rate_limits
 
+            lift_rate_limits()  # 45 submissions in about a minute: past the default submit limit
             running = Stack(Path(tmp) / "stack", Ports.free())
             stack.callback(running.purge)
             print("starting a private stack ...", file=sys.stderr)

@@ -38,7 +38,7 @@ def job_events(job_id: str) -> list:
     common = {"job_id": job_id}
     return [
         JobSubmitted(**common, source="api", filename="a.docx", content_type="x", size_bytes=10, sha256=sha,
-                     staging_object=job_id),
+                     staging_object=job_id, owner=""),
         UploadStored(**common, source="ingest", sha256=sha, size_bytes=10, path="/u/a.docx", filename="a.docx"),
         ConversionStarted(**common, source="converter", mcp_server="http://m"),
         *[ConversionProgressed(**common, source="converter", stage=stage, progress=p)

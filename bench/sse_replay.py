@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import statistics
 import sys
 import tempfile
@@ -30,13 +31,14 @@ from contracts.envelope import Envelope  # noqa: E402
 from contracts.events import ConversionProgressed, JobSubmitted  # noqa: E402
 from contracts.subjects import STREAM, event_subject  # noqa: E402
 from devstack import Ports, Stack  # noqa: E402
+from tests.limits import lift_rate_limits  # noqa: E402
 
 
-async def load(url: str, job_id: str, count: int) -> None:
+async def load(url: str, job_id: str, count: int, owner: str) -> None:
     nc = await nats.connect(url)
     js = nc.jetstream()
     events = [JobSubmitted(job_id=job_id, source="bench", filename="a.md", content_type="text/markdown",
-                           size_bytes=1, sha256="a" * 64, staging_object=job_id)]
+                           size_bytes=1, sha256="a" * 64, staging_object=job_id, owner=owner)]
     events += [ConversionProgressed(job_id=job_id, source="bench", stage="converting", progress=n % 100)
                for n in range(count - 1)]
     for event in events:
@@ -53,8 +55,8 @@ def buffered(stack: Stack, job_id: str) -> int:
         client.close()
 
 
-def replay(api_url: str, job_id: str, count: int) -> float:
-    with httpx.Client(base_url=api_url, timeout=30) as http:
+def replay(api_url: str, token: str, job_id: str, count: int) -> float:
+    with httpx.Client(base_url=api_url, timeout=30, headers={"Authorization": f"Bearer {token}"}) as http:
         started, seen = time.perf_counter(), 0
         with connect_sse(http, "GET", f"/api/v1/jobs/{job_id}/events",
                          headers={"Last-Event-ID": "0"}) as source:
@@ -74,15 +76,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-replay-") as tmp:
         stack = Stack(Path(tmp) / "stack", Ports.free(), components="infra,progress,api")
         try:
+            lift_rate_limits()
             stack.start()
             job_id = str(uuid.uuid4())
-            asyncio.run(load(stack.env()["NATS_URL"], job_id, args.events))
+            token = httpx.post(f"{stack.urls.api}/api/v1/sessions", timeout=30).json()["session_id"]
+            owner = hashlib.sha256(token.encode()).hexdigest()  # the job belongs to this session
+            asyncio.run(load(stack.env()["NATS_URL"], job_id, args.events, owner))
             deadline = time.monotonic() + 60
             while buffered(stack, job_id) < args.events and time.monotonic() < deadline:
                 time.sleep(0.1)
             print(f"buffered           {buffered(stack, job_id)} events in sse:events:{job_id}")
-            replay(stack.urls.api, job_id, args.events)  # warm-up
-            times = [replay(stack.urls.api, job_id, args.events) for _ in range(args.runs)]
+            replay(stack.urls.api, token, job_id, args.events)  # warm-up
+            times = [replay(stack.urls.api, token, job_id, args.events) for _ in range(args.runs)]
         finally:
             stack.purge()
     print(f"replay of {args.events} events to a reconnecting client, {args.runs} runs:")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import ClassVar, Literal
 
@@ -16,14 +17,20 @@ Format = Literal["markdown", "html", "json"]
 
 # -- api ---------------------------------------------------------------------------------------
 class JobSubmitted(Event):
-    """A user handed in a document. The bytes wait in the staging object store."""
+    """A user handed in a document. The bytes wait in the staging object store.
+
+    v2 adds ``owner``: the sha256 of the submitting session's id (never the id itself, a bearer
+    secret), so ownership is durable in the log and the projection. v1 events read as owner "".
+    """
 
     event_type: ClassVar[str] = "JobSubmitted"
+    schema_version: ClassVar[int] = 2
     filename: str
     content_type: str
     size_bytes: int = Field(ge=0)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     staging_object: str
+    owner: str = Field(pattern=r"^([0-9a-f]{64})?$")
 
 
 class JobCancelRequested(Event):
@@ -113,10 +120,19 @@ EVENT_TYPES: dict[str, type[Event]] = {
 TERMINAL_EVENT_TYPES = frozenset(name for name, cls in EVENT_TYPES.items() if cls.terminal)
 
 
+# (event type, old version) -> the data of the next version: older events in the log stay readable
+UPCASTS: dict[tuple[str, int], Callable[[dict], dict]] = {
+    ("JobSubmitted", 1): lambda data: {**data, "owner": ""},  # jobs from before sessions: no owner
+}
+
+
 def decode(envelope: Envelope) -> Event:
-    """Turn a wire envelope back into its typed event."""
+    """Turn a wire envelope back into its typed event (older versions upcast first)."""
     cls = EVENT_TYPES[envelope.event_type]
-    if envelope.schema_version != cls.schema_version:
+    data, version = envelope.data, envelope.schema_version
+    while version < cls.schema_version and (envelope.event_type, version) in UPCASTS:
+        data, version = UPCASTS[(envelope.event_type, version)](data), version + 1
+    if version != cls.schema_version:
         raise ValueError(
             f"{envelope.event_type} v{envelope.schema_version} is not understood "
             f"(this build reads v{cls.schema_version})"
@@ -126,5 +142,5 @@ def decode(envelope: Envelope) -> Event:
         job_id=envelope.job_id,
         occurred_at=envelope.occurred_at,
         source=envelope.source,
-        **envelope.data,
+        **data,
     )

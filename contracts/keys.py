@@ -30,3 +30,17 @@ def circuit(service: str) -> str:
     """JSON ``{"state": "CLOSED"|"OPEN"|"HALF_OPEN", "failures": [...], ...}`` shared by every
     converter copy; no TTL (the breaker manages it)."""
     return f"circuit:{service}"
+
+
+SESSION_TTL_S = 24 * 3600
+
+
+def session(session_id: str) -> str:
+    """JSON ``{"session_id", "created_at", "expires_at"}`` of one API session; TTL 24 h from creation."""
+    return f"session:{session_id}"
+
+
+def ratelimit(subject: str, endpoint: str) -> str:
+    """Sorted set, one member per accepted request scored by the Redis server's time (µs); TTL = the
+    window. ``subject`` is a session id, or ``ip-<address>`` for session creation."""
+    return f"ratelimit:{subject}:{endpoint}"

@@ -9,6 +9,7 @@ import pytest
 
 from devstack import Ports, Stack
 from tests.otlp import Receiver
+from tests.limits import lift_rate_limits
 from tests.servers import MCP_SERVER
 
 
@@ -42,6 +43,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, otlp: Receiver) -> Iterator[
     # the services' real exporters, configured the standard way (OTLP over HTTP)
     os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp.endpoint
     os.environ["OTEL_BSP_SCHEDULE_DELAY"] = "200"  # ms: spans reach the receiver soon after they end
+    lift_rate_limits()  # the suite drives the stack hard from one address (see tests/limits.py)
     os.environ["DEVSTACK_MCP_SERVER"] = MCP_SERVER
     running = Stack(tmp_path_factory.mktemp("stack"), Ports.free(), copies=COPIES)
     try:

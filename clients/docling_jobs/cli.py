@@ -64,6 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="docling-jobs", description="Convert documents with docling-jobs.")
     parser.add_argument("--api-url", default=os.environ.get("DOCLING_JOBS_API_URL", DEFAULT_URL),
                         help="base URL of the API (env DOCLING_JOBS_API_URL, default %(default)s)")
+    parser.add_argument("--token", default=None,
+                        help="an existing session's token (env DOCLING_JOBS_TOKEN; default: a new session)")
     sub = parser.add_subparsers(dest="command", required=True)
     conv = sub.add_parser("convert", help="upload a document, follow its progress, write the result")
     conv.add_argument("file", type=Path)
@@ -80,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no such file: {args.file}", file=sys.stderr)
         return 2
     try:
-        with Client(args.api_url) as client:
+        with Client(args.api_url, token=args.token) as client:
             return convert(client, args.file, args.format, args.output, args.quiet)
     except ApiError as error:
         print(f"error: {error}", file=sys.stderr)

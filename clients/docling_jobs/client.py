@@ -1,4 +1,4 @@
-"""A small client for the public HTTP API: submit, status, events, result."""
+"""A small client for the public HTTP API: a session, then submit, list, status, events, result, cancel."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from clients.docling_jobs.backoff import Random
 from clients.docling_jobs.errors import ApiError, checked
 from clients.docling_jobs.events import TERMINAL_EVENTS, JobEvent
 from clients.docling_jobs.live import LiveEvents
+from clients.docling_jobs.session import SessionAuth
 from clients.docling_jobs.transport import HttpTransport, job_path
 
 __all__ = ["DEFAULT_URL", "TERMINAL_EVENTS", "ApiError", "Client", "JobEvent"]
@@ -23,10 +24,12 @@ DEFAULT_URL = "http://127.0.0.1:3000"
 class Client:
     """The API over httpx; ``transport``, ``sleep`` and ``rng`` are there for tests."""
 
-    def __init__(self, base_url: str = DEFAULT_URL, timeout: float = 30.0, *,
+    def __init__(self, base_url: str = DEFAULT_URL, timeout: float = 30.0, *, token: str | None = None,
                  transport: httpx.BaseTransport | None = None,
                  sleep: Callable[[float], None] = time.sleep, rng: Random = random.random) -> None:
-        self.http = httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
+        """``token``: an existing session (default ``DOCLING_JOBS_TOKEN``); else one is created."""
+        self.session = SessionAuth(token)
+        self.http = httpx.Client(base_url=base_url, timeout=timeout, transport=transport, auth=self.session)
         self._sleep, self._rng = sleep, rng
 
     def __enter__(self) -> Client:
@@ -38,6 +41,13 @@ class Client:
     def submit(self, path: Path) -> dict:
         with path.open("rb") as handle:
             return checked(self.http.post("/api/v1/jobs", files={"file": (path.name, handle)})).json()
+
+    def jobs(self, limit: int = 20, offset: int = 0) -> dict:
+        """A page of this session's jobs, newest first: ``{"jobs": [...], "next": url|None, ...}``."""
+        return checked(self.http.get("/api/v1/jobs", params={"limit": limit, "offset": offset})).json()
+
+    def cancel(self, job_id: str) -> dict:
+        return checked(self.http.delete(job_path(job_id))).json()
 
     def status(self, job_id: str) -> dict:
         return checked(self.http.get(job_path(job_id))).json()

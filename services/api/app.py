@@ -5,10 +5,11 @@ from __future__ import annotations
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 
-from services.api import metrics, problems
+from services.api import metrics, openapi, problems
 from services.api.bootstrap import lifespan
 from services.api.controllers import JobController
 from services.api.health import HealthController
+from services.api.session_controller import SessionController
 from services.api.settings import ApiSettings
 from services.api.web import web_page
 
@@ -18,11 +19,12 @@ MULTIPART_OVERHEAD = 1024 * 1024
 def create_app(settings: ApiSettings | None = None) -> Litestar:
     settings = settings or ApiSettings()
     return Litestar(
-        route_handlers=[JobController, HealthController, metrics.MetricsController, web_page],
+        route_handlers=[SessionController, JobController, HealthController, metrics.MetricsController, web_page],
         middleware=[metrics.instrument],
         lifespan=[lifespan(settings)],
         exception_handlers=problems.HANDLERS,
         request_max_body_size=settings.max_file_size_bytes + MULTIPART_OVERHEAD,
-        openapi_config=OpenAPIConfig(title="docling-jobs", version="1.0.0", path="/schema"),
+        openapi_config=OpenAPIConfig(title="docling-jobs", version="1.0.0", path="/schema",
+                                     components=openapi.COMPONENTS),
         debug=False,
     )

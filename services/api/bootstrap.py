@@ -9,11 +9,16 @@ import asyncpg
 import httpx
 from litestar import Litestar
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from services.api.adapters.bus import Submissions
+from services.api.adapters.fallback import RedisFallback
+from services.api.adapters.limiter import RateLimiter
 from services.api.adapters.live import EventFeed
 from services.api.adapters.read_model import ReadModel
-from services.api.settings import ApiSettings
+from services.api.adapters.sessions import SessionStore
+from services.api.settings import RATE_LIMIT_DEFAULTS, ApiSettings
 from services.runtime import bus
 
 
@@ -21,14 +26,22 @@ def lifespan(settings: ApiSettings) -> Callable[[Litestar], AbstractAsyncContext
     @asynccontextmanager
     async def wire(app: Litestar) -> AsyncIterator[None]:
         broker = bus.broker(settings.nats_url, "api")
-        redis = Redis(host=settings.redis_host, port=settings.redis_port, decode_responses=True)
-        pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=8)
+        for endpoint in RATE_LIMIT_DEFAULTS:  # a malformed limit stops the start, not a request
+            settings.policy(endpoint)
+        redis = Redis(host=settings.redis_host, port=settings.redis_port, decode_responses=True,
+                      socket_timeout=settings.redis_timeout_s,
+                      socket_connect_timeout=settings.redis_timeout_s, retry=Retry(NoBackoff(), 0))
+        pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=8,
+                                         timeout=settings.db_timeout_s,
+                                         command_timeout=settings.db_timeout_s)
+        fallback = RedisFallback()
         await broker.start()
         await bus.ensure_stream(broker, settings)
         await bus.staging_store(broker, declare=True)
         app.state.update(settings=settings, broker=broker, redis=redis,
                          submissions=Submissions(broker), feed=EventFeed(redis),
-                         read_model=ReadModel(pool))
+                         read_model=ReadModel(pool, settings.db_timeout_s), fallback=fallback,
+                         sessions=SessionStore(redis, fallback), limiter=RateLimiter(redis, fallback))
         app.state.health_http = httpx.AsyncClient(timeout=2.0)  # the health report's MCP probe
         try:
             yield

@@ -2,31 +2,26 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
-from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from litestar import Controller, Request, Response, delete, get, post
-from litestar.datastructures import State, UploadFile
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.params import Parameter
 from litestar.response import ServerSentEvent
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from contracts.events import JobCancelRequested, JobSubmitted
 from contracts.formats import INPUT_TYPES, OUTPUT_TYPES, extension_of
 from contracts.statuses import TERMINAL_STATUSES
-from services.api import domain, views
+from services.api import domain, guard, openapi, uploads, views
+from services.api.adapters import upload_stream
+from services.api.adapters.sessions import Session
 from services.api.metrics import counted_stream
 from services.api.problems import Problem
 from services.api.streams import JobStream, missed
 from services.runtime.bus import OutcomeTaken
-
-
-@dataclass
-class UploadForm:
-    file: UploadFile
 
 
 def wants_json(request: Request) -> bool:
@@ -34,11 +29,14 @@ def wants_json(request: Request) -> bool:
     return "application/json" in accept and "text/event-stream" not in accept
 
 
-async def load_job(state: State, job_id: str) -> views.JobView:
+async def load_job(state: State, job_id: str, session: Session) -> views.JobView:
+    """The job if this session owns it; 404 E104 otherwise (someone else's job looks like none)."""
     row = await state.read_model.job(job_id)
     if row is not None:
+        if row["owner"] != session.owner:
+            raise Problem("E104")
         return views.from_row(row)
-    if await state.submissions.was_submitted(job_id):
+    if await state.submissions.owner_of(job_id) == session.owner:
         return views.submitted(job_id)
     raise Problem("E104")
 
@@ -46,37 +44,51 @@ async def load_job(state: State, job_id: str) -> views.JobView:
 class JobController(Controller):
     path = views.PREFIX
     tags = ["jobs"]
+    dependencies = {"session": Provide(guard.current_session)}
+    security = openapi.SESSION_REQUIRED
 
-    @post("/", operation_id="submitJob", status_code=HTTP_202_ACCEPTED,
-          summary="Upload a document to convert")
-    async def submit(
-        self, state: State,
-        data: Annotated[UploadForm, Body(media_type=RequestEncodingType.MULTI_PART)],
-    ) -> Response[views.JobView]:
-        filename = domain.clean_filename(data.file.filename)
-        content = await data.file.read()
-        code = domain.upload_problem(filename, len(content), state.settings.max_file_size_bytes)
-        if code:
-            raise Problem(code)
-        job_id = str(uuid.uuid4())
-        await state.submissions.stage(job_id, content)
+    @post("/", operation_id="submitJob", status_code=HTTP_202_ACCEPTED, opt={"rate": "submit"},
+          operation_class=openapi.UploadOperation,
+          summary="Upload a document to convert (multipart/form-data, field file)")
+    async def submit(self, request: Request, state: State, session: Session) -> Response[views.JobView]:
+        limit = state.settings.max_file_size_bytes
+        received = await upload_stream.receive(request.stream(), request.headers.get("content-type"), limit)
+        with received.file:
+            if code := uploads.size_problem(received.size, limit) or \
+                    uploads.content_problem(received.filename, received.head):
+                raise Problem(code)
+            job_id = str(uuid.uuid4())
+            await state.submissions.stage(job_id, received.file)
         await state.submissions.submit(JobSubmitted(
-            job_id=job_id, source="api", filename=filename,
-            content_type=INPUT_TYPES[extension_of(filename)], size_bytes=len(content),
-            sha256=hashlib.sha256(content).hexdigest(), staging_object=job_id,
+            job_id=job_id, source="api", filename=received.filename,
+            content_type=INPUT_TYPES[extension_of(received.filename)], size_bytes=received.size,
+            sha256=received.sha256, staging_object=job_id, owner=session.owner,
         ))
-        view = views.submitted(job_id, filename, len(content))
+        view = views.submitted(job_id, received.filename, received.size)
         return Response(view, status_code=HTTP_202_ACCEPTED, headers={"Location": view.links.self})
 
-    @get("/{job_id:uuid}", operation_id="getJob", summary="The job's current state")
-    async def status(self, state: State, job_id: uuid.UUID) -> views.JobView:
-        return await load_job(state, str(job_id))
+    @get("/", operation_id="listJobs", opt={"rate": "list"},
+         summary="The session's jobs, newest first, a page at a time")
+    async def list_jobs(
+        self, state: State, session: Session,
+        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+        offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
+    ) -> views.JobList:
+        rows = await state.read_model.jobs_of(session.owner, limit + 1, offset)
+        more = len(rows) > limit
+        return views.JobList(jobs=[views.from_row(r) for r in rows[:limit]], limit=limit, offset=offset,
+                             next=f"{views.PREFIX}?limit={limit}&offset={offset + limit}" if more else None)
+
+    @get("/{job_id:uuid}", operation_id="getJob", summary="The job's current state", opt={"rate": "job"})
+    async def status(self, state: State, session: Session, job_id: uuid.UUID) -> views.JobView:
+        return await load_job(state, str(job_id), session)
 
     @get("/{job_id:uuid}/events", operation_id="streamJobEvents",
          summary="The job's events: Server-Sent Events resumable with Last-Event-ID, or a JSON page "
-                 "of the events after ?after= when the client accepts application/json")
+                 "of the events after ?after= when the client accepts application/json",
+         opt={"rate": "events"})
     async def events(
-        self, request: Request, state: State, job_id: uuid.UUID,
+        self, request: Request, state: State, session: Session, job_id: uuid.UUID,
         last_event_id: Annotated[str | None, Parameter(header="Last-Event-ID")] = None,
         after: Annotated[str | None, Parameter(query="after")] = None,
     ) -> ServerSentEvent | Response:
@@ -86,10 +98,13 @@ class JobController(Controller):
         if wants_json(request):
             # events first, then the state: the state is then at least as new as the events, so a
             # page never pairs the terminal event with an older state
+            await load_job(state, str(job_id), session)  # before reading anything: 404 if not ours
             history = await missed(state.feed, state.read_model, str(job_id), since)
             items = [views.EventItem(id=e.id, event=e.event, data=e.data) for e in history.entries]
-            return Response(views.EventPage(events=items, job=await load_job(state, str(job_id))))
-        job = await load_job(state, str(job_id))
+            return Response(views.EventPage(events=items, job=await load_job(state, str(job_id), session)))
+        job = await load_job(state, str(job_id), session)
+        if state.fallback.active:  # no live feed without Redis: the client falls back to polling
+            raise Problem("E503", "Live events are unavailable right now; poll with Accept: application/json.")
         if job.status in TERMINAL_STATUSES and since >= job.last_event_id:
             return Response(None, status_code=HTTP_204_NO_CONTENT)
         stream = JobStream(str(job_id), since, state.feed, state.read_model,
@@ -99,9 +114,10 @@ class JobController(Controller):
                                headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     @delete("/{job_id:uuid}", operation_id="cancelJob", status_code=HTTP_202_ACCEPTED,
-            summary="Ask to cancel a job; it ends as cancelled unless it ends otherwise first")
-    async def cancel(self, state: State, job_id: uuid.UUID) -> Response[views.JobView]:
-        job = await load_job(state, str(job_id))
+            summary="Ask to cancel a job; it ends as cancelled unless it ends otherwise first",
+            opt={"rate": "cancel"})
+    async def cancel(self, state: State, session: Session, job_id: uuid.UUID) -> Response[views.JobView]:
+        job = await load_job(state, str(job_id), session)
         if job.status in TERMINAL_STATUSES:
             raise Problem("E108")
         try:
@@ -111,12 +127,12 @@ class JobController(Controller):
         return Response(job, status_code=HTTP_202_ACCEPTED)
 
     @get("/{job_id:uuid}/result", operation_id="getJobResult", summary="The converted document",
-         media_type="text/plain")
+         media_type="text/plain", opt={"rate": "result"})
     async def result(
-        self, state: State, job_id: uuid.UUID,
+        self, state: State, session: Session, job_id: uuid.UUID,
         format: Literal["markdown", "html", "json"] = "markdown",  # noqa: A002 - the public name
     ) -> Response[str]:
-        job = await load_job(state, str(job_id))
+        job = await load_job(state, str(job_id), session)
         if job.status != "succeeded":
             raise Problem("E106" if job.status in TERMINAL_STATUSES else "E105")
         content = await state.read_model.result(str(job_id), format)

@@ -41,7 +41,13 @@ def render(request: Request, problem: Problem) -> Response:
         "instance": request.url.path,
     }
     return Response(body, status_code=entry.http_status, media_type=MEDIA_TYPE,
-                    headers=problem.headers)
+                    headers={**problem.headers, **_closing(request)})
+
+
+def _closing(request: Request) -> dict[str, str]:
+    """A refused request may still be sending its body (an upload refused while it streams):
+    ``Connection: close`` makes the server drop the connection instead of reading the rest."""
+    return {"Connection": "close"} if request.method in ("POST", "PUT", "PATCH") else {}
 
 
 def on_problem(request: Request, exc: Problem) -> Response:
@@ -57,7 +63,7 @@ def on_http_exception(request: Request, exc: HTTPException) -> Response:
         return render(request, Problem("E101"))
     problem = Problem("E100", exc.detail)
     return Response({**render(request, problem).content, "status": exc.status_code},
-                    status_code=exc.status_code, media_type=MEDIA_TYPE)
+                    status_code=exc.status_code, media_type=MEDIA_TYPE, headers=_closing(request))
 
 
 def on_unexpected(request: Request, exc: Exception) -> Response:

@@ -3,7 +3,20 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from services.api.ratelimits import Policy
 from services.runtime.settings import CommonSettings, seed_name
+
+# endpoint -> default "requests/seconds" of its sliding window (env API_RATE_LIMIT_<ENDPOINT>)
+RATE_LIMIT_DEFAULTS = {
+    "session_create": "10/60",  # per client address
+    "session": "60/60",
+    "submit": "30/60",
+    "list": "60/60",
+    "job": "120/60",
+    "events": "120/60",
+    "result": "60/60",
+    "cancel": "30/60",
+}
 
 
 class ApiSettings(CommonSettings):
@@ -13,6 +26,20 @@ class ApiSettings(CommonSettings):
     max_file_size_mb: int = Field(100, validation_alias=seed_name("MAX_FILE_SIZE_MB"))
     sse_heartbeat_s: float = 15.0
     sse_retry_ms: int = 1000
+    db_timeout_s: float = 5.0  # PostgreSQL: connect and query limit; past it the request gets 503
+    redis_timeout_s: float = 1.0  # Redis: connect and reply limit; past it memory answers
+    cookie_secure: bool = False  # always mark the cookie Secure (TLS ends at a proxy); https requests always are
+    rate_limit_session_create: str = RATE_LIMIT_DEFAULTS["session_create"]
+    rate_limit_session: str = RATE_LIMIT_DEFAULTS["session"]
+    rate_limit_submit: str = RATE_LIMIT_DEFAULTS["submit"]
+    rate_limit_list: str = RATE_LIMIT_DEFAULTS["list"]
+    rate_limit_job: str = RATE_LIMIT_DEFAULTS["job"]
+    rate_limit_events: str = RATE_LIMIT_DEFAULTS["events"]
+    rate_limit_result: str = RATE_LIMIT_DEFAULTS["result"]
+    rate_limit_cancel: str = RATE_LIMIT_DEFAULTS["cancel"]
+
+    def policy(self, endpoint: str) -> Policy:
+        return Policy.parse(endpoint, getattr(self, f"rate_limit_{endpoint}"))
 
     @property
     def max_file_size_bytes(self) -> int:

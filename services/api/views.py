@@ -74,3 +74,18 @@ def submitted(job_id: str, filename: str | None = None, size_bytes: int | None =
     """A job whose submission is in the log but not yet in the projection."""
     return JobView(job_id=job_id, status="submitted", stage="queued", progress=0,
                    filename=filename, size_bytes=size_bytes, links=links(job_id))
+
+
+class JobList(BaseModel):
+    """One page of the session's jobs, newest first; ``next`` is the next page's address or null."""
+
+    jobs: list[JobView]
+    limit: int
+    offset: int
+    next: str | None
+
+
+class SessionView(BaseModel):
+    session_id: str  # also the bearer token; browsers get it as an HttpOnly cookie too
+    created_at: datetime
+    expires_at: datetime

@@ -31,6 +31,7 @@ class JobState:
     content_type: str | None = None
     size_bytes: int | None = None
     sha256: str | None = None
+    owner: str = ""  # sha256 of the submitting session's id ("" for jobs from before sessions)
     error_code: str | None = None
     error_message: str | None = None
     error_recovery: str | None = None
@@ -59,7 +60,7 @@ def _fields(state: JobState, event: Event) -> JobState:
         case JobSubmitted():
             return replace(state, filename=event.filename, content_type=event.content_type,
                            size_bytes=event.size_bytes, sha256=event.sha256,
-                           created_at=event.occurred_at)
+                           owner=event.owner, created_at=event.occurred_at)
         case UploadStored():
             return _advance(state, "stored", "stored", 10)
         case ConversionStarted():

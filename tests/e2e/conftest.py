@@ -1,14 +1,27 @@
 import itertools
+import os
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
+from clients.docling_jobs.session import TOKEN_ENV
 from devstack import Stack
+from tests.e2e.helpers import new_session
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_token(stack: Stack) -> Iterator[str]:
+    """The session the e2e tests work in; the Python client and the CLI pick it up from
+    ``DOCLING_JOBS_TOKEN``, so jobs one submits the others may follow."""
+    token = new_session(stack.urls.api)
+    os.environ[TOKEN_ENV] = token
+    yield token
+    os.environ.pop(TOKEN_ENV, None)
 
 
 @pytest.fixture(scope="session")
-def api(stack: Stack) -> Iterator[httpx.Client]:
+def api(stack: Stack, session_token: str) -> Iterator[httpx.Client]:
     """A client whose requests take turns across every API instance: a job submitted on one is
     followed, streamed and downloaded on the others."""
     instances = itertools.cycle([httpx.URL(url) for url in stack.api_urls])
@@ -18,5 +31,10 @@ def api(stack: Stack) -> Iterator[httpx.Client]:
         request.url = request.url.copy_with(host=target.host, port=target.port)
         request.headers["host"] = f"{target.host}:{target.port}"
 
-    with httpx.Client(base_url=stack.urls.api, timeout=30.0, event_hooks={"request": [next_instance]}) as client:
+    with httpx.Client(base_url=stack.urls.api, timeout=30.0, headers=bearer(session_token),
+                      event_hooks={"request": [next_instance]}) as client:
         yield client
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

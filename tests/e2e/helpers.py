@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import httpx
@@ -10,6 +11,19 @@ import httpx2
 from httpx_sse import connect_sse
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
+
+
+def new_session(base_url: str) -> str:
+    """A fresh session's bearer token."""
+    response = httpx.post(f"{base_url}/api/v1/sessions", timeout=30)
+    assert response.status_code == 201, response.text
+    return response.json()["session_id"]
+
+
+def authorized(base_url: str, token: str | None = None, **kwargs) -> httpx.Client:
+    """An httpx client on one API instance in the given session (default: the suite's, from the env)."""
+    token = token or os.environ["DOCLING_JOBS_TOKEN"]
+    return httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, **kwargs)
 
 
 def submit(api: httpx.Client, path: Path) -> dict:

@@ -30,14 +30,18 @@ def test_malformed_job_id_is_404(api: httpx.Client) -> None:
 @pytest.mark.parametrize(("name", "content", "status", "code"), [
     ("virus.exe", b"MZ...", 415, "E103"),
     ("empty.docx", b"", 400, "E102"),
-    ("", b"data", 400, "E100"),
+    ("", b"data", 400, "E109"),
 ])
 def test_refused_uploads(api: httpx.Client, name: str, content: bytes, status: int, code: str) -> None:
     assert_problem(api.post("/api/v1/jobs", files={"file": (name, content)}), status, code)
 
 
 def test_upload_without_a_file_field(api: httpx.Client) -> None:
-    assert_problem(api.post("/api/v1/jobs", data={"other": "x"}), 400, "E100")
+    assert_problem(api.post("/api/v1/jobs", files={"other": ("a.md", b"# x")}), 400, "E100")
+
+
+def test_upload_that_is_not_multipart(api: httpx.Client) -> None:
+    assert_problem(api.post("/api/v1/jobs", data={"file": "x"}), 400, "E110")
 
 
 def test_malformed_last_event_id(api: httpx.Client) -> None:
@@ -56,8 +60,14 @@ def test_unknown_result_format(api: httpx.Client) -> None:
 def test_openapi_document_is_served(api: httpx.Client) -> None:
     schema = api.get("/schema/openapi.json").json()
     operations = {op["operationId"] for path in schema["paths"].values() for op in path.values()}
-    assert {"submitJob", "getJob", "streamJobEvents", "getJobResult", "getHealth",
-            "getMetrics"} <= operations
+    assert {"submitJob", "getJob", "streamJobEvents", "getJobResult", "getHealth", "listJobs",
+            "createSession", "getSession", "endSession", "cancelJob", "getMetrics"} <= operations
+    assert set(schema["components"]["securitySchemes"]) == {"session_bearer", "session_cookie"}
+    submit = schema["paths"]["/api/v1/jobs"]["post"]
+    assert submit["security"] == [{"session_bearer": []}, {"session_cookie": []}]
+    body = submit["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert body["required"] == ["file"] and body["properties"]["file"]["format"] == "binary"
+    assert "security" not in schema["paths"]["/api/v1/sessions"]["post"]
 
 
 def test_health_reports_each_dependency(api: httpx.Client) -> None:
@@ -70,3 +80,4 @@ def test_health_reports_each_dependency(api: httpx.Client) -> None:
 def test_web_page_is_served(api: httpx.Client) -> None:
     page = api.get("/")
     assert page.status_code == 200 and "docling-jobs" in page.text and 'type="file"' in page.text
+    assert "/api/v1/sessions" in page.text  # the page starts a cookie session before uploading

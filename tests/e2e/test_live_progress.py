@@ -33,7 +33,7 @@ from clients.docling_jobs.client import Client, JobEvent
 from clients.docling_jobs.live import BACKUP_NOTICE, POLL_INTERVAL_S
 from devstack import Stack
 from tests.documents import make_markdown
-from tests.e2e.helpers import submit
+from tests.e2e.helpers import authorized, submit
 from tests.e2e.proxy import Connection, Cut, Proxy, wait_for
 
 JOBS = 100
@@ -101,14 +101,16 @@ def scaled(factor: float, record: list[float] | None = None) -> Callable[[float]
 
 def page(base_url: str, job_id: str) -> list[tuple[int, str, dict]]:
     """The job's events from the JSON polling form, read afresh (no proxy)."""
-    response = httpx.get(f"{base_url}/api/v1/jobs/{job_id}/events", params={"after": 0},
-                         headers={"Accept": "application/json"}, timeout=30)
+    with authorized(base_url, timeout=30) as http:
+        response = http.get(f"/api/v1/jobs/{job_id}/events", params={"after": 0},
+                            headers={"Accept": "application/json"})
     assert response.status_code == 200, response.text
     return [(item["id"], item["event"], item["data"]) for item in response.json()["events"]]
 
 
 def state(base_url: str, job_id: str) -> dict:
-    response = httpx.get(f"{base_url}/api/v1/jobs/{job_id}", timeout=30)
+    with authorized(base_url, timeout=30) as http:
+        response = http.get(f"/api/v1/jobs/{job_id}")
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -231,7 +233,7 @@ def test_killing_the_attached_api_instance_loses_nothing(stack: Stack, tmp_path:
             outage_over.wait(90)
 
     try:
-        with Proxy(doomed, seed=seed) as proxy, httpx.Client(base_url=survivor) as http:
+        with Proxy(doomed, seed=seed) as proxy, authorized(survivor) as http:
             with held(stack, *copies(stack, "converter")):
                 job_id = submit(http, make_markdown(tmp_path / "a.md"))["job_id"]
                 follower = Follower(proxy.url, job_id, sleep=sleep, rng=random.Random(seed)).start()
@@ -263,7 +265,7 @@ def test_killing_the_attached_api_instance_loses_nothing(stack: Stack, tmp_path:
 
 def test_deleted_buffer_is_replayed_from_the_archive(stack: Stack, tmp_path: Path, seed: int) -> None:
     api_url = stack.api_urls[0]
-    with Proxy(api_url, seed=seed) as proxy, httpx.Client(base_url=api_url) as http, \
+    with Proxy(api_url, seed=seed) as proxy, authorized(api_url) as http, \
             redis.Redis(host="127.0.0.1", port=int(stack.env()["REDIS_PORT"])) as buffers:
         with held(stack, *copies(stack, "converter")):
             with held(stack, *copies(stack, "ingest")):
@@ -290,7 +292,7 @@ def test_deleted_buffer_is_replayed_from_the_archive(stack: Stack, tmp_path: Pat
 
 def test_unreachable_sse_falls_back_to_polling(stack: Stack, tmp_path: Path, seed: int) -> None:
     api_url, asked = stack.api_urls[0], []
-    with Proxy(api_url, seed=seed, admit=refuse_sse) as proxy, httpx.Client(base_url=api_url) as http:
+    with Proxy(api_url, seed=seed, admit=refuse_sse) as proxy, authorized(api_url) as http:
         with held(stack, *copies(stack, "converter")):
             job_id = submit(http, make_markdown(tmp_path / "c.md"))["job_id"]
             follower = Follower(proxy.url, job_id, sleep=scaled(0.01, asked), rng=random.Random(seed)).start()
@@ -345,7 +347,7 @@ def test_an_id_beyond_the_archive_range_is_not_a_server_error(stack: Stack, tmp_
     ``event_archive.job_seq`` is an ``integer``: from 2**31 on, the archive query cannot bind it and
     the API answers 500 E500. Any non-negative id must give a page (none after it) or a 400 E100.
     The SSE form hits the same query (after its headers were sent) on a job that has not ended."""
-    with httpx.Client(base_url=stack.api_urls[0], timeout=30) as http:
+    with authorized(stack.api_urls[0], timeout=30) as http:
         job_id = submit(http, make_markdown(tmp_path / "e.md"))["job_id"]
         for after in (2**31 - 1, 2**31, 10**19 - 1):
             response = http.get(f"/api/v1/jobs/{job_id}/events", params={"after": after},

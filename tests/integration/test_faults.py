@@ -105,7 +105,8 @@ async def snapshot(db: asyncpg.Pool, log: Log, redis_url: str, job_ids: list[str
 async def finished_jobs(api_url: str, stack_env, broker, db, tmp_path: Path) -> list[str]:
     """One job for every event type: succeeded, failed, cancelled, rejected."""
     ids = []
-    with httpx.Client(base_url=api_url, timeout=30) as api:
+    token = httpx.post(f"{api_url}/api/v1/sessions", timeout=30).json()["session_id"]
+    with httpx.Client(base_url=api_url, timeout=30, headers={"Authorization": f"Bearer {token}"}) as api:
         for name, content in (("ok.md", MAKERS["md"](tmp_path / "ok.md").read_bytes()),
                               ("bad.docx", b"PK\x03\x04 not a zip" * 30)):
             ids.append(api.post("/api/v1/jobs", files={"file": (name, content)}).json()["job_id"])
@@ -113,7 +114,7 @@ async def finished_jobs(api_url: str, stack_env, broker, db, tmp_path: Path) -> 
         ids.append(slow.json()["job_id"])
         api.delete(f"/api/v1/jobs/{ids[-1]}")
     rejected = JobSubmitted(job_id=str(uuid.uuid4()), source="test", filename="x.md", content_type="text/markdown",
-                            size_bytes=1, sha256="0" * 64, staging_object="missing-object")
+                            size_bytes=1, sha256="0" * 64, staging_object="missing-object", owner="")
     await bus.publish(broker, rejected)
     ids.append(rejected.job_id)
     for job_id in ids:

@@ -12,6 +12,8 @@ import pytest
 from devstack import Stack
 from services.api.health import PROBE_TIMEOUT_S
 from tests.documents import make_docx
+from tests.e2e.helpers import authorized as authorized_client
+from tests.e2e.helpers import new_session
 
 # component stopped -> (dependency as the API reports it, overall state, HTTP status)
 OUTAGES = {
@@ -67,7 +69,8 @@ def test_api_metrics_expose_health_http_and_jobs(stack: Stack, tmp_path: Path) -
     api = stack.urls.api
     until(lambda: healthy(api))
     missing = "00000000-0000-4000-8000-000000000000"
-    assert httpx.get(f"{api}/api/v1/jobs/{missing}").status_code == 404
+    with authorized(api) as client:
+        assert client.get(f"/api/v1/jobs/{missing}").status_code == 404
     job_id = convert(stack, tmp_path)
     text = httpx.get(f"{api}/api/v1/metrics", timeout=10.0).text
     for line in ("docling_health_status 1.0", "docling_db_status 1.0",
@@ -121,15 +124,19 @@ def test_health_follows_each_dependency_down_and_back(component: str, stack: Sta
         until(lambda: httpx.get(f"{worker_url(stack, worker)}/readyz", timeout=10.0).status_code == 200)
 
 
+def authorized(api: str) -> httpx.Client:
+    """A client in a session of its own (every job route needs one)."""
+    return authorized_client(api, new_session(api), timeout=30.0)
+
+
 def convert(stack: Stack, tmp_path: Path) -> str:
     """Submit a document and wait until its job succeeded; its id."""
     document = make_docx(tmp_path / "doc.docx")
-    with document.open("rb") as handle:
-        response = httpx.post(f"{stack.urls.api}/api/v1/jobs", files={"file": (document.name, handle)},
-                              timeout=30.0)
-    assert response.status_code == 202, response.text
-    job = response.json()["links"]["self"]
-    until(lambda: httpx.get(f"{stack.urls.api}{job}").json()["status"] == "succeeded", timeout=120.0)
+    with authorized(stack.urls.api) as client, document.open("rb") as handle:
+        response = client.post("/api/v1/jobs", files={"file": (document.name, handle)})
+        assert response.status_code == 202, response.text
+        job = response.json()["links"]["self"]
+        until(lambda: client.get(job).json()["status"] == "succeeded", timeout=120.0)
     return response.json()["job_id"]
 
 

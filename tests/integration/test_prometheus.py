@@ -18,6 +18,7 @@ import yaml
 from devstack import Stack
 from devstack.ports import free_ports
 from tests.documents import make_docx
+from tests.e2e.helpers import new_session
 from tests.servers import OWN
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "prometheus"
@@ -84,9 +85,10 @@ def value(base: str, expr: str) -> float | None:
 def test_prometheus_scrapes_every_service_and_sees_health_degrade(prometheus: str, stack: Stack,
                                                                  tmp_path: Path) -> None:
     document = make_docx(tmp_path / "scraped.docx")
+    token = new_session(stack.urls.api)
     with document.open("rb") as handle:  # a job, so the workers' message metrics have series
         assert httpx.post(f"{stack.urls.api}/api/v1/jobs", files={"file": (document.name, handle)},
-                          timeout=30.0).status_code == 202
+                          headers={"Authorization": f"Bearer {token}"}, timeout=30.0).status_code == 202
     expected = sum(len(t) for t in targets_of(stack).values())
 
     def all_up() -> bool:

@@ -9,6 +9,7 @@ import httpx
 
 JOB_ID = "0b7d5c8e-0000-4000-8000-000000000001"
 BASE = f"/api/v1/jobs/{JOB_ID}"
+SESSION_ID = "5e55a7f0-0000-4000-8000-000000000001"
 SUCCEEDED = [("JobSubmitted", {}), ("UploadStored", {}), ("ConversionStarted", {}),
              ("ConversionProgressed", {"stage": "converting", "progress": 60}),
              ("ConversionProgressed", {"stage": "exporting_markdown", "progress": 75}),
@@ -35,7 +36,8 @@ class FakeApi:
         self.events = [(seq, kind, {"event_type": kind, "job_id": JOB_ID, "data": data})
                        for seq, (kind, data) in enumerate(events, start=1)]
         self.cuts, self.sse_down, self.listable = list(cuts), sse_down, listable
-        self.requests: list[httpx.Request] = []
+        self.requests: list[httpx.Request] = []  # every request but session creations
+        self.sessions_created = 0
 
     def client_transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -48,8 +50,13 @@ class FakeApi:
                 "error": {k: data[k] for k in ("code", "message", "recovery")} if failed else None}
 
     def handle(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
         path = request.url.path
+        if request.method == "POST" and path == "/api/v1/sessions":
+            self.sessions_created += 1
+            return httpx.Response(201, json={"session_id": SESSION_ID})
+        self.requests.append(request)
+        if request.headers.get("authorization") != f"Bearer {SESSION_ID}":
+            return httpx.Response(401, json={"code": "E112"})
         if request.method == "POST":
             return httpx.Response(202, json={"job_id": JOB_ID})
         if path == BASE:

@@ -1,37 +1,51 @@
 import pytest
 
-from services.api.domain import clean_filename, parse_last_event_id, upload_problem
+from services.api.domain import parse_last_event_id
+from services.api.ratelimits import Decision, Policy, headers, slide
+from services.api.uploads import content_problem, filename_problem, size_problem, type_problem
 
 MB = 1024 * 1024
+ZIP = b"PK\x03\x04rest"
 
 
-@pytest.mark.parametrize(("raw", "clean"), [
-    ("report.docx", "report.docx"),
-    ("../../etc/passwd.docx", "passwd.docx"),
-    ("C:\\Users\\me\\notes.md", "notes.md"),
-    ("bad\x00name\x1f.html", "badname.html"),
-    (".hidden.csv", "hidden.csv"),
-    ("", None),
-    (None, None),
-    ("/", None),
-    ("a" * 300 + ".pdf", None),
+@pytest.mark.parametrize("name", ["report.docx", "Q3 results (final).xlsx", "notes.md", "a.PDF",
+                                  "résumé.html", "report..v2.csv", "a" * 250 + ".pdf"])
+def test_plain_filenames_pass(name: str) -> None:
+    assert filename_problem(name) is None
+
+
+@pytest.mark.parametrize("name", [
+    "", "../../etc/passwd.docx", "..\\..\\boot.ini.md", "C:\\Users\\me\\notes.md", "/abs/a.md",
+    "dir/a.md", "bad\x00name.html", "tab\tname.csv", "line\nbreak.md", "del\x7f.md", "c1\x85.md",
+    "invoice\u202excod.docx", "zero\u200bwidth.md", ".hidden.csv", ".md", "..", " padded.md",
+    "trailing.md ", "dot.md.", "a" * 252 + ".pdf", "é" * 127 + ".md",
+    'quo"te.md', "e\u0301.md",  # not NFC: the same name could be spelled two ways
 ])
-def test_clean_filename(raw, clean) -> None:
-    assert clean_filename(raw) == clean
+def test_hostile_filenames_are_refused(name: str) -> None:
+    assert filename_problem(name) == "E109"
 
 
-@pytest.mark.parametrize(("name", "size", "code"), [
-    ("a.docx", 10, None),
-    ("a.PDF", 10, None),
-    (None, 10, "E100"),
-    ("a.exe", 10, "E103"),
-    ("noextension", 10, "E103"),
-    ("a.docx", 0, "E102"),
-    ("a.docx", 100 * MB + 1, "E101"),
-    ("a.docx", 100 * MB, None),
+@pytest.mark.parametrize(("name", "code"), [("a.docx", None), ("a.exe", "E103"), ("noext", "E103"),
+                                            ("a.tar.gz", "E103"), ("a.HTM", None)])
+def test_supported_types(name: str, code: str | None) -> None:
+    assert type_problem(name) == code
+
+
+@pytest.mark.parametrize(("name", "head", "code"), [
+    ("a.docx", ZIP, None), ("a.pptx", ZIP, None), ("a.xlsx", ZIP, None),
+    ("a.docx", b"%PDF-1.4", "E111"), ("a.xlsx", b"plain text", "E111"),
+    ("a.pdf", b"%PDF-1.7\n", None), ("a.pdf", b"\n\n%PDF-1.4", None), ("a.pdf", ZIP, "E111"),
+    ("a.md", b"# title", None), ("a.csv", b"a,b\n1,2", None), ("a.html", b"<html>", None),
+    ("a.md", ZIP, "E111"), ("a.csv", b"a,\x00b", "E111"), ("a.html", b"\x89PNG\r\n", "E111"),
+    ("a.md", b"MZ\x90\x00", "E111"), ("a.md", b"\xef\xbb\xbf# bom is text", None),
 ])
-def test_upload_problem(name, size, code) -> None:
-    assert upload_problem(name, size, 100 * MB) == code
+def test_content_must_match_the_extension(name: str, head: bytes, code: str | None) -> None:
+    assert content_problem(name, head) == code
+
+
+@pytest.mark.parametrize(("size", "code"), [(0, "E102"), (1, None), (100 * MB, None), (100 * MB + 1, "E101")])
+def test_size_limits(size: int, code: str | None) -> None:
+    assert size_problem(size, 100 * MB) == code
 
 
 @pytest.mark.parametrize(("raw", "value"), [
@@ -40,3 +54,55 @@ def test_upload_problem(name, size, code) -> None:
 ])
 def test_parse_last_event_id(raw, value) -> None:
     assert parse_last_event_id(raw) == value
+
+
+def test_policy_parsing() -> None:
+    assert Policy.parse("submit", "30/60") == Policy("submit", 30, 60)
+    for bad in ("0/60", "5/0", "x/60", "-1/5"):
+        with pytest.raises(ValueError):
+            Policy.parse("submit", bad)
+
+
+def test_sliding_window_admits_the_limit_then_refuses_until_the_oldest_leaves() -> None:
+    policy, stamps = Policy("submit", 3, 10), []
+    decisions = []
+    for now in (0.0, 1.0, 2.0, 3.0):
+        decision, stamps = slide(stamps, now, policy)
+        decisions.append(decision)
+    assert [d.allowed for d in decisions] == [True, True, True, False]
+    assert [d.remaining for d in decisions] == [2, 1, 0, 0]
+    assert decisions[-1].retry_after_s == pytest.approx(7.0)  # the request at 0 leaves at 10
+    refused, stamps = slide(stamps, 9.99, policy)
+    assert not refused.allowed
+    admitted, stamps = slide(stamps, 10.0, policy)  # the window slides: 0 is out
+    assert admitted.allowed and admitted.remaining == 0
+
+
+def test_refusals_are_not_counted_in_the_window() -> None:
+    policy, stamps = Policy("job", 1, 10), []
+    _, stamps = slide(stamps, 0.0, policy)
+    for now in range(1, 10):
+        _, stamps = slide(stamps, float(now), policy)
+    assert slide(stamps, 10.0, policy)[0].allowed
+
+
+def test_rate_limit_headers_follow_the_ietf_draft() -> None:
+    policy = Policy("submit", 30, 60)
+    refused = headers(policy, Decision(False, 0, 12.2))
+    assert refused == {"RateLimit-Policy": '"submit";q=30;w=60', "RateLimit": '"submit";r=0;t=13',
+                       "Retry-After": "13"}
+    assert headers(policy, Decision(False, 0, 0.0))["Retry-After"] == "1"  # never "retry in 0 s"
+    assert "Retry-After" not in headers(policy, Decision(True, 29, 0.0))
+
+
+def test_the_default_limits_fit_the_clients_polling_fallback() -> None:
+    """The client polls the events page (and, when it cannot list, the job) every 2 s: 30 a minute
+    a job. The defaults leave room for several jobs followed at once, and for reconnections."""
+    from clients.docling_jobs.live import POLL_INTERVAL_S
+    from services.api.settings import RATE_LIMIT_DEFAULTS
+    per_minute = {name: Policy.parse(name, spec) for name, spec in RATE_LIMIT_DEFAULTS.items()}
+    polls = 60 / POLL_INTERVAL_S
+    for endpoint in ("events", "job"):
+        policy = per_minute[endpoint]
+        assert policy.limit / policy.window_s * 60 >= 4 * polls, endpoint
+    assert per_minute["submit"].limit < per_minute["events"].limit  # submitting is the costly one

@@ -1,5 +1,7 @@
 """The HTTP transport and ``Client.events`` over an in-memory API (``httpx.MockTransport``)."""
 
+from pathlib import Path
+
 import httpx
 import pytest
 
@@ -7,7 +9,7 @@ from clients.docling_jobs.client import Client
 from clients.docling_jobs.errors import ApiError
 from clients.docling_jobs.live import BACKUP_NOTICE, ConnectionLost, JobOver
 from clients.docling_jobs.transport import HttpTransport, parse_page
-from tests.unit.fake_api import BASE, JOB_ID, SUCCEEDED, FakeApi
+from tests.unit.fake_api import BASE, JOB_ID, SESSION_ID, SUCCEEDED, FakeApi
 
 def transport_for(handler) -> HttpTransport:
     return HttpTransport(httpx.Client(base_url="http://api", transport=httpx.MockTransport(handler)))
@@ -118,3 +120,22 @@ def test_client_events_fall_back_to_polling_when_the_stream_is_down(listable: bo
     assert [e.id for e in events] == ([1, 2, 3, 4, 5, 6] if listable else [])
     assert notices == [BACKUP_NOTICE] and sleeps[:10] == [1, 2, 4, 8, 16, 30, 30, 30, 30, 30]
     assert sleeps[10:] == ([] if listable else [2.0, 2.0])  # two failed event polls, then the state
+
+
+def test_the_client_creates_one_session_and_sends_it_as_a_bearer_token(monkeypatch) -> None:
+    monkeypatch.delenv("DOCLING_JOBS_TOKEN", raising=False)
+    api = FakeApi(SUCCEEDED)
+    with Client(transport=api.client_transport(), sleep=lambda s: None) as client:
+        client.submit(Path(__file__))
+        client.status(JOB_ID)
+        list(client.events(JOB_ID))
+    assert api.sessions_created == 1
+    assert {r.headers["authorization"] for r in api.requests} == {f"Bearer {SESSION_ID}"}
+
+
+def test_a_given_token_is_used_without_creating_a_session(monkeypatch) -> None:
+    monkeypatch.setenv("DOCLING_JOBS_TOKEN", SESSION_ID)
+    api = FakeApi(SUCCEEDED)
+    with Client(transport=api.client_transport()) as client:
+        client.status(JOB_ID)
+    assert api.sessions_created == 0 and api.requests[0].headers["authorization"] == f"Bearer {SESSION_ID}"

@@ -14,7 +14,7 @@ SHA = "a" * 64
 
 def submitted() -> JobSubmitted:
     return JobSubmitted(job_id="j1", source="api", filename="a.docx", content_type="x",
-                        size_bytes=3, sha256=SHA, staging_object="j1")
+                        size_bytes=3, sha256=SHA, staging_object="j1", owner="")
 
 
 def test_envelope_round_trips_every_field() -> None:
@@ -25,7 +25,7 @@ def test_envelope_round_trips_every_field() -> None:
 
 def test_envelope_names_type_and_version() -> None:
     wire = json.loads(Envelope.wrap(submitted()).to_bytes())
-    assert wire["event_type"] == "JobSubmitted" and wire["schema_version"] == 1
+    assert wire["event_type"] == "JobSubmitted" and wire["schema_version"] == 2
     assert wire["data"]["sha256"] == SHA and "event_id" not in wire["data"]
 
 
@@ -40,7 +40,7 @@ def test_events_refuse_bad_values() -> None:
         ConversionProgressed(job_id="j", source="c", stage="converting", progress=101)
     with pytest.raises(ValidationError):
         JobSubmitted(job_id="j", source="a", filename="f", content_type="x", size_bytes=1,
-                     sha256="not-a-hash", staging_object="j")
+                     sha256="not-a-hash", staging_object="j", owner="")
 
 
 def test_derived_ids_are_stable_and_distinct() -> None:
@@ -89,3 +89,18 @@ def test_sse_entry_json_is_canonical() -> None:
     a = SseEntry(1, "JobSubmitted", {"b": 1, "a": {"y": 2, "x": 1}})
     b = SseEntry(1, "JobSubmitted", {"a": {"x": 1, "y": 2}, "b": 1})
     assert a.to_json() == b.to_json()
+
+
+def test_a_v1_job_submitted_still_decodes_without_an_owner() -> None:
+    """Events written before sessions existed stay readable (upcast v1 -> v2)."""
+    v1 = Envelope(event_id="e1", job_id="j1", event_type="JobSubmitted", schema_version=1,
+                  occurred_at=datetime.now(UTC), source="api",
+                  data={"filename": "a.md", "content_type": "text/markdown", "size_bytes": 1,
+                        "sha256": SHA, "staging_object": "j1"})
+    assert decode(v1).owner == ""
+
+
+def test_job_submitted_refuses_an_owner_that_is_not_a_hash() -> None:
+    with pytest.raises(ValidationError):
+        JobSubmitted(job_id="j", source="a", filename="f", content_type="x", size_bytes=1,
+                     sha256=SHA, staging_object="j", owner="a-raw-session-id")

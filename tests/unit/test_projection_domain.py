@@ -22,7 +22,7 @@ def at(seconds: int) -> dict:
 
 EVENTS = [
     (1, JobSubmitted(**at(0), source="api", filename="a.docx", content_type="x", size_bytes=5,
-                     sha256="b" * 64, staging_object="j1")),
+                     sha256="b" * 64, staging_object="j1", owner="c" * 64)),
     (2, UploadStored(**at(1), source="ingest", sha256="b" * 64, size_bytes=5, path="/u/x.docx",
                      filename="a.docx")),
     (3, ConversionStarted(**at(2), source="converter", mcp_server="http://m")),

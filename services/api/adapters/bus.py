@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import BinaryIO
+
 from faststream.nats import NatsBroker
 from nats.js.errors import NotFoundError
 
-from contracts.events import JobSubmitted
+from contracts.envelope import Envelope
+from contracts.events import JobSubmitted, decode
 from contracts.subjects import STREAM, event_subject
 from services.runtime import bus
 
@@ -14,18 +17,20 @@ class Submissions:
     def __init__(self, broker: NatsBroker) -> None:
         self.broker = broker
 
-    async def stage(self, name: str, data: bytes) -> None:
+    async def stage(self, name: str, data: bytes | BinaryIO) -> None:
+        """Copy the upload into the staging bucket, chunk by chunk when given a file."""
         store = await bus.staging_store(self.broker)
         await store.put(name, data)
 
     async def submit(self, event: JobSubmitted) -> int:
         return await bus.publish(self.broker, event)
 
-    async def was_submitted(self, job_id: str) -> bool:
-        """True once the job's JobSubmitted is in the log, even before any projection saw it."""
+    async def owner_of(self, job_id: str) -> str | None:
+        """The owner in the job's JobSubmitted once it is in the log, even before any projection
+        saw it; None when there is no such job."""
         subject = event_subject(job_id, JobSubmitted.event_type)
         try:
-            await bus.jetstream(self.broker).get_last_msg(STREAM, subject)
+            message = await bus.jetstream(self.broker).get_last_msg(STREAM, subject)
         except NotFoundError:
-            return False
-        return True
+            return None
+        return decode(Envelope.from_bytes(message.data)).owner

@@ -10,6 +10,7 @@ from redis.asyncio.client import PubSub
 
 from contracts import keys
 from contracts.sse import SseEntry
+from services.api.adapters.fallback import REDIS_DOWN
 
 
 class LiveFeed:
@@ -28,7 +29,10 @@ class EventFeed:
     async def buffered_after(self, job_id: str, after: int, upto: int | None = None) -> list[SseEntry]:
         """Buffered events numbered after ``after`` (up to ``upto``); [] when the buffer is gone."""
         top = "+inf" if upto is None else upto
-        raw = await self.redis.zrangebyscore(keys.sse_events(job_id), f"({after}", top)
+        try:
+            raw = await self.redis.zrangebyscore(keys.sse_events(job_id), f"({after}", top)
+        except REDIS_DOWN:  # Redis is down: the archive answers instead
+            return []
         return [SseEntry.from_json(r) for r in raw]
 
     @asynccontextmanager

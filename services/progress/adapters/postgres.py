@@ -57,6 +57,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     events         integer     NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created_at DESC);
+ALTER TABLE jobs ADD COLUMN IF NOT EXISTS owner text NOT NULL DEFAULT '';  -- sha256 of the session id
+CREATE INDEX IF NOT EXISTS jobs_owner_created ON jobs (owner, created_at DESC, job_id);
 """
 
 COLUMNS = [f.name for f in dataclasses.fields(JobState)]

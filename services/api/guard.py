@@ -1,0 +1,47 @@
+"""Who is asking, and may they ask now: the session dependency and the rate limits.
+
+A session is presented as ``Authorization: Bearer <id>`` (programs) or the ``docling_session``
+cookie (browsers); the header wins. Each route names its rate-limit endpoint in ``opt["rate"]``.
+"""
+
+from __future__ import annotations
+
+from litestar import Request
+from litestar.datastructures import State
+
+from services.api.adapters.sessions import Session, valid_id
+from services.api.problems import Problem
+from services.api.ratelimits import headers
+
+SESSION_COOKIE = "docling_session"
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="docling-jobs"'}
+
+
+def presented_id(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return valid_id(token)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    return valid_id(cookie) if cookie else None
+
+
+async def limit(state: State, subject: str, endpoint: str) -> None:
+    """429 (E113) with ``Retry-After`` and the ``RateLimit`` headers when over the endpoint's limit."""
+    policy = state.settings.policy(endpoint)
+    decision = await state.limiter.check(subject, policy)
+    if not decision.allowed:
+        raise Problem("E113", headers=headers(policy, decision))
+
+
+async def current_session(request: Request, state: State) -> Session:
+    """The request's live session (401 E112 otherwise), after its route's rate limit."""
+    session_id = presented_id(request)
+    session = await state.sessions.get(session_id) if session_id else None
+    if session is None:
+        raise Problem("E112", headers=CHALLENGE)
+    await limit(state, session.session_id, request.route_handler.opt["rate"])
+    return session
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"

@@ -1,0 +1,70 @@
+"""Pure rules for an upload: its name, its first bytes, its size. No I/O here."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from contracts import formats
+
+MAX_FILENAME_CHARS = 255
+MAX_FILENAME_BYTES = 255  # most file systems' limit on one name, in UTF-8 bytes
+HEAD_BYTES = 8192  # how much of the start of a file the content check looks at
+
+ZIP_TYPES = frozenset({".docx", ".pptx", ".xlsx"})  # Office Open XML: ZIP archives
+TEXT_TYPES = frozenset({".html", ".htm", ".md", ".csv"})
+ZIP_MAGIC = b"PK\x03\x04"
+PDF_MAGIC = b"%PDF-"
+# starts of binary formats a text document never begins with
+BINARY_MAGICS = (ZIP_MAGIC, PDF_MAGIC, b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"MZ", b"\x7fELF",
+                 b"\xd0\xcf\x11\xe0", b"\x1f\x8b", b"Rar!", b"7z\xbc\xaf")
+
+
+def _hostile_char(char: str) -> bool:
+    """Control characters (C0, DEL, C1) and invisible format characters such as the bidi overrides
+    that make ``cod.exe`` look like ``exe.doc``."""
+    return unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
+
+
+def filename_problem(name: str) -> str | None:
+    """E109 when the client's file name is not a plain, reasonable base name; else None.
+
+    Refused, never repaired: a path (``/``, ``\\``), a double quote (it ends the header value),
+    control or invisible characters, a
+    name that is only an extension or starts with a dot, surrounding blanks, more than 255
+    characters or 255 UTF-8 bytes.
+    """
+    if not name or name != name.strip() or name.startswith("."):
+        return "E109"
+    if "/" in name or "\\" in name or '"' in name or name.endswith("."):
+        return "E109"
+    if len(name) > MAX_FILENAME_CHARS or len(name.encode("utf-8", "surrogatepass")) > MAX_FILENAME_BYTES:
+        return "E109"
+    if any(_hostile_char(c) for c in name) or unicodedata.normalize("NFC", name) != name:
+        return "E109"
+    return None
+
+
+def type_problem(name: str) -> str | None:
+    """E103 when the extension is not one the system converts."""
+    return None if formats.is_supported(name) else "E103"
+
+
+def content_problem(name: str, head: bytes) -> str | None:
+    """E111 when the first bytes contradict the extension (magic bytes); None when they agree."""
+    ext = formats.extension_of(name)
+    if ext in ZIP_TYPES:
+        return None if head.startswith(ZIP_MAGIC) else "E111"
+    if ext == ".pdf":
+        return None if PDF_MAGIC in head[:1024] else "E111"
+    if ext in TEXT_TYPES:
+        if b"\x00" in head or head.startswith(BINARY_MAGICS):
+            return "E111"
+    return None
+
+
+def size_problem(size: int, limit: int) -> str | None:
+    if size == 0:
+        return "E102"
+    if size > limit:
+        return "E101"
+    return None

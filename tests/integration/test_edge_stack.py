@@ -1,0 +1,252 @@
+"""Rate limits and dependency outages, on a small stack of their own (PostgreSQL, NATS, Valkey,
+progress, one API) with small limits, so stopping Redis or PostgreSQL disturbs no other test."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client import REGISTRY
+from redis.asyncio import Redis
+
+from devstack import Ports, Stack
+from services.api.adapters.fallback import RedisFallback
+from services.api.adapters.limiter import RateLimiter
+from services.api.ratelimits import Policy
+
+EDGE_ENV = {
+    "API_RATE_LIMIT_SESSION_CREATE": "5/10",
+    "API_RATE_LIMIT_SUBMIT": "3/10",
+    "API_RATE_LIMIT_SESSION": "1000/60",
+    "API_RATE_LIMIT_LIST": "1000/60",
+    "API_RATE_LIMIT_JOB": "1000/60",
+    "API_RATE_LIMIT_EVENTS": "1000/60",
+    "API_RATE_LIMIT_RESULT": "1000/60",
+    "API_RATE_LIMIT_CANCEL": "1000/60",
+    "API_DB_TIMEOUT_S": "2",
+}
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture(scope="module")
+def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    stack = Stack(tmp_path_factory.mktemp("edge"), Ports.free(),
+                  components=("postgres", "nats", "valkey", "progress", "api"))
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in EDGE_ENV.items():
+            env.setenv(name, value)
+        try:
+            stack.start()
+        except BaseException:
+            stack.purge()
+            raise
+    try:
+        yield stack
+    finally:
+        stack.purge()
+
+
+@pytest.fixture(scope="module")
+def url(edge: Stack) -> str:
+    return edge.urls.api
+
+
+def problem(response: httpx.Response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    body = response.json()
+    assert body["code"] == code and body["status"] == status and body["detail"]
+    assert "Traceback" not in response.text
+    return body
+
+
+def new_session(url: str) -> str:
+    """A session, waiting out the per-address creation limit if another test used it up."""
+    deadline = time.monotonic() + 30
+    while True:
+        response = httpx.post(f"{url}/api/v1/sessions", timeout=10)
+        if response.status_code == 201:
+            return response.json()["session_id"]
+        assert response.status_code == 429 and time.monotonic() < deadline, response.text
+        time.sleep(float(response.headers["retry-after"]))
+
+
+def client(url: str, token: str) -> httpx.Client:
+    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
+
+def upload(http: httpx.Client, name: str = "a.md") -> httpx.Response:
+    return http.post("/api/v1/jobs", files={"file": (name, f"# {uuid.uuid4()}\n".encode())})
+
+
+def eventually(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+# -- rate limits ----------------------------------------------------------------------------------
+
+def test_submitting_past_the_limit_is_429_with_the_draft_headers(url: str) -> None:
+    token = new_session(url)
+    with client(url, token) as http:
+        accepted = [upload(http).status_code for _ in range(3)]
+        refused = upload(http)
+        other = client(url, new_session(url))
+        with other:
+            assert upload(other).status_code == 202  # the limit is per session
+    assert accepted == [202, 202, 202]
+    problem(refused, 429, "E113")
+    retry = int(refused.headers["retry-after"])
+    assert 1 <= retry <= 10
+    assert refused.headers["ratelimit-policy"] == '"submit";q=3;w=10'
+    assert refused.headers["ratelimit"] == f'"submit";r=0;t={retry}'
+    time.sleep(retry)  # the window slides: the oldest submission has left it
+    with client(url, token) as http:
+        assert upload(http).status_code == 202
+
+
+def test_fresh_sessions_cannot_escape_the_limits(url: str) -> None:
+    """Session creation is limited per client address: 5 in 10 s here."""
+    codes = [httpx.post(f"{url}/api/v1/sessions").status_code for _ in range(7)]
+    assert codes.count(201) <= 5 and codes[-1] == 429
+    refused = httpx.post(f"{url}/api/v1/sessions")
+    problem(refused, 429, "E113")
+    assert refused.headers["ratelimit-policy"] == '"session_create";q=5;w=10'
+
+
+def test_the_window_lives_in_redis_on_the_server_clock(edge: Stack, url: str) -> None:
+    token = new_session(url)
+    with client(url, token) as http:
+        upload(http)
+    import redis as sync_redis
+    with sync_redis.Redis(port=int(edge.env()["REDIS_PORT"]), decode_responses=True) as r:
+        key = f"ratelimit:{token}:submit"
+        assert r.type(key) == "zset" and r.zcard(key) == 1
+        assert 0 < r.pttl(key) <= 10_000
+        (member, score), = r.zrange(key, 0, -1, withscores=True)
+        server_now_us = int(r.time()[0]) * 1_000_000
+        assert abs(score - server_now_us) < 5_000_000  # scored by Redis TIME, in microseconds
+
+
+async def test_instances_share_one_window_and_rejections_are_counted(edge: Stack) -> None:
+    """Two limiters (two API processes) on one Redis see one window; each 429 is counted."""
+    redis = Redis(port=int(edge.env()["REDIS_PORT"]), decode_responses=True)
+    try:
+        first, second = RateLimiter(redis, RedisFallback()), RateLimiter(redis, RedisFallback())
+        policy, subject = Policy("events", 4, 30), str(uuid.uuid4())
+        counted = REGISTRY.get_sample_value("docling_rate_limit_rejections_total", {"endpoint": "events"}) or 0
+        decisions = [await (first if n % 2 else second).check(subject, policy) for n in range(6)]
+        assert [d.allowed for d in decisions] == [True] * 4 + [False] * 2
+        assert [d.remaining for d in decisions[:4]] == [3, 2, 1, 0]
+        assert 0 < decisions[-1].retry_after_s <= 30
+        after = REGISTRY.get_sample_value("docling_rate_limit_rejections_total", {"endpoint": "events"})
+        assert after == counted + 2
+        # many requests at once: the Lua script admits exactly the limit
+        crowd = await asyncio.gather(*[first.check(f"{subject}-crowd", policy) for _ in range(40)])
+        assert sum(d.allowed for d in crowd) == 4
+    finally:
+        await redis.aclose()
+
+
+# -- Redis down -----------------------------------------------------------------------------------
+
+def test_with_redis_down_the_api_keeps_answering_from_memory(edge: Stack, url: str) -> None:
+    before = new_session(url)
+    with client(url, before) as http:
+        job_id = upload(http).json()["job_id"]
+        eventually(lambda: http.get(f"/api/v1/jobs/{job_id}").json()["last_event_id"] >= 1, 30,
+                   "the job in the projection")
+    edge.stop_component("valkey")
+    try:
+        health = httpx.get(f"{url}/api/v1/health", timeout=10)
+        assert health.status_code == 200 and health.json()["status"] == "degraded"
+        assert health.json()["dependencies"]["redis"]["status"] == "down"
+        with client(url, before) as http:  # a session this instance knows keeps working
+            assert http.get("/api/v1/sessions/current").json()["session_id"] == before
+            page = http.get(f"/api/v1/jobs/{job_id}/events", params={"after": 0},
+                            headers={"Accept": "application/json"})
+            assert page.status_code == 200 and page.json()["events"][0]["event"] == "JobSubmitted"
+            problem(http.get(f"/api/v1/jobs/{job_id}/events"), 503, "E503")  # SSE needs Redis
+        during = new_session(url)  # created in memory
+        with client(url, during) as http:
+            codes = [upload(http).status_code for _ in range(4)]
+            assert codes == [202, 202, 202, 429]  # limits still hold, from memory
+        with client(url, str(uuid.uuid4())) as http:
+            problem(http.get("/api/v1/sessions/current"), 401, "E112")
+    finally:
+        edge.start_component("valkey")
+    # this stack has no MCP server, so the API stays "degraded"; what matters is that Redis is back
+    eventually(lambda: httpx.get(f"{url}/api/v1/health").json()["dependencies"]["redis"]["status"] == "up",
+               30, "Redis to be up again")
+    import redis as sync_redis
+    with client(url, during) as http, \
+            sync_redis.Redis(port=int(edge.env()["REDIS_PORT"]), decode_responses=True) as r:
+        # the session made during the outage is written to Redis once the API sees it answer again
+        eventually(lambda: http.get("/api/v1/sessions/current").status_code == 200
+                   and r.exists(f"session:{during}"), 10, "the session in Redis")
+        assert json.loads(r.get(f"session:{during}"))["session_id"] == during
+        assert 86000 < r.ttl(f"session:{during}") <= 86400
+        # a session nobody created, accepted from memory nowhere: Redis is the authority again
+        assert http.get("/api/v1/sessions/current", headers={"Authorization": f"Bearer {uuid.uuid4()}"}
+                        ).status_code == 401
+
+
+def postgres_processes(postmaster: int) -> list[int]:
+    """The postmaster and its children (each backend is a session leader of its own, so a signal to
+    the postmaster's process group does not reach them)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == postmaster:
+            children.append(int(stat.parent.name))
+    return [postmaster, *children]
+
+
+def signal_all(pids: list[int], sig: int) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+
+# -- PostgreSQL down --------------------------------------------------------------------------------
+
+def test_with_postgres_down_requests_that_need_it_get_503_quickly(edge: Stack, url: str) -> None:
+    token = new_session(url)
+    with client(url, token) as http:
+        job_id = upload(http).json()["job_id"]
+        eventually(lambda: http.get(f"/api/v1/jobs/{job_id}").status_code == 200, 30, "the job")
+        needs_db = [f"/api/v1/jobs/{job_id}", "/api/v1/jobs", f"/api/v1/jobs/{job_id}/result"]
+        frozen = postgres_processes(edge.pid("postgres"))
+        for how in ("hung", "stopped"):
+            if how == "hung":  # every backend frozen: connections open, no answer ever
+                signal_all(frozen, signal.SIGSTOP)
+            else:
+                signal_all(frozen, signal.SIGCONT)
+                edge.stop_component("postgres")
+            try:
+                for path in needs_db:
+                    started = time.monotonic()
+                    problem(http.get(path), 503, "E503")
+                    assert time.monotonic() - started < 6, f"{path} took too long while postgres was {how}"
+                assert upload(http).status_code == 202  # submitting needs only NATS
+            except BaseException:
+                signal_all(frozen, signal.SIGCONT)
+                raise
+        edge.start_component("postgres")
+        eventually(lambda: all(http.get(p).status_code == 200 for p in needs_db[:2]), 60,
+                   "the API to use PostgreSQL again")
