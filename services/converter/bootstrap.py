@@ -45,6 +45,7 @@ def build(settings: ConverterSettings) -> AsgiFastStream:
         has_outcome=lambda job_id: bus.has_outcome(broker, job_id),
         patience=handlers.Patience(settings.retry_delay_s, settings.max_attempts, settings.defer_limit_s,
                                    settings.wait_poll_s),
+        progress_interval_s=settings.progress_interval_s,
     )
     entrypoint.register(broker, deps, settings)
 
