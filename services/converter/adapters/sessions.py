@@ -90,7 +90,8 @@ class SessionPool:
         self._turn = (self._turn + 1) % len(self.slots)
         return self.slots[self._turn]
 
-    def _replace(self, slot: _Slot) -> _Slot:
+    def replace(self, slot: _Slot) -> _Slot:
+        """Drop a session that is gone and hand out another."""
         slot.drop()
         return self._pick()
 
@@ -122,14 +123,15 @@ class Lease(DoclingSession):
         super().__init__(mcp.session, mcp.timeout_s, mcp.exports_content)
 
     async def call(self, tool: str, progress: Progress | None = None, **arguments: Any) -> dict:
-        try:
-            result = await self._call_once(tool, progress, arguments)
-        except _Stale as stale:
-            if self.answered:
-                raise stale.cause from stale.__cause__
-            self.slot = self.pool._replace(self.slot)
-            await self.start()
-            result = await self._call_once(tool, progress, arguments)
+        for retry in (False, True):
+            try:
+                result = await self._call_once(tool, progress, arguments)
+                break
+            except _Stale as stale:
+                if self.answered or retry:
+                    raise stale.cause from stale.__cause__
+                self.slot = self.pool.replace(self.slot)
+                await self.start()
         self.answered = True
         return result
 
