@@ -10,7 +10,10 @@ service N times), then:
    concurrent sessions): documents per second, for comparison.
 Every document is unique, so nothing is answered from a cache. Prints numbers; asserts nothing.
 
-    .venv/bin/python bench/pipeline_throughput.py [--copies 2] [--jobs 50]
+    .venv/bin/python bench/pipeline_throughput.py [--copies 2] [--jobs 50] [--profile]
+
+--profile also prints the CPU seconds each component (and the MCP server's workers) spent during the
+burst, from /proc: where the time per job goes.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import httpx
 from httpx_sse import aconnect_sse
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import cpu_profile  # noqa: E402
 from devstack import Ports, Stack  # noqa: E402
 from tests.documents import make_docx  # noqa: E402
 from tests.limits import lift_rate_limits  # noqa: E402
@@ -50,7 +54,8 @@ async def one_job(http: httpx.AsyncClient, path: Path) -> float:
     return time.perf_counter() - started
 
 
-async def measure(api_url: str, mcp_url: str, docs: Path, direct_docs: Path, jobs: int) -> None:
+async def measure(stack: Stack, docs: Path, jobs: int, profile: bool) -> None:
+    api_url, mcp_url, direct_docs = stack.urls.api, stack.urls.mcp, stack.layout.uploads
     limits = httpx.Limits(max_connections=4 * jobs)
     token = httpx.post(f"{api_url}/api/v1/sessions", timeout=30).json()["session_id"]
     async with httpx.AsyncClient(base_url=api_url, timeout=300, limits=limits,
@@ -59,9 +64,10 @@ async def measure(api_url: str, mcp_url: str, docs: Path, direct_docs: Path, job
             await one_job(http, make_docx(docs / f"warm{n}.docx"))
         low = [await one_job(http, make_docx(docs / f"low{n}.docx")) for n in range(20)]
         batch = [make_docx(docs / f"batch{n}.docx") for n in range(jobs)]
-        started = time.perf_counter()
+        cpu_before, started = cpu_profile.snapshot(stack), time.perf_counter()
         latencies = await asyncio.gather(*(one_job(http, path) for path in batch))
         pipeline_s = time.perf_counter() - started
+        cpu_after = cpu_profile.snapshot(stack)
     straight = [make_docx(direct_docs / f"bench-direct-{n}.docx") for n in range(jobs)]
     started = time.perf_counter()
     await asyncio.gather(*(direct_markdown(mcp_url, path) for path in straight))
@@ -72,12 +78,15 @@ async def measure(api_url: str, mcp_url: str, docs: Path, direct_docs: Path, job
           f"({pipeline_s:.2f} s; per-job median {statistics.median(latencies) * 1000:.0f} ms)   "
           f"(target >= 30 jobs/s)")
     print(f"MCP server direct, {jobs} at once {jobs / direct_s:6.1f} docs/s   ({direct_s:.2f} s)")
+    if profile:
+        print(cpu_profile.report(cpu_before, cpu_after, pipeline_s, jobs))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--jobs", type=int, default=50)
     parser.add_argument("--copies", type=int, default=1, help="copies of each service (default 1)")
+    parser.add_argument("--profile", action="store_true", help="CPU seconds per component during the burst")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-throughput-") as tmp:
         stack = Stack(Path(tmp) / "stack", Ports.free(), copies=args.copies)
@@ -87,7 +96,7 @@ def main() -> None:
             stack.start()
             docs = Path(tmp) / "docs"
             docs.mkdir()
-            asyncio.run(measure(stack.urls.api, stack.urls.mcp, docs, stack.layout.uploads, args.jobs))
+            asyncio.run(measure(stack, docs, args.jobs, args.profile))
         finally:
             stack.purge()
 

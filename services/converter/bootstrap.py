@@ -17,6 +17,7 @@ from services.converter.adapters.circuit import SharedCircuit
 from services.converter.adapters.mcp import docling_session, probe
 from services.converter.adapters.results import ResultStore
 from services.converter.adapters.saved import read_saved_json
+from services.converter.adapters.sessions import SessionPool
 from services.converter.settings import ConverterSettings
 from services.runtime import bus, worker
 
@@ -31,8 +32,10 @@ def build(settings: ConverterSettings) -> AsgiFastStream:
                            retry=Retry(NoBackoff(), 0))
     circuit = SharedCircuit(settings.breaker_name, settings.breaker_config(), redis,
                             probe=partial(probe, settings.mcp_server_url, settings.breaker_probe_timeout_s))
+    sessions = SessionPool(partial(docling_session, settings.mcp_server_url, settings.mcp_timeout_s),
+                           settings.mcp_sessions)
     deps = handlers.Deps(
-        open_session=partial(docling_session, settings.mcp_server_url, settings.mcp_timeout_s),
+        open_session=sessions.lease,
         read_saved_json=read_saved_json,
         results=ResultStore(pool=None),  # the pool needs the event loop: made at start-up
         publish=lambda event: bus.publish(broker, event),
@@ -42,6 +45,7 @@ def build(settings: ConverterSettings) -> AsgiFastStream:
         has_outcome=lambda job_id: bus.has_outcome(broker, job_id),
         patience=handlers.Patience(settings.retry_delay_s, settings.max_attempts, settings.defer_limit_s,
                                    settings.wait_poll_s),
+        progress_interval_s=settings.progress_interval_s,
     )
     entrypoint.register(broker, deps, settings)
 
@@ -57,6 +61,7 @@ def build(settings: ConverterSettings) -> AsgiFastStream:
         await bus.ensure_stream(broker, settings)
 
     async def close() -> None:
+        await sessions.close()
         if deps.results.pool is not None:
             await deps.results.pool.close()
         await redis.aclose()

@@ -68,6 +68,7 @@ class Deps:
     checkpoints: Checkpoints
     has_outcome: Callable[[str], Awaitable[bool]]
     patience: Patience = field(default_factory=Patience)
+    progress_interval_s: float = 0.5  # least time between two progress events from server notifications
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
@@ -83,6 +84,7 @@ class Job:
         self.waiting_since: float | None = None  # set while the job waits for the server
         self.periods = 0  # waiting periods so far: each announced by one ConversionDeferred
         self.stage_started = time.monotonic()
+        self.progress_due = 0.0  # no progress event from a server notification before this time
 
     @property
     def job_id(self) -> str:
@@ -97,11 +99,17 @@ class Job:
         self.shown = checkpoint.progress
         self.stage = _stage_after(checkpoint.stage)
 
+    def converting_from(self, now: float) -> None:
+        """The conversion call starts: notifications become events once it has run a while, so a
+        short conversion adds no events (each costs every service downstream) but its stage's own."""
+        self.progress_due = now + self.deps.progress_interval_s
+
     async def converting(self, value: float, total: float | None) -> None:
         """A progress notification from the server during the conversion itself."""
         progress = domain.converting_progress(value, total)
-        if progress is not None and progress > self.shown:
-            self.shown = progress
+        now = self.deps.clock()
+        if progress is not None and progress > self.shown and now >= self.progress_due:
+            self.shown, self.progress_due = progress, now + self.deps.progress_interval_s
             try:
                 await self.deps.publish(ConversionProgressed(
                     **self.ids(f"ConversionProgressed:converting:{progress}"), stage="converting",
@@ -220,6 +228,7 @@ async def _convert(job: Job, mcp: DoclingSession) -> dict[str, str]:
     now_ms = lambda: int(job.deps.clock() * 1000)  # noqa: E731
     key, fresh = job.checkpoint.document_key, False
     if key is None:
+        job.converting_from(job.deps.clock())
         key, fresh = await mcp.convert(job.cause.path, progress=job.converting), True
         await job.finished("converting", job.checkpoint.converted(key, domain.STAGE_PROGRESS["converting"],
                                                                   now_ms()))

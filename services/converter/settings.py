@@ -14,6 +14,8 @@ class ConverterSettings(CommonSettings):
     port: int = Field(3002, validation_alias=seed_name("CONVERTER_PORT"))
     mcp_timeout_s: float = 300.0
     concurrency: int = Field(8, ge=1)  # jobs one converter copy works on at once
+    mcp_sessions: int = Field(2, ge=1)  # long-lived MCP sessions one copy keeps open; jobs share them
+    progress_interval_s: float = Field(0.5, ge=0)  # least time between progress events from notifications
 
     # the circuit breaker around the MCP server (the seed's failureThreshold, resetTimeout, monitoringPeriod)
     breaker_name: str = "docling-mcp"  # Redis key circuit:{name}; copies with the same name share it

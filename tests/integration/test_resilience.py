@@ -250,3 +250,40 @@ async def test_a_converter_killed_mid_job_is_resumed_by_another_without_redoing_
     assert await db.fetchval("SELECT count(*) FROM checkpoints WHERE job_id = $1", upload.job_id) == 0
     stages = [e["stage"] for e in await events_of(log, upload.job_id, "ConversionProgressed")]
     assert stages.count("exporting_markdown") == 1 and stages[-1] == "exporting_html"
+
+
+@pytest.mark.parametrize(("fault", "code"), [("reset", "E206"), ("garbage", "E200")])
+async def test_a_pooled_session_that_breaks_is_replaced_and_the_job_goes_on(
+        fault: str, code: str, converters: Converters, stack_env, mcp_url: str, log: Log, broker) -> None:
+    with McpProxy(mcp_url) as proxy:
+        converters.start(**circuit_settings(proxy, f"test-pool-{uuid.uuid4().hex[:6]}", CONVERTER_MCP_SESSIONS="1",
+                                            CONVERTER_BREAKER_FAILURE_THRESHOLD="100", CONVERTER_MAX_ATTEMPTS="1000"))
+        warm = stored_upload(stack_env, make_docx)
+        await bus.publish(broker, warm)
+        await until(lambda: outcome(log, warm.job_id), 60, "the first job (it opens the session)")
+        proxy.set(fault)  # on the open session's kept-alive connections too
+        upload = stored_upload(stack_env, make_docx)
+        await bus.publish(broker, upload)
+        await until(lambda: events_of(log, upload.job_id, "ConversionDeferred"), 30, "a deferred event")
+        proxy.set("pass")
+        await until(lambda: outcome(log, upload.job_id), 60, "the job to finish")
+    assert await outcome(log, warm.job_id) == "ConversionSucceeded"
+    assert await outcome(log, upload.job_id) == "ConversionSucceeded"
+    deferred = await events_of(log, upload.job_id, "ConversionDeferred")
+    assert [d["code"] for d in deferred] == [code]
+
+
+async def test_pooled_sessions_outlive_a_restart_of_the_mcp_server(
+        converters: Converters, stack: Stack, stack_env, mcp_url: str, log: Log, broker) -> None:
+    converters.start(MCP_SERVER_URL=mcp_url, CONVERTER_BREAKER_NAME=f"test-restart-{uuid.uuid4().hex[:6]}",
+                     CONVERTER_MCP_SESSIONS="1")
+    first = stored_upload(stack_env, make_docx)
+    await bus.publish(broker, first)
+    await until(lambda: outcome(log, first.job_id), 60, "the first job (it opens the session)")
+    stack.stop_component("mcp")  # the new server knows nothing of the converter's open session
+    stack.start_component("mcp")
+    second = stored_upload(stack_env, make_docx)
+    await bus.publish(broker, second)
+    await until(lambda: outcome(log, second.job_id), 60, "the second job")
+    assert [await outcome(log, u.job_id) for u in (first, second)] == ["ConversionSucceeded"] * 2
+    assert await events_of(log, second.job_id, "ConversionDeferred") == []  # a fresh session, at once

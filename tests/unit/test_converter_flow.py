@@ -267,3 +267,40 @@ async def test_a_failed_job_keeps_its_checkpoint() -> None:
     await handlers.on_upload_stored(event, deps)
     assert types(events)[-1] == "ConversionFailed" and events[-1].stage == "exporting_markdown"
     assert deps.checkpoints.saved[event.job_id].stage == "converting"
+
+
+class ReportingServer(Server):
+    """Sends progress notifications during the conversion, ``step_s`` of the fake clock apart."""
+
+    def __init__(self, clock: Clock, percents: list[float], step_s: float) -> None:
+        super().__init__()
+        self.clock, self.percents, self.step_s = clock, percents, step_s
+
+    async def convert(self, source, progress=None):
+        for percent in self.percents:
+            self.clock.now += self.step_s
+            await progress(percent, 100.0)
+        return await super().convert(source)
+
+
+def converting_progress(events) -> list[int]:
+    return [e.progress for e in events if e.event_type == "ConversionProgressed" and e.stage == "converting"
+            and e.progress < 60]
+
+
+@pytest.mark.parametrize(("step_s", "shown"), [
+    (0.01, []),  # a short conversion: its notifications add no events
+    (0.3, [15, 30, 45]),  # a long one: one event at most every 0.5 s, never going back
+])
+async def test_server_progress_becomes_events_at_most_every_interval(step_s: float, shown: list[int]) -> None:
+    deps, events, clock = make(Server())
+    deps.open_session = asynccontextmanager(lambda: _yield(ReportingServer(clock, [2, 10, 20, 40, 60, 80, 100],
+                                                                            step_s)))
+    await handlers.on_upload_stored(upload(), deps)
+    assert deps.progress_interval_s == 0.5
+    assert converting_progress(events) == shown
+    assert types(events)[-1] == "ConversionSucceeded"
+
+
+async def _yield(value):
+    yield value
