@@ -17,7 +17,7 @@ from contracts.events import JobSubmitted
 from contracts.subjects import STREAM, event_subject
 from devstack import Stack
 from services.runtime import bus
-from tests.documents import MAKERS, make_docx
+from tests.documents import MAKERS, make_docx, make_long_docx
 from tests.integration.bus import Log, stored_upload, until
 
 TERMINAL = {"succeeded", "failed", "rejected", "cancelled"}
@@ -56,18 +56,20 @@ async def test_poison_message_ends_its_job_as_failed(stack_env, db, broker) -> N
 
 async def test_a_converter_killed_mid_conversion_is_replaced(stack: Stack, stack_env, db, broker,
                                                              log: Log) -> None:
-    upload = stored_upload(stack_env, make_docx)
+    upload = stored_upload(stack_env, make_long_docx)  # seconds of docling work: killed mid-way
     await bus.publish(broker, upload)
     await until(lambda: _has(log, upload.job_id, "ConversionStarted"), 30, "the conversion to start")
     converters = [name for name in stack.components if name.split("-")[0] == "converter"]
-    for name in converters:  # SIGKILL whichever copy has it, mid-conversion: no ack, no outcome
-        stack.kill(name)
-    await until(lambda: _gone(stack, converters), 10, "the converters to die")
-    assert await log.outcomes(upload.job_id) == []
-    for name in converters:  # new copies; JetStream redelivers after the ack wait
-        stack.start_component(name)
-    state = await ended(db, upload.job_id, timeout=60)
-    assert state["status"] == "succeeded"
+    try:
+        for name in converters:  # SIGKILL whichever copy has it, mid-conversion: no ack, no outcome
+            stack.kill(name)
+        await until(lambda: _gone(stack, converters), 10, "the converters to die")
+        assert await log.outcomes(upload.job_id) == []
+    finally:
+        for name in converters:  # new copies; JetStream redelivers after the ack wait
+            stack.start_component(name)
+    state = await ended(db, upload.job_id, timeout=90)
+    assert state["status"] == "succeeded", (state["error_code"], state["error_message"], state["stage"])
     assert [o.event_type for o in await log.outcomes(upload.job_id)] == ["ConversionSucceeded"]
 
 

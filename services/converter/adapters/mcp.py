@@ -106,13 +106,18 @@ def _field(payload: dict, name: str) -> str:
     return value
 
 
+# The largest answer (one SSE event) taken from the server: the mcp client's default of 1 MB would
+# refuse the JSON export of any document of a few hundred pages.
+MAX_ANSWER_BYTES = 512 * 1024 * 1024
+
+
 @asynccontextmanager
 async def docling_session(url: str, timeout_s: float) -> AsyncIterator[DoclingSession]:
     """Open a session; transport failures surface as ``Unreachable``."""
     try:
         async with (
             httpx2.AsyncClient(timeout=httpx2.Timeout(timeout_s, connect=5.0), verify=_ssl_context()) as http,
-            streamable_http_client(url, http_client=http) as (read, write),
+            streamable_http_client(url, http_client=http, max_sse_event_size=MAX_ANSWER_BYTES) as (read, write),
             ClientSession(read, write) as session,
         ):
             await session.initialize()
