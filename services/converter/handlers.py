@@ -191,7 +191,6 @@ async def _run(job: Job) -> dict[str, str] | None:
     one ``ConversionDeferred``) and tries again, from its checkpoint, until the circuit lets it.
     """
     deps, patience = job.deps, job.deps.patience
-    last: domain.ConversionError | None = None
     while True:
         admission = await deps.circuit.admit()
         if admission.waits:
@@ -199,8 +198,9 @@ async def _run(job: Job) -> dict[str, str] | None:
             if job.out_of_patience():
                 await _fail(job, domain.failure_of_code(code), "the MCP server stayed unavailable")
                 return None
-            await job.defer(code, "circuit_open", admission.retry_at or deps.clock())
-            await job.pause(admission.retry_at or deps.clock())
+            retry_at = admission.retry_at or deps.clock()
+            await job.defer(code, "circuit_open", retry_at)
+            await job.pause(retry_at)
             continue
         try:
             async with deps.open_session() as mcp:
@@ -209,13 +209,12 @@ async def _run(job: Job) -> dict[str, str] | None:
             if not error.trips:
                 await _fail(job, domain.failure_of(error), error.detail)
                 return None
-            last = error
             job.attempts += 1
             await deps.circuit.failed(error.code)
             log.warning("MCP server failed", extra={"job_id": job.job_id, "code": error.code,
                                                     "attempt": job.attempts, "detail": error.detail})
             if job.attempts >= patience.max_attempts or job.out_of_patience():
-                await _fail(job, domain.failure_of(last), f"{last.detail} (attempt {job.attempts})")
+                await _fail(job, domain.failure_of(error), f"{error.detail} (attempt {job.attempts})")
                 return None
             retry_at = deps.clock() + patience.retry_delay_s
             await job.defer(error.code, "server_failure", retry_at)
