@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from opentelemetry.propagate import inject
+from opentelemetry.trace import set_span_in_context
 
 from services.api import health
 from services.api.metrics import SSE_CONNECTIONS, counted_stream
@@ -59,6 +61,21 @@ def test_circuit_state_from_its_redis_value(raw: str | None, state: str) -> None
 ])
 def test_traces_are_exported_only_when_otel_variables_ask(env: dict, exports: bool) -> None:
     assert tracing.exporting(env) is exports
+
+
+@pytest.mark.parametrize(("env", "records"), [
+    ({}, False), ({"OTEL_TRACES_EXPORTER": "otlp"}, True),
+])
+def test_a_service_that_does_not_export_keeps_ids_but_records_nothing(env: dict, records: bool) -> None:
+    span = tracing.provider("test", env).get_tracer("t").start_span("work")
+    context = span.get_span_context()
+    carrier: dict[str, str] = {}
+    inject(carrier, context=set_span_in_context(span))
+
+    assert context.is_valid  # log lines and traceparent still carry the ids
+    assert carrier["traceparent"].split("-")[1] == format(context.trace_id, "032x")
+    assert span.is_recording() is records
+    assert context.trace_flags.sampled is records
 
 
 def promtool(*args: str) -> subprocess.CompletedProcess:
