@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-import asyncpg
 import httpx
 from litestar import Litestar
 from redis.asyncio import Redis
@@ -19,7 +18,7 @@ from services.api.adapters.live import EventFeed
 from services.api.adapters.read_model import ReadModel
 from services.api.adapters.sessions import SessionStore
 from services.api.settings import RATE_LIMIT_DEFAULTS, ApiSettings
-from services.runtime import bus
+from services.runtime import bus, schema
 
 
 def lifespan(settings: ApiSettings) -> Callable[[Litestar], AbstractAsyncContextManager]:
@@ -31,7 +30,7 @@ def lifespan(settings: ApiSettings) -> Callable[[Litestar], AbstractAsyncContext
         redis = Redis(host=settings.redis_host, port=settings.redis_port, decode_responses=True,
                       socket_timeout=settings.redis_timeout_s,
                       socket_connect_timeout=settings.redis_timeout_s, retry=Retry(NoBackoff(), 0))
-        pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=8,
+        pool = await schema.pool(settings.database_url, min_size=1, max_size=8,
                                          timeout=settings.db_timeout_s,
                                          command_timeout=settings.db_timeout_s)
         fallback = RedisFallback()

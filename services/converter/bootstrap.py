@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from functools import partial
 
-import asyncpg
 import redis.asyncio as aioredis
 from faststream.asgi import AsgiFastStream
 from redis.backoff import NoBackoff
@@ -19,7 +18,7 @@ from services.converter.adapters.results import ResultStore
 from services.converter.adapters.saved import read_saved_json
 from services.converter.adapters.sessions import SessionPool
 from services.converter.settings import ConverterSettings
-from services.runtime import bus, worker
+from services.runtime import bus, schema, worker
 
 log = logging.getLogger(__name__)
 REDIS_TIMEOUT_S = 1.0  # the circuit falls back to memory rather than wait longer for Redis
@@ -50,7 +49,7 @@ def build(settings: ConverterSettings) -> AsgiFastStream:
     entrypoint.register(broker, deps, settings)
 
     async def prepare() -> None:
-        pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=settings.concurrency + 2)
+        pool = await schema.pool(settings.database_url, min_size=1, max_size=settings.concurrency + 2)
         deps.results.pool = deps.checkpoints.pool = pool
         await deps.results.migrate()
         await deps.checkpoints.migrate()

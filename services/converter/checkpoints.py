@@ -15,14 +15,13 @@ import json
 import sys
 from dataclasses import asdict
 
-import asyncpg
-
 from services.converter.adapters.checkpoints import CheckpointStore
 from services.converter.settings import ConverterSettings
+from services.runtime import schema
 
 
 async def run(args: argparse.Namespace) -> dict:
-    pool = await asyncpg.create_pool(ConverterSettings().database_url, min_size=1, max_size=1)
+    pool = await schema.pool(ConverterSettings().database_url, min_size=1, max_size=1)
     store = CheckpointStore(pool)
     try:
         await store.migrate()

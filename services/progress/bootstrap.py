@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncpg
 from faststream.asgi import AsgiFastStream
 from redis.asyncio import Redis
 
@@ -10,7 +9,7 @@ from services.progress import entrypoint, handlers
 from services.progress.adapters import postgres
 from services.progress.adapters.redis import SseBuffer
 from services.progress.settings import ProgressSettings
-from services.runtime import bus, worker
+from services.runtime import bus, schema, worker
 
 
 def build(settings: ProgressSettings) -> AsgiFastStream:
@@ -20,7 +19,7 @@ def build(settings: ProgressSettings) -> AsgiFastStream:
     consumers = []
 
     async def prepare() -> None:
-        deps.pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=4)
+        deps.pool = await schema.pool(settings.database_url, min_size=1, max_size=4)
         await postgres.migrate(deps.pool)
         await broker.connect()
         await bus.ensure_stream(broker, settings)

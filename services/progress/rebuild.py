@@ -25,7 +25,7 @@ from services.progress.adapters.postgres import UPSERT, migrate, row_of
 from services.progress.adapters.redis import SseBuffer
 from services.progress.domain import JobState, apply, number
 from services.progress.settings import ProgressSettings
-from services.runtime import logs
+from services.runtime import logs, schema
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def _history(entries: list[SseEntry]) -> dict:
 
 
 async def rebuild(settings: ProgressSettings) -> dict:
-    pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=2)
+    pool = await schema.pool(settings.database_url, min_size=1, max_size=2)
     redis = Redis(host=settings.redis_host, port=settings.redis_port, decode_responses=True)
     try:
         await migrate(pool)

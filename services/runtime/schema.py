@@ -1,16 +1,27 @@
-"""Table creation at start-up, safe when several copies start together."""
+"""PostgreSQL pools and table creation at start-up, safe when several copies start together."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import asyncpg
 
 
+async def pool(dsn: str, **options: Any) -> asyncpg.Pool:
+    """A pool whose connections go back without asyncpg's reset query (``RESET ALL``, ``UNLISTEN``,
+    advisory unlock: one more round trip on every release). No code here sets session state: open
+    transactions are still rolled back on release, and the only lock, :func:`create`'s, belongs to
+    its transaction."""
+    return await asyncpg.create_pool(dsn, reset=_nothing_to_reset, **options)
+
+
+async def _nothing_to_reset(connection: asyncpg.Connection) -> None:
+    return None
+
+
 async def create(pool: asyncpg.Pool, name: str, ddl: str) -> None:
-    """Run ``ddl`` (``CREATE ... IF NOT EXISTS``) under an advisory lock named after ``name``."""
-    lock = f"docling-jobs:{name}"
-    async with pool.acquire() as conn:
-        await conn.execute("SELECT pg_advisory_lock(hashtext($1))", lock)
-        try:
-            await conn.execute(ddl)
-        finally:
-            await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", lock)
+    """Run ``ddl`` (``CREATE ... IF NOT EXISTS``) in one transaction, under an advisory lock named
+    after ``name`` that ends with it."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"docling-jobs:{name}")
+        await conn.execute(ddl)
