@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 
-from services.api import metrics, openapi, problems
+from services.api import guard, metrics, openapi, problems
 from services.api.bootstrap import lifespan
 from services.api.controllers import JobController
 from services.api.health import HealthController
@@ -22,6 +22,7 @@ def create_app(settings: ApiSettings | None = None) -> Litestar:
         route_handlers=[SessionController, JobController, HealthController, metrics.MetricsController, web_page],
         middleware=[metrics.instrument],
         lifespan=[lifespan(settings)],
+        before_send=[guard.send_rate_limit],
         exception_handlers=problems.HANDLERS,
         request_max_body_size=settings.max_file_size_bytes + MULTIPART_OVERHEAD,
         openapi_config=OpenAPIConfig(title="docling-jobs", version="1.0.0", path="/schema",

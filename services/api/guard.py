@@ -7,7 +7,8 @@ cookie (browsers); the header wins. Each route names its rate-limit endpoint in 
 from __future__ import annotations
 
 from litestar import Request
-from litestar.datastructures import State
+from litestar.datastructures import MutableScopeHeaders, State
+from litestar.types import Message, Scope
 
 from services.api.adapters.sessions import Session, valid_id
 from services.api.problems import Problem
@@ -15,6 +16,7 @@ from services.api.ratelimits import headers
 
 SESSION_COOKIE = "docling_session"
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="docling-jobs"'}
+_RATE_HEADERS = "docling_rate_limit_headers"  # in the request's scope state, for the answer
 
 
 def presented_id(request: Request) -> str | None:
@@ -25,12 +27,24 @@ def presented_id(request: Request) -> str | None:
     return valid_id(cookie) if cookie else None
 
 
-async def limit(state: State, subject: str, endpoint: str) -> None:
-    """429 (E113) with ``Retry-After`` and the ``RateLimit`` headers when over the endpoint's limit."""
+async def limit(request: Request, state: State, subject: str, endpoint: str) -> None:
+    """429 (E113) with ``Retry-After`` and the ``RateLimit`` headers when over the endpoint's limit;
+    an accepted request's answer carries the ``RateLimit`` headers too (see :func:`send_rate_limit`)."""
     policy = state.settings.policy(endpoint)
     decision = await state.limiter.check(subject, policy)
     if not decision.allowed:
         raise Problem("E113", headers=headers(policy, decision))
+    request.scope.setdefault("state", {})[_RATE_HEADERS] = headers(policy, decision)
+
+
+async def send_rate_limit(message: Message, scope: Scope) -> None:
+    """``before_send`` hook: the answer to an accepted, rate-limited request says what is left."""
+    found = scope.get("state", {}).get(_RATE_HEADERS) if message["type"] == "http.response.start" else None
+    if found:
+        answer = MutableScopeHeaders.from_message(message)
+        for name, value in found.items():
+            if name not in answer:
+                answer[name] = value
 
 
 async def current_session(request: Request, state: State) -> Session:
@@ -39,7 +53,7 @@ async def current_session(request: Request, state: State) -> Session:
     session = await state.sessions.get(session_id) if session_id else None
     if session is None:
         raise Problem("E112", headers=CHALLENGE)
-    await limit(state, session.session_id, request.route_handler.opt["rate"])
+    await limit(request, state, session.session_id, request.route_handler.opt["rate"])
     return session
 
 

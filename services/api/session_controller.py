@@ -36,7 +36,7 @@ class SessionController(Controller):
           summary="Start a session: the answer sets an HttpOnly cookie and carries the bearer token",
           opt={"rate": "session_create"})
     async def create(self, request: Request, state: State) -> Response[SessionView]:
-        await guard.limit(state, f"ip-{guard.client_address(request)}", "session_create")
+        await guard.limit(request, state, f"ip-{guard.client_address(request)}", "session_create")
         session = await state.sessions.create()
         left = int(session.expires_at - session.created_at)
         return Response(view(session), status_code=HTTP_201_CREATED,

@@ -99,12 +99,16 @@ def eventually(check: Callable[[], bool], timeout: float, what: str) -> None:
 def test_submitting_past_the_limit_is_429_with_the_draft_headers(url: str) -> None:
     token = new_session(url)
     with client(url, token) as http:
-        accepted = [upload(http).status_code for _ in range(3)]
+        accepted = [upload(http) for _ in range(3)]
         refused = upload(http)
         other = client(url, new_session(url))
         with other:
             assert upload(other).status_code == 202  # the limit is per session
-    assert accepted == [202, 202, 202]
+    assert [a.status_code for a in accepted] == [202, 202, 202]
+    # what is left is on every accepted answer, so a client can pace itself
+    assert [a.headers["ratelimit"] for a in accepted] == [f'"submit";r={left};t=10' for left in (2, 1, 0)]
+    assert {a.headers["ratelimit-policy"] for a in accepted} == {'"submit";q=3;w=10'}
+    assert all("retry-after" not in a.headers for a in accepted)
     problem(refused, 429, "E113")
     retry = int(refused.headers["retry-after"])
     assert 1 <= retry <= 10
