@@ -9,12 +9,12 @@ from pathlib import Path
 
 import httpx
 import redis
-from prometheus_client.parser import text_string_to_metric_families
 
 from contracts import keys
 from devstack import Stack
 from tests.documents import MAKERS
 from tests.e2e.helpers import submit
+from tests.metrics import metric
 
 TERMINAL = {"succeeded", "failed", "rejected", "cancelled"}
 
@@ -22,15 +22,6 @@ TERMINAL = {"succeeded", "failed", "rejected", "cancelled"}
 def converter_urls(stack: Stack) -> list[str]:
     ports = [stack.ports.converter, *(p for name, p in stack.copy_ports.items() if name.startswith("converter-"))]
     return [f"http://127.0.0.1:{port}" for port in ports]
-
-
-def metric(urls: list[str], name: str, **labels: str) -> float:
-    total = 0.0
-    for url in urls:
-        for family in text_string_to_metric_families(httpx.get(f"{url}/metrics", timeout=5).text):
-            total += sum(s.value for s in family.samples
-                         if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()))
-    return total
 
 
 def wait_for(check, timeout: float, what: str):

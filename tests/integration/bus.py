@@ -71,12 +71,12 @@ class Log:
         return sum((info.state.subjects or {}).values())
 
     async def outcomes(self, job_id: str) -> list[Envelope]:
-        return await self._walk(outcome_subject(job_id))
+        return await self.walk(outcome_subject(job_id))
 
     async def job_event_types(self, job_id: str) -> list[str]:
-        return [envelope.event_type for envelope in await self._walk(job_events(job_id))]
+        return [envelope.event_type for envelope in await self.walk(job_events(job_id))]
 
-    async def _walk(self, subject: str) -> list[Envelope]:
+    async def walk(self, subject: str) -> list[Envelope]:
         """Every message on ``subject``, oldest first, read one by one (direct get, next by subject)."""
         found, seq = [], 0
         while True:

@@ -21,7 +21,6 @@ from pathlib import Path
 import httpx
 import pytest
 import redis.asyncio as aioredis
-from prometheus_client.parser import text_string_to_metric_families
 
 from contracts import keys
 from devstack import Stack
@@ -29,6 +28,7 @@ from services.runtime import bus
 from tests.documents import make_docx
 from tests.integration.bus import Log, stored_upload, until
 from tests.integration.mcp_proxy import McpProxy
+from tests.metrics import metric
 
 REPO = Path(__file__).resolve().parents[2]
 TOOLS = ("convert_document_into_docling_document", "export_docling_document_to_markdown",
@@ -110,30 +110,14 @@ def circuit_settings(proxy: McpProxy, name: str, **more: str) -> dict[str, str]:
             "CONVERTER_WAIT_POLL_S": "0.2", "CONVERTER_MCP_TIMEOUT_S": "2", **more}
 
 
-def metric(urls: list[str], name: str, **labels: str) -> float:
-    """A counter or gauge summed over the converters' /metrics, for samples matching ``labels``."""
-    total = 0.0
-    for url in urls:
-        for family in text_string_to_metric_families(httpx.get(f"{url}/metrics", timeout=5).text):
-            for sample in family.samples:
-                if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                    total += sample.value
-    return total
-
-
 def tool_calls(mcp_url: str) -> dict[str, float]:
     """Calls that reached the MCP server, by tool (the server's own counter)."""
     base = mcp_url.rsplit("/mcp", 1)[0]
-    counts = dict.fromkeys(TOOLS, 0.0)
-    for family in text_string_to_metric_families(httpx.get(f"{base}/metrics", timeout=5).text):
-        for sample in family.samples:
-            if sample.name == "mcp_server_tool_calls_total" and sample.labels["tool"] in counts:
-                counts[sample.labels["tool"]] += sample.value
-    return counts
+    return {tool: metric([base], "mcp_server_tool_calls_total", tool=tool) for tool in TOOLS}
 
 
 async def events_of(log: Log, job_id: str, event_type: str) -> list[dict]:
-    return [e.data for e in await log._walk(f"jobs.{job_id}.>") if e.event_type == event_type]
+    return [e.data for e in await log.walk(f"jobs.{job_id}.>") if e.event_type == event_type]
 
 
 async def outcome(log: Log, job_id: str) -> str | None:
