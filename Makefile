@@ -12,12 +12,12 @@ STAMPS := .make
 PIP_QUIET := { grep -v "is ignored: it is neither" || true; }
 # python for commands that need only the standard library (works before `make install`)
 PY_ANY = $(if $(wildcard $(PY)),$(PY),$(PYTHON))
-# e2e files that never reach the MCP server (the API's edge): the official-server pass skips them
+# e2e files about the API's edge and the web page, not the MCP server: the official-server pass skips them
 NOT_MCP_E2E = --ignore=tests/e2e/test_edge_sessions.py --ignore=tests/e2e/test_edge_uploads.py \
-	--ignore=tests/e2e/test_api_errors.py
+	--ignore=tests/e2e/test_api_errors.py --ignore=tests/e2e/test_web_page.py
 UP_FLAGS = $(if $(filter 1 yes true,$(DETACH)),--detach) $(if $(COMPONENTS),--components $(COMPONENTS))
 
-.PHONY: help install install-test prometheus up down status test test-one bench clean distclean
+.PHONY: help install install-test system-packages up down status test test-one bench clean distclean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -25,15 +25,19 @@ help: ## list targets
 
 install: $(STAMPS)/venv $(STAMPS)/venv-mcp ## create .venv (services) and .venv-mcp (Docling MCP server)
 
-install-test: install $(STAMPS)/venv-test prometheus ## install, plus the test requirements and Prometheus
+install-test: install $(STAMPS)/venv-test system-packages ## install, plus the test requirements, Prometheus and Chromium
 
-# promtool and prometheus (Debian's package) for the alert-rule and scrape tests; apt-get needs root
-# (or passwordless sudo); elsewhere install them yourself (any Prometheus 2.x puts both on PATH)
-prometheus:
-	@if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then \
+# Debian packages the tests use, installed when missing: prometheus (promtool and prometheus: the
+# alert-rule and scrape tests) and chromium (the web page's browser test, driven by Playwright).
+# apt-get needs root (or passwordless sudo); elsewhere install them yourself (any Prometheus 2.x
+# puts both on PATH; any Chromium, or TEST_CHROMIUM=/path/to/chrome).
+SYSTEM_PACKAGES = $(if $(shell command -v promtool && command -v prometheus),,prometheus) \
+	$(if $(or $(TEST_CHROMIUM),$(shell command -v chromium || command -v chromium-browser || command -v google-chrome)),,chromium)
+system-packages:
+	@if [ -n "$(strip $(SYSTEM_PACKAGES))" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
-	  else echo "prometheus/promtool missing and apt-get needs root: install Debian's 'prometheus' package" >&2; exit 1; fi; \
-	  $$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q prometheus; \
+	  else echo "missing $(strip $(SYSTEM_PACKAGES)) and apt-get needs root: install Debian's '$(strip $(SYSTEM_PACKAGES))'" >&2; exit 1; fi; \
+	  $$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(strip $(SYSTEM_PACKAGES)); \
 	fi
 
 up: install ## run the stack (Ctrl-C stops it; DETACH=1 in the background; COPIES=2 doubles each service)
