@@ -6,7 +6,7 @@ import os
 
 from tests.integration.fuzz import fuzz
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "300"))  # per operation and mode; bench/fuzz_api.py runs more
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "200"))  # per operation and mode; bench/fuzz_api.py runs more
 
 
 def test_generated_requests_never_get_a_server_error(api_url: str) -> None:
