@@ -31,8 +31,7 @@ def lifespan(settings: ApiSettings) -> Callable[[Litestar], AbstractAsyncContext
                       socket_timeout=settings.redis_timeout_s,
                       socket_connect_timeout=settings.redis_timeout_s, retry=Retry(NoBackoff(), 0))
         pool = await schema.pool(settings.database_url, min_size=1, max_size=8,
-                                         timeout=settings.db_timeout_s,
-                                         command_timeout=settings.db_timeout_s)
+                                 timeout=settings.db_timeout_s, command_timeout=settings.db_timeout_s)
         fallback = RedisFallback()
         await broker.start()
         await bus.ensure_stream(broker, settings)
