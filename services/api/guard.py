@@ -32,9 +32,10 @@ async def limit(request: Request, state: State, subject: str, endpoint: str) -> 
     an accepted request's answer carries the ``RateLimit`` headers too (see :func:`send_rate_limit`)."""
     policy = state.settings.policy(endpoint)
     decision = await state.limiter.check(subject, policy)
+    told = headers(policy, decision)
     if not decision.allowed:
-        raise Problem("E113", headers=headers(policy, decision))
-    request.scope.setdefault("state", {})[_RATE_HEADERS] = headers(policy, decision)
+        raise Problem("E113", headers=told)
+    request.scope.setdefault("state", {})[_RATE_HEADERS] = told
 
 
 async def send_rate_limit(message: Message, scope: Scope) -> None:

@@ -6,8 +6,7 @@ import unicodedata
 
 from contracts import formats
 
-MAX_FILENAME_CHARS = 255
-MAX_FILENAME_BYTES = 255  # most file systems' limit on one name, in UTF-8 bytes
+MAX_FILENAME_BYTES = 255  # most file systems' limit on one name, in UTF-8 bytes (so at most 255 characters)
 HEAD_BYTES = 8192  # how much of the start of a file the content check looks at
 
 ZIP_TYPES = frozenset({".docx", ".pptx", ".xlsx"})  # Office Open XML: ZIP archives
@@ -29,15 +28,14 @@ def filename_problem(name: str) -> str | None:
     """E109 when the client's file name is not a plain, reasonable base name; else None.
 
     Refused, never repaired: a path (``/``, ``\\``), a double quote (it ends the header value),
-    control or invisible characters, a
-    name that is only an extension or starts with a dot, surrounding blanks, more than 255
-    characters or 255 UTF-8 bytes.
+    control or invisible characters, a name that is only an extension or starts with a dot,
+    surrounding blanks, more than 255 UTF-8 bytes (hence more than 255 characters).
     """
     if not name or name != name.strip() or name.startswith("."):
         return "E109"
     if "/" in name or "\\" in name or '"' in name or name.endswith("."):
         return "E109"
-    if len(name) > MAX_FILENAME_CHARS or len(name.encode("utf-8", "surrogatepass")) > MAX_FILENAME_BYTES:
+    if len(name.encode("utf-8", "surrogatepass")) > MAX_FILENAME_BYTES:
         return "E109"
     if any(_hostile_char(c) for c in name) or unicodedata.normalize("NFC", name) != name:
         return "E109"

@@ -17,6 +17,7 @@ directly (the progress projection) extracts the context itself with :func:`messa
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping
@@ -47,8 +48,9 @@ def configure(service: str, env: Mapping[str, str] = os.environ) -> None:
     """Install the tracer provider for ``service`` (once, at start-up, before anything traces)."""
     if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         return
-    chosen = provider(service, env)
-    if exporting(env):
+    exports = exporting(env)
+    chosen = provider(service, exports)
+    if exports:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         chosen.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
@@ -56,15 +58,18 @@ def configure(service: str, env: Mapping[str, str] = os.environ) -> None:
     trace.set_tracer_provider(chosen)
 
 
-def provider(service: str, env: Mapping[str, str] = os.environ) -> TracerProvider:
+def provider(service: str, exports: bool) -> TracerProvider:
     """The SDK provider, without its exporter: sampling as ``OTEL_TRACES_SAMPLER`` says when the
     service exports, nothing sampled (ids only) when it does not."""
     resource = Resource.create({"service.name": service, "service.namespace": "docling-jobs",
                                 "service.instance.id": f"{service}-{os.getpid()}"})
-    return TracerProvider(resource=resource, sampler=None if exporting(env) else ALWAYS_OFF)
+    return TracerProvider(resource=resource, sampler=None if exports else ALWAYS_OFF)
 
 
+@functools.cache
 def tracer() -> Tracer:
+    """The project's tracer, got once: getting one costs twice what a span does. Got before
+    :func:`configure`, it is the API's proxy, which turns to the installed provider when there is one."""
     return trace.get_tracer(TRACER_NAME)
 
 
@@ -77,10 +82,10 @@ def broker_middleware() -> NatsTelemetryMiddleware:
 def message_spans(operation: str, messages: Iterable[object]) -> Iterator[None]:
     """One consumer span per nats-py message, each continuing the trace its headers carry; all
     end when the block does (an exception marks them all as failed)."""
-    spans, source = [], tracer()  # once: getting a tracer costs twice what a span does
+    spans = []
     for message in messages:
         subject = getattr(message, "subject", "")
-        spans.append(source.start_span(
+        spans.append(tracer().start_span(
             f"{subject} {operation}", context=extract(getattr(message, "headers", None) or {}),
             kind=SpanKind.CONSUMER, attributes={"messaging.system": "nats", "messaging.operation": operation,
                                                 "messaging.destination.name": subject}))
