@@ -4,7 +4,6 @@ stop it while jobs flow, and no job fails; start it again, and every job complet
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import httpx
@@ -15,6 +14,7 @@ from devstack import Stack
 from tests.documents import MAKERS
 from tests.e2e.helpers import submit
 from tests.metrics import metric
+from tests.waiting import wait_for
 
 TERMINAL = {"succeeded", "failed", "rejected", "cancelled"}
 
@@ -22,15 +22,6 @@ TERMINAL = {"succeeded", "failed", "rejected", "cancelled"}
 def converter_urls(stack: Stack) -> list[str]:
     ports = [stack.ports.converter, *(p for name, p in stack.copy_ports.items() if name.startswith("converter-"))]
     return [f"http://127.0.0.1:{port}" for port in ports]
-
-
-def wait_for(check, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def events(api: httpx.Client, job_id: str) -> list[dict]:

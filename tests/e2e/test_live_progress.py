@@ -34,7 +34,8 @@ from clients.docling_jobs.live import BACKUP_NOTICE, POLL_INTERVAL_S
 from devstack import Stack
 from tests.documents import make_markdown
 from tests.e2e.helpers import authorized, submit
-from tests.e2e.proxy import Connection, Cut, Proxy, wait_for
+from tests.e2e.proxy import Connection, Cut, Proxy
+from tests.waiting import wait_for
 
 JOBS = 100
 IN_FLIGHT = 10

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
 from pathlib import Path
 
 import httpx
@@ -12,19 +11,12 @@ import httpx
 from devstack import Stack
 from tests.documents import make_docx
 from tests.otlp import Receiver, Span
+from tests.waiting import wait_for
 
 SERVICES = {"api", "ingest", "converter", "progress"}
 MCP_CALLS = {"mcp tools/call convert_document_into_docling_document",
              "mcp tools/call export_docling_document_to_markdown"}
 SERVER, CONSUMER = 2, 5  # OTLP SpanKind values
-
-
-def wait_for(condition, timeout: float = 60.0, every: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while (value := condition()) is None or value is False:
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(every)
-    return value
 
 
 def ancestors(span: Span, by_id: dict[str, Span]) -> list[Span]:
@@ -35,11 +27,13 @@ def ancestors(span: Span, by_id: dict[str, Span]) -> list[Span]:
     return chain
 
 
-def complete(spans: list[Span], job_id: str) -> bool:
-    """Every service reported, the MCP calls are there, and progress projected the outcome."""
-    names = {s.name for s in spans}
+def complete(spans: list[Span], job_id: str, caller: str) -> bool:
+    """Every service reported, the MCP calls are there, progress projected the outcome, and every
+    span's parent has arrived (exporters send in batches of their own: a child may come first)."""
+    names, ids = {s.name for s in spans}, {s.span_id for s in spans} | {caller}
     return ({s.service for s in spans} == SERVICES and MCP_CALLS <= names
-            and any(s.service == "progress" and f"jobs.{job_id}.outcome" in s.name for s in spans))
+            and any(s.service == "progress" and f"jobs.{job_id}.outcome" in s.name for s in spans)
+            and all(s.parent_id in ids for s in spans))
 
 
 def test_one_job_is_one_trace_across_every_service(api: httpx.Client, otlp: Receiver, stack: Stack,
@@ -51,10 +45,10 @@ def test_one_job_is_one_trace_across_every_service(api: httpx.Client, otlp: Rece
                             headers={"traceparent": f"00-{trace_id}-{caller}-01"})
     assert response.status_code == 202, response.text
     job_id = response.json()["job_id"]
-    wait_for(lambda: api.get(f"/api/v1/jobs/{job_id}").json()["status"] == "succeeded")
-    spans = wait_for(lambda: (found := otlp.trace(trace_id)) and complete(found, job_id) and found)
-    time.sleep(1.0)  # the last batch of every exporter
-    spans = otlp.trace(trace_id)
+    wait_for(lambda: api.get(f"/api/v1/jobs/{job_id}").json()["status"] == "succeeded", 60, "the job",
+             every=0.2)
+    spans = wait_for(lambda: (found := otlp.trace(trace_id)) and complete(found, job_id, caller) and found,
+                     60, "every service's spans, each with its parent", every=0.2)
     by_id = {s.span_id: s for s in spans}
 
     # one root: the upload request, a child of the caller's span

@@ -9,7 +9,7 @@ import os
 import signal
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -21,6 +21,7 @@ from devstack import Ports, Stack
 from services.api.adapters.fallback import RedisFallback
 from services.api.adapters.limiter import RateLimiter
 from services.api.ratelimits import Policy
+from tests.waiting import wait_for
 
 EDGE_ENV = {
     "API_RATE_LIMIT_SESSION_CREATE": "5/10",
@@ -85,13 +86,6 @@ def client(url: str, token: str) -> httpx.Client:
 
 def upload(http: httpx.Client, name: str = "a.md") -> httpx.Response:
     return http.post("/api/v1/jobs", files={"file": (name, f"# {uuid.uuid4()}\n".encode())})
-
-
-def eventually(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 # -- rate limits ----------------------------------------------------------------------------------
@@ -168,7 +162,7 @@ def test_with_redis_down_the_api_keeps_answering_from_memory(edge: Stack, url: s
     before = new_session(url)
     with client(url, before) as http:
         job_id = upload(http).json()["job_id"]
-        eventually(lambda: http.get(f"/api/v1/jobs/{job_id}").json()["last_event_id"] >= 1, 30,
+        wait_for(lambda: http.get(f"/api/v1/jobs/{job_id}").json()["last_event_id"] >= 1, 30,
                    "the job in the projection")
     edge.stop_component("valkey")
     try:
@@ -190,13 +184,13 @@ def test_with_redis_down_the_api_keeps_answering_from_memory(edge: Stack, url: s
     finally:
         edge.start_component("valkey")
     # this stack has no MCP server, so the API stays "degraded"; what matters is that Redis is back
-    eventually(lambda: httpx.get(f"{url}/api/v1/health").json()["dependencies"]["redis"]["status"] == "up",
+    wait_for(lambda: httpx.get(f"{url}/api/v1/health").json()["dependencies"]["redis"]["status"] == "up",
                30, "Redis to be up again")
     import redis as sync_redis
     with client(url, during) as http, \
             sync_redis.Redis(port=int(edge.env()["REDIS_PORT"]), decode_responses=True) as r:
         # the session made during the outage is written to Redis once the API sees it answer again
-        eventually(lambda: http.get("/api/v1/sessions/current").status_code == 200
+        wait_for(lambda: http.get("/api/v1/sessions/current").status_code == 200
                    and r.exists(f"session:{during}"), 10, "the session in Redis")
         assert json.loads(r.get(f"session:{during}"))["session_id"] == during
         assert 86000 < r.ttl(f"session:{during}") <= 86400
@@ -233,7 +227,7 @@ def test_with_postgres_down_requests_that_need_it_get_503_quickly(edge: Stack, u
     token = new_session(url)
     with client(url, token) as http:
         job_id = upload(http).json()["job_id"]
-        eventually(lambda: http.get(f"/api/v1/jobs/{job_id}").status_code == 200, 30, "the job")
+        wait_for(lambda: http.get(f"/api/v1/jobs/{job_id}").status_code == 200, 30, "the job")
         needs_db = [f"/api/v1/jobs/{job_id}", "/api/v1/jobs", f"/api/v1/jobs/{job_id}/result"]
         frozen = postgres_processes(edge.pid("postgres"))
         for how in ("hung", "stopped"):
@@ -252,5 +246,5 @@ def test_with_postgres_down_requests_that_need_it_get_503_quickly(edge: Stack, u
                 signal_all(frozen, signal.SIGCONT)
                 raise
         edge.start_component("postgres")
-        eventually(lambda: all(http.get(p).status_code == 200 for p in needs_db[:2]), 60,
+        wait_for(lambda: all(http.get(p).status_code == 200 for p in needs_db[:2]), 60,
                    "the API to use PostgreSQL again")

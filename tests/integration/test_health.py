@@ -14,6 +14,7 @@ from services.api.health import PROBE_TIMEOUT_S
 from tests.documents import make_docx
 from tests.e2e.helpers import authorized as authorized_client
 from tests.e2e.helpers import new_session
+from tests.waiting import wait_for
 
 # component stopped -> (dependency as the API reports it, overall state, HTTP status)
 OUTAGES = {
@@ -26,17 +27,9 @@ OUTAGES = {
 WORKER_NEEDS = {"ingest": set(), "converter": {"postgres"}, "progress": {"postgres", "valkey"}}
 
 
-def until(check: Callable[[], object], timeout: float = 90.0, every: float = 0.3) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            value = check()
-        except httpx.HTTPError:
-            value = None
-        if value:
-            return value
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(every)
+def until(check: Callable[[], object], timeout: float = 90.0) -> object:
+    """The stack answering as ``check`` wants (a service restarting refuses connections meanwhile)."""
+    return wait_for(check, timeout, "the stack's answer", every=0.3, tolerate=(httpx.HTTPError,))
 
 
 def health(api_url: str) -> httpx.Response:

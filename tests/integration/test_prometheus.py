@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -20,16 +19,13 @@ from devstack.ports import free_ports
 from tests.documents import make_docx
 from tests.e2e.helpers import new_session
 from tests.servers import OWN
+from tests.waiting import wait_for
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "prometheus"
 
 
-def until(check: Callable[[], object], timeout: float, every: float = 0.5) -> object:
-    deadline = time.monotonic() + timeout
-    while not (value := check()):
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(every)
-    return value
+def until(check: Callable[[], object], timeout: float) -> object:
+    return wait_for(check, timeout, "Prometheus to see it", every=0.5)
 
 
 def targets_of(stack: Stack) -> dict[str, list[str]]:
