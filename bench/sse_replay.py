@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import statistics
 import sys
 import tempfile
@@ -31,6 +30,7 @@ from contracts.envelope import Envelope  # noqa: E402
 from contracts.events import ConversionProgressed, JobSubmitted  # noqa: E402
 from contracts.subjects import STREAM, event_subject  # noqa: E402
 from devstack import Ports, Stack  # noqa: E402
+from services.api.adapters.sessions import owner_of  # noqa: E402
 from tests.limits import lift_rate_limits  # noqa: E402
 
 
@@ -80,8 +80,7 @@ def main() -> None:
             stack.start()
             job_id = str(uuid.uuid4())
             token = httpx.post(f"{stack.urls.api}/api/v1/sessions", timeout=30).json()["session_id"]
-            owner = hashlib.sha256(token.encode()).hexdigest()  # the job belongs to this session
-            asyncio.run(load(stack.env()["NATS_URL"], job_id, args.events, owner))
+            asyncio.run(load(stack.env()["NATS_URL"], job_id, args.events, owner_of(token)))
             deadline = time.monotonic() + 60
             while buffered(stack, job_id) < args.events and time.monotonic() < deadline:
                 time.sleep(0.1)

@@ -29,8 +29,7 @@ class Session:
 
     @property
     def owner(self) -> str:
-        """What jobs record as their owner: a hash, so the log never holds the bearer secret."""
-        return hashlib.sha256(self.session_id.encode()).hexdigest()
+        return owner_of(self.session_id)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -39,6 +38,11 @@ class Session:
     def from_json(cls, raw: str) -> Session:
         value = json.loads(raw)
         return cls(str(value["session_id"]), float(value["created_at"]), float(value["expires_at"]))
+
+
+def owner_of(session_id: str) -> str:
+    """What jobs record as their owner: a hash, so the log never holds the bearer secret."""
+    return hashlib.sha256(session_id.encode()).hexdigest()
 
 
 def valid_id(raw: str) -> str | None:
