@@ -20,7 +20,7 @@ def _stat(pid: int) -> tuple[int, int, float] | None:
         text = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    fields = text[text.rindex(")") + 2:].split()  # after "pid (comm) "
+    fields = text[text.rindex(")") + 2 :].split()  # after "pid (comm) "
     return int(fields[1]), int(fields[2]), (int(fields[11]) + int(fields[12])) / TICKS
 
 
@@ -49,8 +49,10 @@ def snapshot(stack: Stack) -> dict[str, float]:
 def report(before: dict[str, float], after: dict[str, float], wall_s: float, jobs: int) -> str:
     """A table: CPU seconds per component during the interval, per job, and share of one core."""
     used = {name: after.get(name, 0.0) - before.get(name, 0.0) for name in after}
-    lines = [f"CPU during the burst ({wall_s:.2f} s wall, {jobs} jobs; both cores = {2 * wall_s:.2f} s):",
-             f"  {'component':<14}{'cpu s':>8}{'ms/job':>9}{'% of 1 core':>13}"]
+    lines = [
+        f"CPU during the burst ({wall_s:.2f} s wall, {jobs} jobs; both cores = {2 * wall_s:.2f} s):",
+        f"  {'component':<14}{'cpu s':>8}{'ms/job':>9}{'% of 1 core':>13}",
+    ]
     for name, seconds in sorted(used.items(), key=lambda item: -item[1]):
         lines.append(f"  {name:<14}{seconds:8.2f}{seconds / jobs * 1000:9.1f}{seconds / wall_s * 100:12.0f}%")
     total = sum(used.values())

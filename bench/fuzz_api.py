@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from devstack import Ports, Stack  # noqa: E402
-from tests.integration.fuzz import fuzz  # noqa: E402
-from tests.limits import lift_rate_limits  # noqa: E402
+from devstack import Ports, Stack
+from tests.integration.fuzz import fuzz
+from tests.limits import lift_rate_limits
 
 
 def main() -> int:
@@ -40,8 +40,10 @@ def main() -> int:
             if stack is not None:
                 stack.purge()
     server_errors = sum(n for status, n in tally.statuses.items() if status >= 500)
-    print(f"requests {tally.requests} in {elapsed:.0f} s, 5xx {server_errors}, "
-          f"statuses {dict(sorted(tally.statuses.items()))}")
+    print(
+        f"requests {tally.requests} in {elapsed:.0f} s, 5xx {server_errors}, "
+        f"statuses {dict(sorted(tally.statuses.items()))}"
+    )
     for failure in tally.failures[:50]:
         print("FAIL", failure)
     return 1 if tally.failures else 0

@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.documents import make_docx  # noqa: E402
-from tests.integration.mcp_servers import (  # noqa: E402
+from tests.documents import make_docx
+from tests.integration.mcp_servers import (
     launch_official,
     launch_own,
     official_ready,
@@ -32,17 +32,24 @@ from tests.integration.mcp_servers import (  # noqa: E402
     session,
 )
 
-OWN_EXPORTS = ("export_docling_document_to_markdown", "export_docling_document_to_html",
-               "export_docling_document_to_json")
+OWN_EXPORTS = (
+    "export_docling_document_to_markdown",
+    "export_docling_document_to_html",
+    "export_docling_document_to_json",
+)
 OFFICIAL_EXPORTS = ("export_docling_document_to_markdown", "save_docling_document")
 
 
-async def one_session(url: str, paths: asyncio.Queue, exports: tuple[str, ...], latencies: list[float]) -> None:
+async def one_session(
+    url: str, paths: asyncio.Queue, exports: tuple[str, ...], latencies: list[float]
+) -> None:
     async with session(url) as client:
         while not paths.empty():
             path = paths.get_nowait()
             started = time.perf_counter()
-            converted = await client.call_tool("convert_document_into_docling_document", {"source": str(path)})
+            converted = await client.call_tool(
+                "convert_document_into_docling_document", {"source": str(path)}
+            )
             assert not converted.is_error, converted.content
             key = converted.structured_content["document_key"]
             for tool in exports:
@@ -59,8 +66,13 @@ async def run(url: str, paths: list[Path], concurrency: int, exports: tuple[str,
     await asyncio.gather(*(one_session(url, queue, exports, latencies) for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
     quantiles = statistics.quantiles(latencies, n=10)
-    return {"docs": len(latencies), "seconds": elapsed, "docs_per_s": len(latencies) / elapsed,
-            "p50_ms": statistics.median(latencies) * 1000, "p90_ms": quantiles[-1] * 1000}
+    return {
+        "docs": len(latencies),
+        "seconds": elapsed,
+        "docs_per_s": len(latencies) / elapsed,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p90_ms": quantiles[-1] * 1000,
+    }
 
 
 def make_docs(folder: Path, count: int, prefix: str) -> list[Path]:
@@ -86,7 +98,9 @@ def bench_started(name: str, folder: Path, args: argparse.Namespace) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--docs", type=int, default=50)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--only", choices=["own-1", "own-2", "official"], action="append")
@@ -104,8 +118,11 @@ def main() -> None:
 
 
 def report(name: str, result: dict) -> None:
-    print(f"{name:>12}: {result['docs_per_s']:6.1f} docs/s  ({result['docs']} in {result['seconds']:.2f} s; "
-          f"p50 {result['p50_ms']:.0f} ms, p90 {result['p90_ms']:.0f} ms)", flush=True)
+    print(
+        f"{name:>12}: {result['docs_per_s']:6.1f} docs/s  ({result['docs']} in {result['seconds']:.2f} s; "
+        f"p50 {result['p50_ms']:.0f} ms, p90 {result['p90_ms']:.0f} ms)",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

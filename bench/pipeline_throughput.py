@@ -31,11 +31,11 @@ import httpx
 from httpx_sse import aconnect_sse
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench import cpu_profile  # noqa: E402
-from devstack import Ports, Stack  # noqa: E402
-from tests.documents import make_docx  # noqa: E402
-from tests.limits import lift_rate_limits  # noqa: E402
-from tests.e2e.helpers import direct_markdown  # noqa: E402
+from bench import cpu_profile
+from devstack import Ports, Stack
+from tests.documents import make_docx
+from tests.e2e.helpers import direct_markdown
+from tests.limits import lift_rate_limits
 
 TERMINAL = {"ConversionSucceeded", "ConversionFailed", "UploadRejected", "JobCancelled"}
 
@@ -58,8 +58,9 @@ async def measure(stack: Stack, docs: Path, jobs: int, profile: bool) -> None:
     api_url, mcp_url, direct_docs = stack.urls.api, stack.urls.mcp, stack.layout.uploads
     limits = httpx.Limits(max_connections=4 * jobs)
     token = httpx.post(f"{api_url}/api/v1/sessions", timeout=30).json()["session_id"]
-    async with httpx.AsyncClient(base_url=api_url, timeout=300, limits=limits,
-                                 headers={"Authorization": f"Bearer {token}"}) as http:
+    async with httpx.AsyncClient(
+        base_url=api_url, timeout=300, limits=limits, headers={"Authorization": f"Bearer {token}"}
+    ) as http:
         for n in range(3):  # warm-up
             await one_job(http, make_docx(docs / f"warm{n}.docx"))
         low = [await one_job(http, make_docx(docs / f"low{n}.docx")) for n in range(20)]
@@ -72,11 +73,15 @@ async def measure(stack: Stack, docs: Path, jobs: int, profile: bool) -> None:
     started = time.perf_counter()
     await asyncio.gather(*(direct_markdown(mcp_url, path) for path in straight))
     direct_s = time.perf_counter() - started
-    print(f"low load (20 one at a time)  median {statistics.median(low) * 1000:7.1f} ms   "
-          f"p90 {statistics.quantiles(low, n=10)[-1] * 1000:7.1f} ms   (target: median < 300 ms)")
-    print(f"pipeline, {jobs} at once        {jobs / pipeline_s:7.1f} jobs/s   "
-          f"({pipeline_s:.2f} s; per-job median {statistics.median(latencies) * 1000:.0f} ms)   "
-          f"(target >= 30 jobs/s)")
+    print(
+        f"low load (20 one at a time)  median {statistics.median(low) * 1000:7.1f} ms   "
+        f"p90 {statistics.quantiles(low, n=10)[-1] * 1000:7.1f} ms   (target: median < 300 ms)"
+    )
+    print(
+        f"pipeline, {jobs} at once        {jobs / pipeline_s:7.1f} jobs/s   "
+        f"({pipeline_s:.2f} s; per-job median {statistics.median(latencies) * 1000:.0f} ms)   "
+        f"(target >= 30 jobs/s)"
+    )
     print(f"MCP server direct, {jobs} at once {jobs / direct_s:6.1f} docs/s   ({direct_s:.2f} s)")
     if profile:
         print(cpu_profile.report(cpu_before, cpu_after, pipeline_s, jobs))

@@ -35,16 +35,16 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from clients.docling_jobs.client import Client  # noqa: E402
-from tests.documents import MAKERS  # noqa: E402
+from clients.docling_jobs.client import Client
+from tests.documents import MAKERS
 
 
 def through_pipeline(client: Client, path: Path) -> float:
     started = time.perf_counter()
     job = client.submit(path)
     last = None
-    for last in client.events(job["job_id"]):
-        pass
+    for event in client.events(job["job_id"]):
+        last = event
     assert last is not None and last.type == "ConversionSucceeded", last
     client.result(job["job_id"], "markdown")
     return time.perf_counter() - started
@@ -91,8 +91,8 @@ def run(api_url: str, mcp_url: str, rounds: int, workdir: Path, direct_dir: Path
 
 def report(pipeline: list[float], direct: list[float], kinds: list[str]) -> None:
     for kind in sorted(set(kinds)):
-        p = statistics.median(t for t, k in zip(pipeline, kinds) if k == kind)
-        d = statistics.median(t for t, k in zip(direct, kinds) if k == kind)
+        p = statistics.median(t for t, k in zip(pipeline, kinds, strict=False) if k == kind)
+        d = statistics.median(t for t, k in zip(direct, kinds, strict=False) if k == kind)
         print(f"{kind:5} pipeline {p * 1000:7.1f} ms  direct {d * 1000:7.1f} ms  ratio {p / d:5.2f}")
     mp, md = statistics.median(pipeline), statistics.median(direct)
     print(f"documents          {len(pipeline)} (docx, pptx, xlsx, html, md; one at a time)")
@@ -106,8 +106,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--api-url")
     parser.add_argument("--mcp-url")
-    parser.add_argument("--upload-dir", type=Path, default=Path(".stack/uploads"),
-                        help="the running stack's UPLOAD_DIR (with --api-url)")
+    parser.add_argument(
+        "--upload-dir",
+        type=Path,
+        default=Path(".stack/uploads"),
+        help="the running stack's UPLOAD_DIR (with --api-url)",
+    )
     parser.add_argument("--rounds", type=int, default=8, help="documents per format (default 8)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp, contextlib.ExitStack() as stack:

@@ -21,31 +21,48 @@ from pathlib import Path
 import nats
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from contracts.envelope import Envelope  # noqa: E402
-from contracts.events import (  # noqa: E402
+from contracts.envelope import Envelope
+from contracts.events import (
     ConversionProgressed,
     ConversionStarted,
     ConversionSucceeded,
     JobSubmitted,
     UploadStored,
 )
-from contracts.subjects import STREAM, event_subject  # noqa: E402
-from devstack import Ports, Stack  # noqa: E402
+from contracts.subjects import STREAM, event_subject
+from devstack import Ports, Stack
 
 
 def job_events(job_id: str) -> list:
     sha = uuid.uuid4().hex * 2
     common = {"job_id": job_id}
     return [
-        JobSubmitted(**common, source="api", filename="a.docx", content_type="x", size_bytes=10, sha256=sha,
-                     staging_object=job_id, owner=""),
-        UploadStored(**common, source="ingest", sha256=sha, size_bytes=10, path="/u/a.docx", filename="a.docx"),
+        JobSubmitted(
+            **common,
+            source="api",
+            filename="a.docx",
+            content_type="x",
+            size_bytes=10,
+            sha256=sha,
+            staging_object=job_id,
+            owner="",
+        ),
+        UploadStored(
+            **common, source="ingest", sha256=sha, size_bytes=10, path="/u/a.docx", filename="a.docx"
+        ),
         ConversionStarted(**common, source="converter", mcp_server="http://m"),
-        *[ConversionProgressed(**common, source="converter", stage=stage, progress=p)
-          for stage, p in (("converting", 60), ("exporting_markdown", 75), ("exporting_json", 85),
-                           ("exporting_html", 95))],
-        ConversionSucceeded(**common, source="converter", formats=["markdown"], result_sha256={"markdown": sha},
-                            duration_ms=1),
+        *[
+            ConversionProgressed(**common, source="converter", stage=stage, progress=p)
+            for stage, p in (
+                ("converting", 60),
+                ("exporting_markdown", 75),
+                ("exporting_json", 85),
+                ("exporting_html", 95),
+            )
+        ],
+        ConversionSucceeded(
+            **common, source="converter", formats=["markdown"], result_sha256={"markdown": sha}, duration_ms=1
+        ),
     ]
 
 
@@ -55,9 +72,14 @@ async def load(url: str, jobs: int) -> int:
     pending = []
     for _ in range(jobs):
         for event in job_events(str(uuid.uuid4())):
-            pending.append(js.publish(event_subject(event.job_id, event.event_type, event.terminal),
-                                      Envelope.wrap(event).to_bytes(), stream=STREAM,
-                                      headers={"Nats-Msg-Id": event.event_id}))
+            pending.append(
+                js.publish(
+                    event_subject(event.job_id, event.event_type, event.terminal),
+                    Envelope.wrap(event).to_bytes(),
+                    stream=STREAM,
+                    headers={"Nats-Msg-Id": event.event_id},
+                )
+            )
             sent += 1
         if len(pending) >= 512:
             await asyncio.gather(*pending)
@@ -78,7 +100,7 @@ async def backlog(url: str) -> int:
 
 async def drain(url: str) -> tuple[int, float]:
     started, first = time.perf_counter(), await backlog(url)
-    while await backlog(url) > 0:
+    while await backlog(url) > 0:  # noqa: ASYNC110 - the backlog lives in another process
         await asyncio.sleep(0.05)
     return first, time.perf_counter() - started
 

@@ -25,25 +25,41 @@ import redis
 from httpx_sse import connect_sse
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from contracts import keys  # noqa: E402
-from contracts.envelope import Envelope  # noqa: E402
-from contracts.events import ConversionProgressed, JobSubmitted  # noqa: E402
-from contracts.subjects import STREAM, event_subject  # noqa: E402
-from devstack import Ports, Stack  # noqa: E402
-from services.api.adapters.sessions import owner_of  # noqa: E402
-from tests.limits import lift_rate_limits  # noqa: E402
+from contracts import keys
+from contracts.envelope import Envelope
+from contracts.events import ConversionProgressed, JobSubmitted
+from contracts.subjects import STREAM, event_subject
+from devstack import Ports, Stack
+from services.api.adapters.sessions import owner_of
+from tests.limits import lift_rate_limits
 
 
 async def load(url: str, job_id: str, count: int, owner: str) -> None:
     nc = await nats.connect(url)
     js = nc.jetstream()
-    events = [JobSubmitted(job_id=job_id, source="bench", filename="a.md", content_type="text/markdown",
-                           size_bytes=1, sha256="a" * 64, staging_object=job_id, owner=owner)]
-    events += [ConversionProgressed(job_id=job_id, source="bench", stage="converting", progress=n % 100)
-               for n in range(count - 1)]
+    events = [
+        JobSubmitted(
+            job_id=job_id,
+            source="bench",
+            filename="a.md",
+            content_type="text/markdown",
+            size_bytes=1,
+            sha256="a" * 64,
+            staging_object=job_id,
+            owner=owner,
+        )
+    ]
+    events += [
+        ConversionProgressed(job_id=job_id, source="bench", stage="converting", progress=n % 100)
+        for n in range(count - 1)
+    ]
     for event in events:
-        await js.publish(event_subject(job_id, event.event_type), Envelope.wrap(event).to_bytes(),
-                         stream=STREAM, headers={"Nats-Msg-Id": event.event_id})
+        await js.publish(
+            event_subject(job_id, event.event_type),
+            Envelope.wrap(event).to_bytes(),
+            stream=STREAM,
+            headers={"Nats-Msg-Id": event.event_id},
+        )
     await nc.close()
 
 
@@ -58,8 +74,9 @@ def buffered(stack: Stack, job_id: str) -> int:
 def replay(api_url: str, token: str, job_id: str, count: int) -> float:
     with httpx.Client(base_url=api_url, timeout=30, headers={"Authorization": f"Bearer {token}"}) as http:
         started, seen = time.perf_counter(), 0
-        with connect_sse(http, "GET", f"/api/v1/jobs/{job_id}/events",
-                         headers={"Last-Event-ID": "0"}) as source:
+        with connect_sse(
+            http, "GET", f"/api/v1/jobs/{job_id}/events", headers={"Last-Event-ID": "0"}
+        ) as source:
             for sse in source.iter_sse():
                 if sse.event != "sync" and sse.data:
                     seen += 1
@@ -90,8 +107,10 @@ def main() -> None:
         finally:
             stack.purge()
     print(f"replay of {args.events} events to a reconnecting client, {args.runs} runs:")
-    print(f"median {statistics.median(times) * 1000:.1f} ms   min {min(times) * 1000:.1f} ms   "
-          f"max {max(times) * 1000:.1f} ms   (target < 100 ms)")
+    print(
+        f"median {statistics.median(times) * 1000:.1f} ms   min {min(times) * 1000:.1f} ms   "
+        f"max {max(times) * 1000:.1f} ms   (target < 100 ms)"
+    )
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
 _DERIVED = uuid.UUID("6f1c1d3e-9a57-4d0e-8f55-0d0c11a9b0b5")
 
 

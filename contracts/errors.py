@@ -27,49 +27,111 @@ CODES = _table(
     ErrorCode("E100", "Invalid request", "The request is malformed.", "Check the request format", 400),
     ErrorCode("E101", "File too large", "The file exceeds the size limit.", "Upload a smaller file", 413),
     ErrorCode("E102", "Empty file", "The uploaded file is empty.", "Upload a file with content", 400),
-    ErrorCode("E103", "Unsupported file type", "This file type is not supported.",
-              "Upload DOCX, PPTX, XLSX, HTML, Markdown, CSV or PDF", 415),
+    ErrorCode(
+        "E103",
+        "Unsupported file type",
+        "This file type is not supported.",
+        "Upload DOCX, PPTX, XLSX, HTML, Markdown, CSV or PDF",
+        415,
+    ),
     ErrorCode("E104", "Not found", "No such job.", "Check the job id", 404),
-    ErrorCode("E105", "Result not ready", "The job has not finished yet.",
-              "Wait for the job to finish, then ask again", 409),
+    ErrorCode(
+        "E105",
+        "Result not ready",
+        "The job has not finished yet.",
+        "Wait for the job to finish, then ask again",
+        409,
+    ),
     ErrorCode("E106", "No result", "The job ended without a result.", "See the job's error", 409),
     ErrorCode("E108", "Job already ended", "The job has already ended.", "Nothing to cancel", 409),
-    ErrorCode("E107", "Upload lost", "The upload could not be read back for storage.",
-              "Submit the document again", 422),
-    ErrorCode("E109", "Invalid filename",
-              "The file name is not acceptable (empty, a path, control characters or too long).",
-              "Rename the file to a plain name such as report.docx", 400),
-    ErrorCode("E110", "Malformed upload", "The upload is not a well-formed multipart/form-data body.",
-              "Send the document as multipart/form-data in a field named file", 400),
-    ErrorCode("E111", "Content does not match type",
-              "The file's content does not match its file type.",
-              "Check that the file extension matches the document", 415),
-    ErrorCode("E112", "Session required", "No valid session: it is missing, unknown, ended or expired.",
-              "Create a session with POST /api/v1/sessions and send its cookie or bearer token", 401),
-    ErrorCode("E113", "Too many requests", "Too many requests for this endpoint.",
-              "Wait for the time given in Retry-After, then try again", 429),
+    ErrorCode(
+        "E107",
+        "Upload lost",
+        "The upload could not be read back for storage.",
+        "Submit the document again",
+        422,
+    ),
+    ErrorCode(
+        "E109",
+        "Invalid filename",
+        "The file name is not acceptable (empty, a path, control characters or too long).",
+        "Rename the file to a plain name such as report.docx",
+        400,
+    ),
+    ErrorCode(
+        "E110",
+        "Malformed upload",
+        "The upload is not a well-formed multipart/form-data body.",
+        "Send the document as multipart/form-data in a field named file",
+        400,
+    ),
+    ErrorCode(
+        "E111",
+        "Content does not match type",
+        "The file's content does not match its file type.",
+        "Check that the file extension matches the document",
+        415,
+    ),
+    ErrorCode(
+        "E112",
+        "Session required",
+        "No valid session: it is missing, unknown, ended or expired.",
+        "Create a session with POST /api/v1/sessions and send its cookie or bearer token",
+        401,
+    ),
+    ErrorCode(
+        "E113",
+        "Too many requests",
+        "Too many requests for this endpoint.",
+        "Wait for the time given in Retry-After, then try again",
+        429,
+    ),
     # -- the MCP path: the seed's JSON-RPC table -------------------------------------------
-    ErrorCode("E200", "Server communication error", "Server communication error",
-              "Retry after 5 seconds", 502),
+    ErrorCode(
+        "E200", "Server communication error", "Server communication error", "Retry after 5 seconds", 502
+    ),
     ErrorCode("E201", "Invalid request format", "Invalid request format", "Check request format", 502),
     ErrorCode("E202", "Unsupported operation", "Unsupported operation", "Verify MCP server version", 502),
     ErrorCode("E203", "Invalid parameters", "Invalid parameters", "Validate input parameters", 502),
-    ErrorCode("E204", "Server processing error", "Server processing error",
-              "Contact support if persists", 502),
-    ErrorCode("E205", "Document processing failed", "Document processing failed",
-              "Retry with different document", 422),
+    ErrorCode(
+        "E204", "Server processing error", "Server processing error", "Contact support if persists", 502
+    ),
+    ErrorCode(
+        "E205",
+        "Document processing failed",
+        "Document processing failed",
+        "Retry with different document",
+        422,
+    ),
     # -- the MCP path: what the seed does not name -----------------------------------------
-    ErrorCode("E206", "Conversion service unreachable", "The conversion service could not be reached.",
-              "Retry after 5 seconds", 503),
-    ErrorCode("E207", "Conversion timed out", "The conversion took too long.",
-              "Retry with a smaller document", 504),
-    ErrorCode("E208", "Conversion result invalid", "The conversion service returned an unusable result.",
-              "Verify MCP server version", 502),
+    ErrorCode(
+        "E206",
+        "Conversion service unreachable",
+        "The conversion service could not be reached.",
+        "Retry after 5 seconds",
+        503,
+    ),
+    ErrorCode(
+        "E207", "Conversion timed out", "The conversion took too long.", "Retry with a smaller document", 504
+    ),
+    ErrorCode(
+        "E208",
+        "Conversion result invalid",
+        "The conversion service returned an unusable result.",
+        "Verify MCP server version",
+        502,
+    ),
     # -- the system ------------------------------------------------------------------------
-    ErrorCode("E500", "Internal error", "Something went wrong on our side.", "Contact support if persists", 500),
-    ErrorCode("E501", "Processing failed repeatedly",
-              "The job could not be processed after repeated attempts.",
-              "Submit the document again; contact support if it persists", 500),
+    ErrorCode(
+        "E500", "Internal error", "Something went wrong on our side.", "Contact support if persists", 500
+    ),
+    ErrorCode(
+        "E501",
+        "Processing failed repeatedly",
+        "The job could not be processed after repeated attempts.",
+        "Submit the document again; contact support if it persists",
+        500,
+    ),
     ErrorCode("E503", "Service unavailable", "A dependency is unavailable.", "Retry shortly", 503),
 )
 
@@ -90,13 +152,16 @@ class McpFailure:
     meaning: str
 
 
-MCP_FAILURES = {f.kind: f for f in (
-    McpFailure("transport", "E206", True, "connection refused, reset or closed; DNS or TLS failure"),
-    McpFailure("timeout", "E207", True, "no answer within CONVERTER_MCP_TIMEOUT_S"),
-    McpFailure("garbled", "E200", True, "the answer is not HTTP/JSON-RPC (unparseable bytes)"),
-    McpFailure("tool", "E205", False, "the tool ran and reported an error: the document is the problem"),
-    McpFailure("result", "E208", False, "the tool answered without the fields the converter needs"),
-)}
+MCP_FAILURES = {
+    f.kind: f
+    for f in (
+        McpFailure("transport", "E206", True, "connection refused, reset or closed; DNS or TLS failure"),
+        McpFailure("timeout", "E207", True, "no answer within CONVERTER_MCP_TIMEOUT_S"),
+        McpFailure("garbled", "E200", True, "the answer is not HTTP/JSON-RPC (unparseable bytes)"),
+        McpFailure("tool", "E205", False, "the tool ran and reported an error: the document is the problem"),
+        McpFailure("result", "E208", False, "the tool answered without the fields the converter needs"),
+    )
+}
 
 
 def from_jsonrpc(code: int) -> ErrorCode:

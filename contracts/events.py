@@ -10,8 +10,16 @@ from pydantic import Field
 
 from contracts.envelope import Envelope, Event
 
-Stage = Literal["queued", "stored", "converting", "exporting_markdown", "exporting_json",
-                "exporting_html", "storing_results", "done"]
+Stage = Literal[
+    "queued",
+    "stored",
+    "converting",
+    "exporting_markdown",
+    "exporting_json",
+    "exporting_html",
+    "storing_results",
+    "done",
+]
 Format = Literal["markdown", "html", "json"]
 
 
@@ -114,8 +122,18 @@ class JobCancelled(Event):
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.event_type: cls
-    for cls in (JobSubmitted, JobCancelRequested, UploadStored, UploadRejected, ConversionStarted,
-                ConversionProgressed, ConversionDeferred, ConversionSucceeded, ConversionFailed, JobCancelled)
+    for cls in (
+        JobSubmitted,
+        JobCancelRequested,
+        UploadStored,
+        UploadRejected,
+        ConversionStarted,
+        ConversionProgressed,
+        ConversionDeferred,
+        ConversionSucceeded,
+        ConversionFailed,
+        JobCancelled,
+    )
 }
 TERMINAL_EVENT_TYPES = frozenset(name for name, cls in EVENT_TYPES.items() if cls.terminal)
 

@@ -11,9 +11,9 @@ from contracts.events import TERMINAL_EVENT_TYPES
 
 @dataclass(frozen=True)
 class SseEntry:
-    id: int          # the event's JetStream stream sequence: strictly increasing per job
-    event: str       # the event type
-    data: dict       # the whole envelope
+    id: int  # the event's JetStream stream sequence: strictly increasing per job
+    event: str  # the event type
+    data: dict  # the whole envelope
 
     @property
     def terminal(self) -> bool:
@@ -21,8 +21,9 @@ class SseEntry:
 
     def to_json(self) -> str:
         """Canonical JSON (sorted keys), the same whether built from the bus or the archive."""
-        return json.dumps({"id": self.id, "event": self.event, "data": self.data},
-                          separators=(",", ":"), sort_keys=True)
+        return json.dumps(
+            {"id": self.id, "event": self.event, "data": self.data}, separators=(",", ":"), sort_keys=True
+        )
 
     @classmethod
     def of(cls, envelope: Envelope, seq: int) -> SseEntry:

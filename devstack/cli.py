@@ -58,7 +58,9 @@ def _mcp_command() -> list[str] | None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m devstack", description="Run the docling-jobs stack locally.")
+    parser = argparse.ArgumentParser(
+        prog="python -m devstack", description="Run the docling-jobs stack locally."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start the stack (Ctrl-C stops it)")
     up.add_argument("--detach", action="store_true", help="run in the background; `down` stops it")

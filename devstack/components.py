@@ -128,7 +128,8 @@ class Nats(Component):
     def prepare(self) -> None:
         sync = self.ctx.stack_env.get(SYNC_INTERVAL_ENV) or os.environ.get(SYNC_INTERVAL_ENV, "always")
         self._config.write_text(
-            f'jetstream {{\n  store_dir: "{self.ctx.layout.nats}"\n  sync_interval: "{sync}"\n}}\n')
+            f'jetstream {{\n  store_dir: "{self.ctx.layout.nats}"\n  sync_interval: "{sync}"\n}}\n'
+        )
 
     @property
     def _config(self) -> Path:
@@ -228,7 +229,12 @@ def build(name: str, ctx: Context) -> Component:
         return Service(ctx, name=name, port_fields=(name,), module=name)
     if name in ctx.copy_ports:
         return Service(ctx, name=name, module=name.rsplit("-", 1)[0])
-    kinds: dict[str, type[Component]] = {"postgres": Postgres, "nats": Nats, "valkey": Valkey, "mcp": McpServer}
+    kinds: dict[str, type[Component]] = {
+        "postgres": Postgres,
+        "nats": Nats,
+        "valkey": Valkey,
+        "mcp": McpServer,
+    }
     if name not in kinds:
         raise StackError(f"unknown component {name!r}; known: {', '.join(ALL)}")
     return kinds[name](ctx)

@@ -59,7 +59,10 @@ def clean(layout: Layout) -> int:
     """Remove the state dir and the PostgreSQL folder it recorded, unless a stack runs."""
     launcher, running = live_launcher(layout), live_components(layout)
     if launcher is not None or running:
-        pids = ", ".join(f"{n} {r.pid}" for n, r in running.items()) or f"launcher {launcher.pid if launcher else ''}"
+        pids = (
+            ", ".join(f"{n} {r.pid}" for n, r in running.items())
+            or f"launcher {launcher.pid if launcher else ''}"
+        )
         print(f"a stack is running from {layout.home} ({pids}); run `make down` first")
         return 1
     try:

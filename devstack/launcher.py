@@ -96,7 +96,11 @@ def banner(stack: Stack, *, detached: bool) -> str:
     urls, chosen = stack.urls, set(stack.components)
     lines = []
     if "api" in chosen:
-        lines += [f"Web page:   {urls.api}/", f"API:        {urls.api}/api/v1", f"OpenAPI:    {urls.api}/schema"]
+        lines += [
+            f"Web page:   {urls.api}/",
+            f"API:        {urls.api}/api/v1",
+            f"OpenAPI:    {urls.api}/schema",
+        ]
     if "mcp" in chosen:
         lines.append(f"MCP server: {urls.mcp}")
     for name, label, url in (
@@ -111,15 +115,34 @@ def banner(stack: Stack, *, detached: bool) -> str:
     return "\n".join(lines)
 
 
-def _spawn_launcher(layout: Layout, ports: Ports, components: Sequence[str]) -> tuple[subprocess.Popen[bytes], int]:
+def _spawn_launcher(
+    layout: Layout, ports: Ports, components: Sequence[str]
+) -> tuple[subprocess.Popen[bytes], int]:
     read_fd, write_fd = os.pipe()
-    argv = [sys.executable, "-m", "devstack", "up", "--ready-fd", str(write_fd), "--components", ",".join(components)]
+    argv = [
+        sys.executable,
+        "-m",
+        "devstack",
+        "up",
+        "--ready-fd",
+        str(write_fd),
+        "--components",
+        ",".join(components),
+    ]
     env = {**os.environ, **ports.as_env(), HOME_ENV: str(layout.home)}
     with layout.log(LAUNCHER).open("ab") as log:
         log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} detached launcher\n".encode())
         log.flush()
-        child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                 pass_fds=(write_fd,), start_new_session=True, cwd=REPO_ROOT, env=env)  # fmt: skip
+        child = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            pass_fds=(write_fd,),
+            start_new_session=True,
+            cwd=REPO_ROOT,
+            env=env,
+        )
     os.close(write_fd)
     return child, read_fd
 
@@ -143,7 +166,10 @@ def _check_ports(layout: Layout, ports: Ports, components: Sequence[str]) -> Non
 def _refuse_if_running(layout: Layout) -> str | None:
     launcher = live_launcher(layout)
     if launcher is not None and launcher.pid != os.getpid():
-        return f"a stack is already running from {layout.home} (launcher pid {launcher.pid}); `make down` stops it"
+        return (
+            f"a stack is already running from {layout.home} (launcher pid {launcher.pid}); "
+            "`make down` stops it"
+        )
     if leftovers := live_components(layout):
         pids = ", ".join(f"{name} pid {record.pid}" for name, record in leftovers.items())
         return f"processes of an earlier stack from {layout.home} still run ({pids}); `make down` stops them"

@@ -54,7 +54,8 @@ def plan(layout: Layout) -> PgPlan:
 
 
 def collect_orphans() -> list[Path]:
-    """Remove external data dirs whose state dir is gone (e.g. old pytest tmp dirs) and that nothing runs in."""
+    """Remove external data dirs whose state dir is gone (e.g. old pytest tmp dirs) and that nothing
+    runs in."""
     if not EXTERNAL_ROOT.is_dir():
         return []
     removed = []
@@ -78,7 +79,17 @@ def initdb_if_needed(pg: PgPlan, log_path: Path) -> None:
     """Create the cluster on first use (superuser `docling`, trust auth, UTF8, C locale)."""
     if (pg.data_dir / "PG_VERSION").exists():
         return
-    argv = [str(pg.bin_dir / "initdb"), "-U", USER, "--auth=trust", "-E", "UTF8", "--locale=C", "-D", str(pg.data_dir)]
+    argv = [
+        str(pg.bin_dir / "initdb"),
+        "-U",
+        USER,
+        "--auth=trust",
+        "-E",
+        "UTF8",
+        "--locale=C",
+        "-D",
+        str(pg.data_dir),
+    ]
     code = run_once(argv, cwd=pg.root, log_path=log_path, run_as=pg.run_as)
     if code != 0:
         raise StackError(f"postgres: initdb failed (exit {code}); see {log_path}")

@@ -149,7 +149,13 @@ class Stack:
         if running is None:
             return
         c = running.component
-        terminate(running.popen.pid, sig=c.stop_signal, group=c.signal_group, timeout=STOP_TIMEOUT, popen=running.popen)
+        terminate(
+            running.popen.pid,
+            sig=c.stop_signal,
+            group=c.signal_group,
+            timeout=STOP_TIMEOUT,
+            popen=running.popen,
+        )
         self.layout.pid_file(name).unlink(missing_ok=True)
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
@@ -230,7 +236,8 @@ class Stack:
                 raise StackCancelled(f"start cancelled while waiting for {component.name}")
             if time.monotonic() > deadline:
                 raise StackError(
-                    f"{component.name} was not ready within {component.ready_timeout:.0f} s; see {log}\n{_tail(log)}"
+                    f"{component.name} was not ready within {component.ready_timeout:.0f} s; "
+                    f"see {log}\n{_tail(log)}"
                 )
             time.sleep(POLL_INTERVAL)
 
@@ -240,8 +247,13 @@ class Stack:
             record.write(self.layout.pid_file(name))
 
     def _write_info(self) -> None:
-        info = {"components": list(self.components), "ports": asdict(self.ports), "urls": asdict(self.urls),
-                "copies": self.copy_ports, "api_urls": self.api_urls}
+        info = {
+            "components": list(self.components),
+            "ports": asdict(self.ports),
+            "urls": asdict(self.urls),
+            "copies": self.copy_ports,
+            "api_urls": self.api_urls,
+        }
         self.layout.stack_info.write_text(json.dumps(info, indent=2) + "\n")
 
 

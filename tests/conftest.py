@@ -8,10 +8,9 @@ from collections.abc import Iterator
 import pytest
 
 from devstack import Ports, Stack
-from tests.otlp import Receiver
 from tests.limits import lift_rate_limits
+from tests.otlp import Receiver
 from tests.servers import MCP_SERVER
-
 
 # A short ack wait, so a message whose converter was SIGKILLed is redelivered within seconds.
 # In-progress acknowledgements (every ack_wait/3) keep slower conversions from being redelivered.
@@ -20,8 +19,11 @@ TEST_ACK_WAIT_S = "6"
 
 # A circuit that half-opens after 3 s (not 30) and jobs that retry after 1 s (not 5): the degraded-mode
 # test waits these out; the thresholds (5 failures in 60 s) stay the production defaults.
-TEST_BREAKER = {"CONVERTER_BREAKER_RESET_TIMEOUT_S": "3", "CONVERTER_RETRY_DELAY_S": "1",
-                "CONVERTER_WAIT_POLL_S": "0.5"}
+TEST_BREAKER = {
+    "CONVERTER_BREAKER_RESET_TIMEOUT_S": "3",
+    "CONVERTER_RETRY_DELAY_S": "1",
+    "CONVERTER_WAIT_POLL_S": "0.5",
+}
 
 
 # Every service runs twice: the suite proves nothing assumes it is the only copy.

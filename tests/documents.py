@@ -21,7 +21,8 @@ def make_docx(path: Path) -> Path:
     document.add_paragraph("First point", style="List Bullet")
     document.add_paragraph("Second point", style="List Bullet")
     table = document.add_table(rows=2, cols=2)
-    for (r, c), text in zip([(0, 0), (0, 1), (1, 0), (1, 1)], ["Region", "Growth", "North", "12%"]):
+    cells = zip([(0, 0), (0, 1), (1, 0), (1, 1)], ["Region", "Growth", "North", "12%"], strict=True)
+    for (r, c), text in cells:
         table.cell(r, c).text = text
     document.save(path)
     return path
@@ -57,9 +58,11 @@ def make_xlsx(path: Path) -> Path:
 
 
 def make_html(path: Path) -> Path:
-    path.write_text(f"<html><head><title>Note</title></head><body><h1>Meeting {_token()}</h1>"
-                    "<p>We agreed on <b>three</b> things.</p><ul><li>one</li><li>two</li></ul>"
-                    "</body></html>")
+    path.write_text(
+        f"<html><head><title>Note</title></head><body><h1>Meeting {_token()}</h1>"
+        "<p>We agreed on <b>three</b> things.</p><ul><li>one</li><li>two</li></ul>"
+        "</body></html>"
+    )
     return path
 
 
@@ -71,12 +74,14 @@ def make_markdown(path: Path) -> Path:
 def make_pdf(path: Path) -> Path:
     """A minimal valid one-page PDF with a text layer."""
     body = b"BT /F1 24 Tf 72 720 Td (Hello PDF) Tj ET"
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
-               b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-               b"/Resources << /Font << /F1 5 0 R >> >> >>",
-               b"<< /Length %d >>\nstream\n" % len(body) + body + b"\nendstream",
-               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(body) + body + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
     out, offsets = bytearray(b"%PDF-1.4\n"), []
     for number, obj in enumerate(objects, start=1):
         offsets.append(len(out))

@@ -11,6 +11,9 @@ def metric(urls: list[str], name: str, **labels: str) -> float:
     total = 0.0
     for url in urls:
         for family in text_string_to_metric_families(httpx.get(f"{url}/metrics", timeout=5).text):
-            total += sum(s.value for s in family.samples
-                         if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()))
+            total += sum(
+                s.value
+                for s in family.samples
+                if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
+            )
     return total

@@ -36,9 +36,17 @@ def decode(body: bytes) -> list[Span]:
         resource = {a.key: _value(a.value) for a in resource_spans.resource.attributes}
         for scope_spans in resource_spans.scope_spans:
             for s in scope_spans.spans:
-                spans.append(Span(s.trace_id.hex(), s.span_id.hex(), s.parent_span_id.hex(), s.name,
-                                  s.kind, str(resource.get("service.name", "")),
-                                  {a.key: _value(a.value) for a in s.attributes}))
+                spans.append(
+                    Span(
+                        s.trace_id.hex(),
+                        s.span_id.hex(),
+                        s.parent_span_id.hex(),
+                        s.name,
+                        s.kind,
+                        str(resource.get("service.name", "")),
+                        {a.key: _value(a.value) for a in s.attributes},
+                    )
+                )
     return spans
 
 
@@ -51,7 +59,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)

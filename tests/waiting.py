@@ -9,8 +9,13 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def wait_for(check: Callable[[], T], timeout: float, what: str, every: float = 0.1,
-             tolerate: tuple[type[BaseException], ...] = ()) -> T:
+def wait_for(
+    check: Callable[[], T],
+    timeout: float,
+    what: str,
+    every: float = 0.1,
+    tolerate: tuple[type[BaseException], ...] = (),
+) -> T:
     """Poll ``check`` until it returns something truthy, and return that; fail naming ``what``
     after ``timeout`` seconds. An exception in ``tolerate`` (a server still coming back) counts as
     not yet."""

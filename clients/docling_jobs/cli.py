@@ -50,8 +50,10 @@ def convert(client: Client, path: Path, fmt: str, out: Path | None, quiet: bool)
     with ProgressBar(sys.stderr, enabled=not quiet) as bar:
         failure = follow(client, job["job_id"], bar)
     if failure is not None:
-        print(f"failed: {failure.get('code')}: {failure.get('message')} ({failure.get('recovery') or ''})",
-              file=sys.stderr)
+        print(
+            f"failed: {failure.get('code')}: {failure.get('message')} ({failure.get('recovery') or ''})",
+            file=sys.stderr,
+        )
         return 1
     content = client.result(job["job_id"], fmt)
     target = out or path.with_suffix(SUFFIX[fmt])
@@ -62,16 +64,27 @@ def convert(client: Client, path: Path, fmt: str, out: Path | None, quiet: bool)
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="docling-jobs", description="Convert documents with docling-jobs.")
-    parser.add_argument("--api-url", default=os.environ.get("DOCLING_JOBS_API_URL", DEFAULT_URL),
-                        help="base URL of the API (env DOCLING_JOBS_API_URL, default %(default)s)")
-    parser.add_argument("--token", default=None,
-                        help="an existing session's token (env DOCLING_JOBS_TOKEN; default: a new session)")
+    parser.add_argument(
+        "--api-url",
+        default=os.environ.get("DOCLING_JOBS_API_URL", DEFAULT_URL),
+        help="base URL of the API (env DOCLING_JOBS_API_URL, default %(default)s)",
+    )
+    parser.add_argument(
+        "--token",
+        default=None,
+        help="an existing session's token (env DOCLING_JOBS_TOKEN; default: a new session)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     conv = sub.add_parser("convert", help="upload a document, follow its progress, write the result")
     conv.add_argument("file", type=Path)
     conv.add_argument("--format", choices=sorted(SUFFIX), default="markdown")
-    conv.add_argument("-o", "--output", type=Path, default=None,
-                      help="where to write the result (default: FILE with the format's suffix)")
+    conv.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=None,
+        help="where to write the result (default: FILE with the format's suffix)",
+    )
     conv.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return parser
 

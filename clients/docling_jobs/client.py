@@ -24,9 +24,16 @@ DEFAULT_URL = "http://127.0.0.1:3000"
 class Client:
     """The API over httpx; ``transport``, ``sleep`` and ``rng`` are there for tests."""
 
-    def __init__(self, base_url: str = DEFAULT_URL, timeout: float = 30.0, *, token: str | None = None,
-                 transport: httpx.BaseTransport | None = None,
-                 sleep: Callable[[float], None] = time.sleep, rng: Random = random.random) -> None:
+    def __init__(
+        self,
+        base_url: str = DEFAULT_URL,
+        timeout: float = 30.0,
+        *,
+        token: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: Random = random.random,
+    ) -> None:
         """``token``: an existing session (default ``DOCLING_JOBS_TOKEN``); else one is created."""
         self.session = SessionAuth(token)
         self.http = httpx.Client(base_url=base_url, timeout=timeout, transport=transport, auth=self.session)
@@ -55,14 +62,28 @@ class Client:
     def result(self, job_id: str, fmt: str = "markdown") -> bytes:
         return checked(self.http.get(f"{job_path(job_id)}/result", params={"format": fmt})).content
 
-    def events(self, job_id: str, after: int = 0, *,
-               on_state: Callable[[dict], None] | None = None,
-               on_notice: Callable[[str], None] | None = None) -> Iterator[JobEvent]:
+    def events(
+        self,
+        job_id: str,
+        after: int = 0,
+        *,
+        on_state: Callable[[dict], None] | None = None,
+        on_notice: Callable[[str], None] | None = None,
+    ) -> Iterator[JobEvent]:
         """The job's events after ``after``, each once and in order, until the job is over.
 
         Reconnects with ``Last-Event-ID`` on the seed's schedule, then polls every 2 s (announced
         through ``on_notice`` as "Using backup connection"). Job states (the stream's ``sync``
         event, polled states) go to ``on_state``. See ``clients.docling_jobs.live``.
         """
-        return iter(LiveEvents(HttpTransport(self.http), job_id, after, on_state=on_state,
-                               on_notice=on_notice, sleep=self._sleep, rng=self._rng))
+        return iter(
+            LiveEvents(
+                HttpTransport(self.http),
+                job_id,
+                after,
+                on_state=on_state,
+                on_notice=on_notice,
+                sleep=self._sleep,
+                rng=self._rng,
+            )
+        )

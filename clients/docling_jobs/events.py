@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-JOB_EVENT_TYPES = frozenset({
-    "JobSubmitted", "UploadStored", "UploadRejected", "ConversionStarted",
-    "ConversionProgressed", "ConversionDeferred", "ConversionSucceeded", "ConversionFailed",
-    "JobCancelRequested", "JobCancelled",
-})
+JOB_EVENT_TYPES = frozenset(
+    {
+        "JobSubmitted",
+        "UploadStored",
+        "UploadRejected",
+        "ConversionStarted",
+        "ConversionProgressed",
+        "ConversionDeferred",
+        "ConversionSucceeded",
+        "ConversionFailed",
+        "JobCancelRequested",
+        "JobCancelled",
+    }
+)
 TERMINAL_EVENTS = frozenset({"ConversionSucceeded", "ConversionFailed", "UploadRejected", "JobCancelled"})
 TERMINAL_STATUSES = frozenset({"succeeded", "failed", "rejected", "cancelled"})
 

@@ -94,11 +94,18 @@ def decode(message: SseMessage) -> JobEvent | None:
 class LiveEvents:
     """Iterate over it to get a job's events; see the module docstring for the rules."""
 
-    def __init__(self, transport: Transport, job_id: str, after: int = 0, *,
-                 on_state: Callable[[dict], None] | None = None,
-                 on_notice: Callable[[str], None] | None = None,
-                 sleep: Callable[[float], None] = time.sleep, rng: Random = random.random,
-                 poll_interval_s: float = POLL_INTERVAL_S) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        job_id: str,
+        after: int = 0,
+        *,
+        on_state: Callable[[dict], None] | None = None,
+        on_notice: Callable[[str], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: Random = random.random,
+        poll_interval_s: float = POLL_INTERVAL_S,
+    ) -> None:
         self.transport, self.job_id, self.last_id = transport, job_id, after
         self._on_state = on_state or (lambda job: None)
         self._on_notice = on_notice or (lambda text: None)

@@ -17,8 +17,12 @@ from clients.docling_jobs.interpolate import TICK_S, Interpolator
 
 WIDTH = 30
 EVENT_STAGES = {
-    "JobSubmitted": "queued", "UploadStored": "stored", "UploadRejected": "rejected",
-    "ConversionStarted": "converting", "ConversionSucceeded": "done", "ConversionFailed": "failed",
+    "JobSubmitted": "queued",
+    "UploadStored": "stored",
+    "UploadRejected": "rejected",
+    "ConversionStarted": "converting",
+    "ConversionSucceeded": "done",
+    "ConversionFailed": "failed",
     "JobCancelled": "cancelled",
 }
 
@@ -39,8 +43,9 @@ def stage_of(event: JobEvent, current: str) -> str:
 
 
 class ProgressBar:
-    def __init__(self, out: TextIO, enabled: bool = True,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, out: TextIO, enabled: bool = True, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._out, self._enabled = out, enabled
         self._interpolator = Interpolator(clock)
         self._stage, self._drawn = "queued", ""

@@ -56,8 +56,9 @@ class HttpTransport:
     def stream(self, job_id: str, after: int) -> Generator[SseMessage, None, None]:
         headers = {"Last-Event-ID": str(after)} if after else {}
         try:
-            with connect_sse(self.http, "GET", f"{job_path(job_id)}/events",
-                             headers=headers, timeout=SSE_TIMEOUT) as source:
+            with connect_sse(
+                self.http, "GET", f"{job_path(job_id)}/events", headers=headers, timeout=SSE_TIMEOUT
+            ) as source:
                 if source.response.status_code == 204:
                     raise JobOver()
                 _retryable(source.response)
@@ -94,8 +95,12 @@ class HttpTransport:
 
     def _events_after(self, job_id: str, after: int) -> Poll | None:
         """The events-after-id page, or None when the server does not offer it (or not readably)."""
-        with self.http.stream("GET", f"{job_path(job_id)}/events", params={"after": after},
-                              headers={"Accept": "application/json"}) as response:
+        with self.http.stream(
+            "GET",
+            f"{job_path(job_id)}/events",
+            params={"after": after},
+            headers={"Accept": "application/json"},
+        ) as response:
             if response.status_code in UNLISTABLE or (response.status_code == 200 and not _is_json(response)):
                 return None
             _retryable(response)

@@ -19,13 +19,20 @@ MULTIPART_OVERHEAD = 1024 * 1024
 def create_app(settings: ApiSettings | None = None) -> Litestar:
     settings = settings or ApiSettings()
     return Litestar(
-        route_handlers=[SessionController, JobController, HealthController, metrics.MetricsController, web_page],
+        route_handlers=[
+            SessionController,
+            JobController,
+            HealthController,
+            metrics.MetricsController,
+            web_page,
+        ],
         middleware=[metrics.instrument],
         lifespan=[lifespan(settings)],
         before_send=[guard.send_rate_limit],
         exception_handlers=problems.HANDLERS,
         request_max_body_size=settings.max_file_size_bytes + MULTIPART_OVERHEAD,
-        openapi_config=OpenAPIConfig(title="docling-jobs", version="1.0.0", path="/schema",
-                                     components=openapi.COMPONENTS),
+        openapi_config=OpenAPIConfig(
+            title="docling-jobs", version="1.0.0", path="/schema", components=openapi.COMPONENTS
+        ),
         debug=False,
     )

@@ -27,19 +27,36 @@ def lifespan(settings: ApiSettings) -> Callable[[Litestar], AbstractAsyncContext
         broker = bus.broker(settings.nats_url, "api")
         for endpoint in RATE_LIMIT_DEFAULTS:  # a malformed limit stops the start, not a request
             settings.policy(endpoint)
-        redis = Redis(host=settings.redis_host, port=settings.redis_port, decode_responses=True,
-                      socket_timeout=settings.redis_timeout_s,
-                      socket_connect_timeout=settings.redis_timeout_s, retry=Retry(NoBackoff(), 0))
-        pool = await schema.pool(settings.database_url, min_size=1, max_size=8,
-                                 timeout=settings.db_timeout_s, command_timeout=settings.db_timeout_s)
+        redis = Redis(
+            host=settings.redis_host,
+            port=settings.redis_port,
+            decode_responses=True,
+            socket_timeout=settings.redis_timeout_s,
+            socket_connect_timeout=settings.redis_timeout_s,
+            retry=Retry(NoBackoff(), 0),
+        )
+        pool = await schema.pool(
+            settings.database_url,
+            min_size=1,
+            max_size=8,
+            timeout=settings.db_timeout_s,
+            command_timeout=settings.db_timeout_s,
+        )
         fallback = RedisFallback()
         await broker.start()
         await bus.ensure_stream(broker, settings)
         await bus.staging_store(broker, declare=True)
-        app.state.update(settings=settings, broker=broker, redis=redis,
-                         submissions=Submissions(broker), feed=EventFeed(redis),
-                         read_model=ReadModel(pool, settings.db_timeout_s), fallback=fallback,
-                         sessions=SessionStore(redis, fallback), limiter=RateLimiter(redis, fallback))
+        app.state.update(
+            settings=settings,
+            broker=broker,
+            redis=redis,
+            submissions=Submissions(broker),
+            feed=EventFeed(redis),
+            read_model=ReadModel(pool, settings.db_timeout_s),
+            fallback=fallback,
+            sessions=SessionStore(redis, fallback),
+            limiter=RateLimiter(redis, fallback),
+        )
         app.state.health_http = httpx.AsyncClient(timeout=2.0)  # the health report's MCP probe
         try:
             yield

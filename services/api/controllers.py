@@ -47,48 +47,78 @@ class JobController(Controller):
     dependencies = {"session": Provide(guard.current_session)}
     security = openapi.SESSION_REQUIRED
 
-    @post("/", operation_id="submitJob", status_code=HTTP_202_ACCEPTED, opt={"rate": "submit"},
-          operation_class=openapi.UploadOperation,
-          summary="Upload a document to convert (multipart/form-data, field file)")
+    @post(
+        "/",
+        operation_id="submitJob",
+        status_code=HTTP_202_ACCEPTED,
+        opt={"rate": "submit"},
+        operation_class=openapi.UploadOperation,
+        summary="Upload a document to convert (multipart/form-data, field file)",
+    )
     async def submit(self, request: Request, state: State, session: Session) -> Response[views.JobView]:
         limit = state.settings.max_file_size_bytes
         received = await upload_stream.receive(request.stream(), request.headers.get("content-type"), limit)
         with received.file:
-            if code := uploads.size_problem(received.size, limit) or \
-                    uploads.content_problem(received.filename, received.head):
+            if code := uploads.size_problem(received.size, limit) or uploads.content_problem(
+                received.filename, received.head
+            ):
                 raise Problem(code)
             job_id = str(uuid.uuid4())
             await state.submissions.stage(job_id, received.file)
-        await state.submissions.submit(JobSubmitted(
-            job_id=job_id, source="api", filename=received.filename,
-            content_type=INPUT_TYPES[extension_of(received.filename)], size_bytes=received.size,
-            sha256=received.sha256, staging_object=job_id, owner=session.owner,
-        ))
+        await state.submissions.submit(
+            JobSubmitted(
+                job_id=job_id,
+                source="api",
+                filename=received.filename,
+                content_type=INPUT_TYPES[extension_of(received.filename)],
+                size_bytes=received.size,
+                sha256=received.sha256,
+                staging_object=job_id,
+                owner=session.owner,
+            )
+        )
         view = views.submitted(job_id, received.filename, received.size)
         return Response(view, status_code=HTTP_202_ACCEPTED, headers={"Location": view.links.self})
 
-    @get("/", operation_id="listJobs", opt={"rate": "list"},
-         summary="The session's jobs, newest first, a page at a time")
+    @get(
+        "/",
+        operation_id="listJobs",
+        opt={"rate": "list"},
+        summary="The session's jobs, newest first, a page at a time",
+    )
     async def list_jobs(
-        self, state: State, session: Session,
+        self,
+        state: State,
+        session: Session,
         limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
         offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
     ) -> views.JobList:
         rows = await state.read_model.jobs_of(session.owner, limit + 1, offset)
         more = len(rows) > limit
-        return views.JobList(jobs=[views.from_row(r) for r in rows[:limit]], limit=limit, offset=offset,
-                             next=f"{views.PREFIX}?limit={limit}&offset={offset + limit}" if more else None)
+        return views.JobList(
+            jobs=[views.from_row(r) for r in rows[:limit]],
+            limit=limit,
+            offset=offset,
+            next=f"{views.PREFIX}?limit={limit}&offset={offset + limit}" if more else None,
+        )
 
     @get("/{job_id:uuid}", operation_id="getJob", summary="The job's current state", opt={"rate": "job"})
     async def status(self, state: State, session: Session, job_id: uuid.UUID) -> views.JobView:
         return await load_job(state, str(job_id), session)
 
-    @get("/{job_id:uuid}/events", operation_id="streamJobEvents",
-         summary="The job's events: Server-Sent Events resumable with Last-Event-ID, or a JSON page "
-                 "of the events after ?after= when the client accepts application/json",
-         opt={"rate": "events"})
+    @get(
+        "/{job_id:uuid}/events",
+        operation_id="streamJobEvents",
+        summary="The job's events: Server-Sent Events resumable with Last-Event-ID, or a JSON page "
+        "of the events after ?after= when the client accepts application/json",
+        opt={"rate": "events"},
+    )
     async def events(
-        self, request: Request, state: State, session: Session, job_id: uuid.UUID,
+        self,
+        request: Request,
+        state: State,
+        session: Session,
+        job_id: uuid.UUID,
         last_event_id: Annotated[str | None, Parameter(header="Last-Event-ID")] = None,
         after: Annotated[str | None, Parameter(query="after")] = None,
     ) -> ServerSentEvent | Response:
@@ -104,18 +134,32 @@ class JobController(Controller):
             return Response(views.EventPage(events=items, job=await load_job(state, str(job_id), session)))
         job = await load_job(state, str(job_id), session)
         if state.fallback.active:  # no live feed without Redis: the client falls back to polling
-            raise Problem("E503", "Live events are unavailable right now; poll with Accept: application/json.")
+            raise Problem(
+                "E503", "Live events are unavailable right now; poll with Accept: application/json."
+            )
         if job.status in TERMINAL_STATUSES and since >= job.last_event_id:
             return Response(None, status_code=HTTP_204_NO_CONTENT)
-        stream = JobStream(str(job_id), since, state.feed, state.read_model,
-                           state.settings.sse_heartbeat_s, state.settings.sse_retry_ms,
-                           job.model_dump(mode="json"))
-        return ServerSentEvent(counted_stream(stream.messages()),
-                               headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        stream = JobStream(
+            str(job_id),
+            since,
+            state.feed,
+            state.read_model,
+            state.settings.sse_heartbeat_s,
+            state.settings.sse_retry_ms,
+            job.model_dump(mode="json"),
+        )
+        return ServerSentEvent(
+            counted_stream(stream.messages()),
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
 
-    @delete("/{job_id:uuid}", operation_id="cancelJob", status_code=HTTP_202_ACCEPTED,
-            summary="Ask to cancel a job; it ends as cancelled unless it ends otherwise first",
-            opt={"rate": "cancel"})
+    @delete(
+        "/{job_id:uuid}",
+        operation_id="cancelJob",
+        status_code=HTTP_202_ACCEPTED,
+        summary="Ask to cancel a job; it ends as cancelled unless it ends otherwise first",
+        opt={"rate": "cancel"},
+    )
     async def cancel(self, state: State, session: Session, job_id: uuid.UUID) -> Response[views.JobView]:
         job = await load_job(state, str(job_id), session)
         if job.status in TERMINAL_STATUSES:
@@ -126,11 +170,19 @@ class JobController(Controller):
             raise Problem("E108") from ended
         return Response(job, status_code=HTTP_202_ACCEPTED)
 
-    @get("/{job_id:uuid}/result", operation_id="getJobResult", summary="The converted document",
-         media_type="text/plain", opt={"rate": "result"})
+    @get(
+        "/{job_id:uuid}/result",
+        operation_id="getJobResult",
+        summary="The converted document",
+        media_type="text/plain",
+        opt={"rate": "result"},
+    )
     async def result(
-        self, state: State, session: Session, job_id: uuid.UUID,
-        format: Literal["markdown", "html", "json"] = "markdown",  # noqa: A002 - the public name
+        self,
+        state: State,
+        session: Session,
+        job_id: uuid.UUID,
+        format: Literal["markdown", "html", "json"] = "markdown",
     ) -> Response[str]:
         job = await load_job(state, str(job_id), session)
         if job.status != "succeeded":

@@ -75,7 +75,7 @@ async def _timed(check: Callable[[], Awaitable[object]]) -> Probe:
     try:
         async with asyncio.timeout(PROBE_TIMEOUT_S):
             result = await check()
-        up, details = (result if isinstance(result, tuple) else (bool(result), {}))
+        up, details = result if isinstance(result, tuple) else (bool(result), {})
     except Exception:  # any failure of a probe means the dependency is down
         up, details = False, {}
     return Probe(up, round((time.perf_counter() - started) * 1000, 2), details)
@@ -102,8 +102,11 @@ class Report:
     circuit: str | None
 
     def body(self) -> dict:
-        return {"status": self.status, "circuit": {keys.CIRCUIT_MCP: self.circuit},
-                "dependencies": {name: probe.view() for name, probe in self.dependencies.items()}}
+        return {
+            "status": self.status,
+            "circuit": {keys.CIRCUIT_MCP: self.circuit},
+            "dependencies": {name: probe.view() for name, probe in self.dependencies.items()},
+        }
 
 
 async def check(state: State) -> Report:
@@ -130,8 +133,11 @@ class HealthController(Controller):
     path = "/"
     tags = ["health"]
 
-    @get("/api/v1/health", operation_id="getHealth", summary="Overall and per-dependency health: 200 "
-         "healthy or degraded, 503 unhealthy")
+    @get(
+        "/api/v1/health",
+        operation_id="getHealth",
+        summary="Overall and per-dependency health: 200 healthy or degraded, 503 unhealthy",
+    )
     async def health(self, state: State) -> Response[dict]:
         return await report(state)
 

@@ -25,17 +25,26 @@ from services.runtime.tracing import tracer
 HEALTH = Gauge("docling_health_status", "Overall health: 1 healthy, 0.5 degraded, 0 unhealthy")
 DB_STATUS = Gauge("docling_db_status", "PostgreSQL answers: 1 up, 0 down")
 DEPENDENCY_UP = Gauge("docling_dependency_up", "A dependency answers its probe: 1 up, 0 down", ["dependency"])
-DEPENDENCY_LATENCY = Gauge("docling_dependency_latency_seconds", "Duration of the dependency's last probe",
-                           ["dependency"])
-REDIS_MEMORY = Gauge("docling_redis_memory_percent",
-                     "Redis used_memory over maxmemory (over total_system_memory when no limit is set)")
+DEPENDENCY_LATENCY = Gauge(
+    "docling_dependency_latency_seconds", "Duration of the dependency's last probe", ["dependency"]
+)
+REDIS_MEMORY = Gauge(
+    "docling_redis_memory_percent",
+    "Redis used_memory over maxmemory (over total_system_memory when no limit is set)",
+)
 CIRCUIT = Gauge("docling_circuit_state", "Circuit breaker: 0 closed, 1 half-open, 2 open", ["service"])
 JOBS = Gauge("docling_jobs", "Jobs in the PostgreSQL projection by status and error code", ["status", "code"])
 SSE_CONNECTIONS = Gauge("docling_sse_connections", "SSE streams this API instance has open")
-HTTP_REQUESTS = Counter("docling_http_requests_total", "HTTP requests answered, by route template and status",
-                        ["method", "route", "status"])
-HTTP_DURATION = Histogram("docling_http_request_duration_seconds", "Time to answer an HTTP request "
-                          "(an SSE stream: until its headers are sent)", ["method", "route"])
+HTTP_REQUESTS = Counter(
+    "docling_http_requests_total",
+    "HTTP requests answered, by route template and status",
+    ["method", "route", "status"],
+)
+HTTP_DURATION = Histogram(
+    "docling_http_request_duration_seconds",
+    "Time to answer an HTTP request (an SSE stream: until its headers are sent)",
+    ["method", "route"],
+)
 
 
 async def refresh(state: State) -> None:
@@ -56,7 +65,8 @@ async def refresh(state: State) -> None:
 
 async def _count_jobs(state: State) -> None:
     rows = await state.read_model.pool.fetch(
-        "SELECT status, coalesce(error_code, '') AS code, count(*) AS n FROM jobs GROUP BY 1, 2")
+        "SELECT status, coalesce(error_code, '') AS code, count(*) AS n FROM jobs GROUP BY 1, 2"
+    )
     JOBS.clear()
     for row in rows:
         JOBS.labels(row["status"], row["code"]).set(row["n"])
@@ -66,8 +76,12 @@ class MetricsController(Controller):
     path = "/api/v1/metrics"
     tags = ["health"]
 
-    @get("/", operation_id="getMetrics", summary="Prometheus metrics (text exposition format)",
-         media_type="text/plain")
+    @get(
+        "/",
+        operation_id="getMetrics",
+        summary="Prometheus metrics (text exposition format)",
+        media_type="text/plain",
+    )
     async def metrics(self, state: State) -> Response[bytes]:
         await refresh(state)
         body, content_type = exposition()
@@ -103,10 +117,12 @@ def instrument(app: ASGIApp) -> ASGIApp:
 
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
         started = time.perf_counter()
-        with tracer().start_as_current_span(f"{method} {route}", context=extract(headers),
-                                            kind=SpanKind.SERVER,
-                                            attributes={"http.request.method": method, "http.route": route,
-                                                        "url.path": scope["path"]}) as span:
+        with tracer().start_as_current_span(
+            f"{method} {route}",
+            context=extract(headers),
+            kind=SpanKind.SERVER,
+            attributes={"http.request.method": method, "http.route": route, "url.path": scope["path"]},
+        ) as span:
             try:
                 await app(scope, receive, sending)
             finally:

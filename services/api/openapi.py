@@ -17,9 +17,15 @@ from litestar.openapi.spec import (
 UPLOAD_BODY = RequestBody(
     required=True,
     description="One part named file: the document (its name's extension decides its type).",
-    content={"multipart/form-data": OpenAPIMediaType(
-        schema=Schema(type=OpenAPIType.OBJECT, required=["file"],
-                      properties={"file": Schema(type=OpenAPIType.STRING, format="binary")}))},
+    content={
+        "multipart/form-data": OpenAPIMediaType(
+            schema=Schema(
+                type=OpenAPIType.OBJECT,
+                required=["file"],
+                properties={"file": Schema(type=OpenAPIType.STRING, format="binary")},
+            )
+        )
+    },
 )
 
 
@@ -33,10 +39,17 @@ class UploadOperation(Operation):
 
 
 # a session, presented either way (see services/api/guard.py)
-COMPONENTS = Components(security_schemes={
-    "session_bearer": SecurityScheme(type="http", scheme="bearer",
-                                     description="The session id from POST /api/v1/sessions"),
-    "session_cookie": SecurityScheme(type="apiKey", name="docling_session", security_scheme_in="cookie",
-                                     description="The HttpOnly cookie POST /api/v1/sessions sets"),
-})
+COMPONENTS = Components(
+    security_schemes={
+        "session_bearer": SecurityScheme(
+            type="http", scheme="bearer", description="The session id from POST /api/v1/sessions"
+        ),
+        "session_cookie": SecurityScheme(
+            type="apiKey",
+            name="docling_session",
+            security_scheme_in="cookie",
+            description="The HttpOnly cookie POST /api/v1/sessions sets",
+        ),
+    }
+)
 SESSION_REQUIRED = [{"session_bearer": []}, {"session_cookie": []}]

@@ -14,9 +14,15 @@ from contracts import errors
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
 # a dependency that is down or not ready yet: 503, never a 500
-UNAVAILABLE = (OSError, TimeoutError, asyncpg.PostgresConnectionError,
-               asyncpg.InterfaceError, asyncpg.UndefinedTableError,
-               asyncpg.CannotConnectNowError, redis.exceptions.ConnectionError)
+UNAVAILABLE = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.UndefinedTableError,
+    asyncpg.CannotConnectNowError,
+    redis.exceptions.ConnectionError,
+)
 
 
 class Problem(Exception):
@@ -40,8 +46,12 @@ def render(request: Request, problem: Problem) -> Response:
         "recovery": entry.recovery,
         "instance": request.url.path,
     }
-    return Response(body, status_code=entry.http_status, media_type=MEDIA_TYPE,
-                    headers={**problem.headers, **_closing(request)})
+    return Response(
+        body,
+        status_code=entry.http_status,
+        media_type=MEDIA_TYPE,
+        headers={**problem.headers, **_closing(request)},
+    )
 
 
 def _closing(request: Request) -> dict[str, str]:
@@ -62,14 +72,17 @@ def on_http_exception(request: Request, exc: HTTPException) -> Response:
     if exc.status_code == 413:
         return render(request, Problem("E101"))
     problem = Problem("E100", exc.detail)
-    return Response({**render(request, problem).content, "status": exc.status_code},
-                    status_code=exc.status_code, media_type=MEDIA_TYPE, headers=_closing(request))
+    return Response(
+        {**render(request, problem).content, "status": exc.status_code},
+        status_code=exc.status_code,
+        media_type=MEDIA_TYPE,
+        headers=_closing(request),
+    )
 
 
 def on_unexpected(request: Request, exc: Exception) -> Response:
     if isinstance(exc, UNAVAILABLE):
-        log.warning("dependency unavailable", extra={"path": request.url.path,
-                                                     "error": type(exc).__name__})
+        log.warning("dependency unavailable", extra={"path": request.url.path, "error": type(exc).__name__})
         return render(request, Problem("E503"))
     log.exception("unhandled error", extra={"path": request.url.path})
     return render(request, Problem("E500"))
@@ -77,8 +90,9 @@ def on_unexpected(request: Request, exc: Exception) -> Response:
 
 def _validation_detail(exc: ValidationException) -> str:
     extra = exc.extra if isinstance(exc.extra, list) else []
-    parts = [f"{e.get('key', 'request')}: {e.get('message', 'invalid')}" for e in extra
-             if isinstance(e, dict)]
+    parts = [
+        f"{e.get('key', 'request')}: {e.get('message', 'invalid')}" for e in extra if isinstance(e, dict)
+    ]
     return "; ".join(parts) or "The request is malformed."
 
 

@@ -46,8 +46,10 @@ def headers(policy: Policy, decision: Decision) -> dict[str, str]:
     """``RateLimit``/``RateLimit-Policy`` (draft-ietf-httpapi-ratelimit-headers), plus ``Retry-After``
     when refused. Seconds are rounded up, never to 0 while refused."""
     reset = max(1, math.ceil(decision.retry_after_s)) if not decision.allowed else policy.window_s
-    out = {"RateLimit-Policy": f'"{policy.endpoint}";q={policy.limit};w={policy.window_s}',
-           "RateLimit": f'"{policy.endpoint}";r={decision.remaining};t={reset}'}
+    out = {
+        "RateLimit-Policy": f'"{policy.endpoint}";q={policy.limit};w={policy.window_s}',
+        "RateLimit": f'"{policy.endpoint}";r={decision.remaining};t={reset}',
+    }
     if not decision.allowed:
         out["Retry-After"] = str(reset)
     return out

@@ -17,42 +17,67 @@ PREFIX = "/api/v1/sessions"
 
 
 def view(session: Session) -> SessionView:
-    return SessionView(session_id=session.session_id,
-                       created_at=datetime.fromtimestamp(session.created_at, UTC),
-                       expires_at=datetime.fromtimestamp(session.expires_at, UTC))
+    return SessionView(
+        session_id=session.session_id,
+        created_at=datetime.fromtimestamp(session.created_at, UTC),
+        expires_at=datetime.fromtimestamp(session.expires_at, UTC),
+    )
 
 
 def cookie(request: Request, state: State, value: str, max_age: int) -> Cookie:
     secure = request.url.scheme == "https" or state.settings.cookie_secure
-    return Cookie(key=guard.SESSION_COOKIE, value=value, max_age=max_age, path="/", httponly=True,
-                  samesite="lax", secure=secure)
+    return Cookie(
+        key=guard.SESSION_COOKIE,
+        value=value,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+    )
 
 
 class SessionController(Controller):
     path = PREFIX
     tags = ["sessions"]
 
-    @post("/", operation_id="createSession", status_code=HTTP_201_CREATED,
-          summary="Start a session: the answer sets an HttpOnly cookie and carries the bearer token",
-          opt={"rate": "session_create"})
+    @post(
+        "/",
+        operation_id="createSession",
+        status_code=HTTP_201_CREATED,
+        summary="Start a session: the answer sets an HttpOnly cookie and carries the bearer token",
+        opt={"rate": "session_create"},
+    )
     async def create(self, request: Request, state: State) -> Response[SessionView]:
         await guard.limit(request, state, f"ip-{guard.client_address(request)}", "session_create")
         session = await state.sessions.create()
         left = int(session.expires_at - session.created_at)
-        return Response(view(session), status_code=HTTP_201_CREATED,
-                        cookies=[cookie(request, state, session.session_id, left)])
+        return Response(
+            view(session),
+            status_code=HTTP_201_CREATED,
+            cookies=[cookie(request, state, session.session_id, left)],
+        )
 
-    @get("/current", operation_id="getSession", summary="The session this request presents",
-         dependencies={"session": Provide(guard.current_session)}, opt={"rate": "session"},
-         security=openapi.SESSION_REQUIRED)
+    @get(
+        "/current",
+        operation_id="getSession",
+        summary="The session this request presents",
+        dependencies={"session": Provide(guard.current_session)},
+        opt={"rate": "session"},
+        security=openapi.SESSION_REQUIRED,
+    )
     async def read(self, session: Session) -> SessionView:
         return view(session)
 
-    @delete("/current", operation_id="endSession", status_code=HTTP_204_NO_CONTENT,
-            summary="End the session; its jobs are no longer reachable through it",
-            dependencies={"session": Provide(guard.current_session)}, opt={"rate": "session"},
-            security=openapi.SESSION_REQUIRED)
+    @delete(
+        "/current",
+        operation_id="endSession",
+        status_code=HTTP_204_NO_CONTENT,
+        summary="End the session; its jobs are no longer reachable through it",
+        dependencies={"session": Provide(guard.current_session)},
+        opt={"rate": "session"},
+        security=openapi.SESSION_REQUIRED,
+    )
     async def end(self, request: Request, state: State, session: Session) -> Response[None]:
         await state.sessions.end(session.session_id)
-        return Response(None, status_code=HTTP_204_NO_CONTENT,
-                        cookies=[cookie(request, state, "", 0)])
+        return Response(None, status_code=HTTP_204_NO_CONTENT, cookies=[cookie(request, state, "", 0)])

@@ -28,7 +28,9 @@ class ApiSettings(CommonSettings):
     sse_retry_ms: int = 1000
     db_timeout_s: float = 5.0  # PostgreSQL: connect and query limit; past it the request gets 503
     redis_timeout_s: float = 1.0  # Redis: connect and reply limit; past it memory answers
-    cookie_secure: bool = False  # always mark the cookie Secure (TLS ends at a proxy); https requests always are
+    cookie_secure: bool = (
+        False  # always mark the cookie Secure (TLS ends at a proxy); https requests always are
+    )
     rate_limit_session_create: str = RATE_LIMIT_DEFAULTS["session_create"]
     rate_limit_session: str = RATE_LIMIT_DEFAULTS["session"]
     rate_limit_submit: str = RATE_LIMIT_DEFAULTS["submit"]

@@ -31,8 +31,9 @@ def contiguous(entries: list[SseEntry], after: int) -> bool:
     return [e.id for e in entries] == list(range(after + 1, after + 1 + len(entries)))
 
 
-async def missed(feed: EventFeed, read_model: ReadModel, job_id: str, after: int,
-                 upto: int | None = None) -> History:
+async def missed(
+    feed: EventFeed, read_model: ReadModel, job_id: str, after: int, upto: int | None = None
+) -> History:
     """Events numbered after ``after`` (up to ``upto``): the buffer if it has them all, else the archive."""
     buffered = await feed.buffered_after(job_id, after, upto)
     if buffered and contiguous(buffered, after) and (upto is None or buffered[-1].id == upto):
@@ -91,7 +92,12 @@ class JobStream:
     def _sync(self, history: History, asked: int) -> ServerSentEventMessage:
         """After the replay: the job's state and what was replayed (no id: it is not a job event)."""
         replayed = [e.id for e in history.entries]
-        verdict = {"complete": contiguous(history.entries, asked), "source": history.source,
-                   "first": replayed[0] if replayed else None, "last": replayed[-1] if replayed else None}
-        return ServerSentEventMessage(data=json.dumps({"job": self.state, "replay": verdict}, default=str),
-                                      event="sync")
+        verdict = {
+            "complete": contiguous(history.entries, asked),
+            "source": history.source,
+            "first": replayed[0] if replayed else None,
+            "last": replayed[-1] if replayed else None,
+        }
+        return ServerSentEventMessage(
+            data=json.dumps({"job": self.state, "replay": verdict}, default=str), event="sync"
+        )

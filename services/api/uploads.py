@@ -14,8 +14,19 @@ TEXT_TYPES = frozenset({".html", ".htm", ".md", ".csv"})
 ZIP_MAGIC = b"PK\x03\x04"
 PDF_MAGIC = b"%PDF-"
 # starts of binary formats a text document never begins with
-BINARY_MAGICS = (ZIP_MAGIC, PDF_MAGIC, b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"MZ", b"\x7fELF",
-                 b"\xd0\xcf\x11\xe0", b"\x1f\x8b", b"Rar!", b"7z\xbc\xaf")
+BINARY_MAGICS = (
+    ZIP_MAGIC,
+    PDF_MAGIC,
+    b"\x89PNG",
+    b"GIF8",
+    b"\xff\xd8\xff",
+    b"MZ",
+    b"\x7fELF",
+    b"\xd0\xcf\x11\xe0",
+    b"\x1f\x8b",
+    b"Rar!",
+    b"7z\xbc\xaf",
+)
 
 
 def _hostile_char(char: str) -> bool:

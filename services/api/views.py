@@ -24,7 +24,9 @@ class JobLinks(BaseModel):
 
 class JobView(BaseModel):
     job_id: str
-    status: Literal["submitted", "stored", "converting", "deferred", "succeeded", "failed", "rejected", "cancelled"]
+    status: Literal[
+        "submitted", "stored", "converting", "deferred", "succeeded", "failed", "rejected", "cancelled"
+    ]
     stage: str
     progress: int
     filename: str | None = None
@@ -52,28 +54,45 @@ class EventPage(BaseModel):
 
 def links(job_id: str) -> JobLinks:
     base = f"{PREFIX}/{job_id}"
-    return JobLinks(self=base, events=f"{base}/events",
-                    result={f: f"{base}/result?format={f}" for f in ("markdown", "html", "json")})
+    return JobLinks(
+        self=base,
+        events=f"{base}/events",
+        result={f: f"{base}/result?format={f}" for f in ("markdown", "html", "json")},
+    )
 
 
 def from_row(row: dict) -> JobView:
     error = None
     if row["error_code"]:
-        error = JobError(code=row["error_code"], message=row["error_message"],
-                         recovery=row["error_recovery"])
+        error = JobError(code=row["error_code"], message=row["error_message"], recovery=row["error_recovery"])
     job_id = str(row["job_id"])
     return JobView(
-        job_id=job_id, status=row["status"], stage=row["stage"], progress=row["progress"],
-        filename=row["filename"], size_bytes=row["size_bytes"], formats=list(row["formats"]),
-        error=error, created_at=row["created_at"], updated_at=row["updated_at"],
-        last_event_id=row["events"], links=links(job_id),
+        job_id=job_id,
+        status=row["status"],
+        stage=row["stage"],
+        progress=row["progress"],
+        filename=row["filename"],
+        size_bytes=row["size_bytes"],
+        formats=list(row["formats"]),
+        error=error,
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        last_event_id=row["events"],
+        links=links(job_id),
     )
 
 
 def submitted(job_id: str, filename: str | None = None, size_bytes: int | None = None) -> JobView:
     """A job whose submission is in the log but not yet in the projection."""
-    return JobView(job_id=job_id, status="submitted", stage="queued", progress=0,
-                   filename=filename, size_bytes=size_bytes, links=links(job_id))
+    return JobView(
+        job_id=job_id,
+        status="submitted",
+        stage="queued",
+        progress=0,
+        filename=filename,
+        size_bytes=size_bytes,
+        links=links(job_id),
+    )
 
 
 class JobList(BaseModel):

@@ -26,13 +26,22 @@ REDIS_TIMEOUT_S = 1.0  # the circuit falls back to memory rather than wait longe
 
 def build(settings: ConverterSettings) -> AsgiFastStream:
     broker = bus.broker(settings.nats_url, "converter")
-    redis = aioredis.Redis(host=settings.redis_host, port=settings.redis_port,
-                           socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S,
-                           retry=Retry(NoBackoff(), 0))
-    circuit = SharedCircuit(settings.breaker_name, settings.breaker_config(), redis,
-                            probe=partial(probe, settings.mcp_server_url, settings.breaker_probe_timeout_s))
-    sessions = SessionPool(partial(docling_session, settings.mcp_server_url, settings.mcp_timeout_s),
-                           settings.mcp_sessions)
+    redis = aioredis.Redis(
+        host=settings.redis_host,
+        port=settings.redis_port,
+        socket_timeout=REDIS_TIMEOUT_S,
+        socket_connect_timeout=REDIS_TIMEOUT_S,
+        retry=Retry(NoBackoff(), 0),
+    )
+    circuit = SharedCircuit(
+        settings.breaker_name,
+        settings.breaker_config(),
+        redis,
+        probe=partial(probe, settings.mcp_server_url, settings.breaker_probe_timeout_s),
+    )
+    sessions = SessionPool(
+        partial(docling_session, settings.mcp_server_url, settings.mcp_timeout_s), settings.mcp_sessions
+    )
     deps = handlers.Deps(
         open_session=sessions.lease,
         read_saved_json=read_saved_json,
@@ -42,8 +51,9 @@ def build(settings: ConverterSettings) -> AsgiFastStream:
         circuit=circuit,
         checkpoints=CheckpointStore(pool=None),
         has_outcome=lambda job_id: bus.has_outcome(broker, job_id),
-        patience=handlers.Patience(settings.retry_delay_s, settings.max_attempts, settings.defer_limit_s,
-                                   settings.wait_poll_s),
+        patience=handlers.Patience(
+            settings.retry_delay_s, settings.max_attempts, settings.defer_limit_s, settings.wait_poll_s
+        ),
         progress_interval_s=settings.progress_interval_s,
     )
     entrypoint.register(broker, deps, settings)
@@ -69,5 +79,6 @@ def build(settings: ConverterSettings) -> AsgiFastStream:
         pool = deps.results.pool
         return pool is not None and await pool.fetchval("SELECT 1") == 1
 
-    return worker.build_app(broker, checks={"postgres": database_ok},
-                            on_startup=[prepare], on_shutdown=[close])
+    return worker.build_app(
+        broker, checks={"postgres": database_ok}, on_startup=[prepare], on_shutdown=[close]
+    )

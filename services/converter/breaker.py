@@ -40,17 +40,30 @@ class Circuit:
     code: str | None = None  # the application code of the failure that opened the circuit
 
     def to_json(self) -> str:
-        return json.dumps({"state": self.state.value, "failures": len(self.failures),
-                           "failure_times": list(self.failures), "opened_at": self.opened_at,
-                           "trial_until": self.trial_until, "code": self.code}, sort_keys=True)
+        return json.dumps(
+            {
+                "state": self.state.value,
+                "failures": len(self.failures),
+                "failure_times": list(self.failures),
+                "opened_at": self.opened_at,
+                "trial_until": self.trial_until,
+                "code": self.code,
+            },
+            sort_keys=True,
+        )
 
     @classmethod
     def from_json(cls, text: str | bytes | None) -> Circuit:
         if not text:
             return cls()
         data = json.loads(text)
-        return cls(State(data["state"]), tuple(data.get("failure_times", ())), data.get("opened_at"),
-                   data.get("trial_until"), data.get("code"))
+        return cls(
+            State(data["state"]),
+            tuple(data.get("failure_times", ())),
+            data.get("opened_at"),
+            data.get("trial_until"),
+            data.get("code"),
+        )
 
 
 @dataclass(frozen=True)
@@ -107,7 +120,7 @@ def failed(circuit: Circuit, config: Config, now: float, code: str, *, trial: bo
         return circuit
     if circuit.state is not State.CLOSED:
         return circuit  # a call that started before the circuit opened: already counted enough
-    recent = tuple(t for t in circuit.failures if t > now - config.window_s) + (now,)
+    recent = (*tuple(t for t in circuit.failures if t > now - config.window_s), now)
     if len(recent) >= config.failure_threshold:
         return _open(circuit, now, code)
     return replace(circuit, failures=recent)

@@ -42,20 +42,31 @@ class Checkpoint:
 
     @classmethod
     def start(cls, now_ms: int, file_hash: str, request_id: str) -> Checkpoint:
-        return cls("started", 0, now_ms, now_ms,
-                   metadata={"mcpRequestId": request_id, "fileHash": file_hash, "documentKey": None})
+        return cls(
+            "started",
+            0,
+            now_ms,
+            now_ms,
+            metadata={"mcpRequestId": request_id, "fileHash": file_hash, "documentKey": None},
+        )
 
     @property
     def document_key(self) -> str | None:
         return self.metadata.get("documentKey")
 
     def converted(self, key: str, progress: int, now_ms: int) -> Checkpoint:
-        return replace(self, stage="converting", progress=progress, last_updated_at=now_ms,
-                       metadata={**self.metadata, "documentKey": key})
+        return replace(
+            self,
+            stage="converting",
+            progress=progress,
+            last_updated_at=now_ms,
+            metadata={**self.metadata, "documentKey": key},
+        )
 
     def exported(self, stage: str, fmt: str, text: str, progress: int, now_ms: int) -> Checkpoint:
-        return replace(self, stage=stage, progress=progress, last_updated_at=now_ms,
-                       partial={**self.partial, fmt: text})
+        return replace(
+            self, stage=stage, progress=progress, last_updated_at=now_ms, partial={**self.partial, fmt: text}
+        )
 
     def reconverted(self, key: str) -> Checkpoint:
         """The server lost the document (it restarted): the new key, the exports already made kept."""
@@ -119,8 +130,14 @@ def decode(text: str, parts: dict[str, str]) -> Checkpoint:
             ok = stored is not None and hashlib.sha256(stored.encode()).hexdigest() == value.get("sha256")
             value = stored if ok else None
         partial[fmt] = value
-    return Checkpoint(document["stage"], document["progress"], document["startedAt"],
-                      document["lastUpdatedAt"], partial, dict(document.get("metadata") or {}))
+    return Checkpoint(
+        document["stage"],
+        document["progress"],
+        document["startedAt"],
+        document["lastUpdatedAt"],
+        partial,
+        dict(document.get("metadata") or {}),
+    )
 
 
 def _validate(document: dict) -> None:
@@ -142,19 +159,25 @@ def _validate(document: dict) -> None:
 
 # -- migrations: version n -> n + 1 ----------------------------------------------------------
 
+
 def _v0_to_v1(old: dict) -> dict:
     """Version 0 (the draft before versioning) had no ``version`` field: ``stage``/``percent``,
     timestamps in seconds (``started``/``updated``), outputs and ids at the top level."""
     now_ms = int(old.get("updated", old.get("started", 0)) * 1000)
     return {
         "version": 1,
-        "stage": {"conversion": "converting", "markdown": "exporting_markdown"}.get(old["stage"], old["stage"]),
+        "stage": {"conversion": "converting", "markdown": "exporting_markdown"}.get(
+            old["stage"], old["stage"]
+        ),
         "progress": int(old.get("percent", 0)),
         "startedAt": int(old.get("started", 0) * 1000),
         "lastUpdatedAt": now_ms,
         "partialResults": {fmt: old.get(fmt) for fmt in FORMATS},
-        "metadata": {"mcpRequestId": old.get("requestId"), "fileHash": old.get("fileHash"),
-                     "documentKey": old.get("documentKey")},
+        "metadata": {
+            "mcpRequestId": old.get("requestId"),
+            "fileHash": old.get("fileHash"),
+            "documentKey": old.get("documentKey"),
+        },
     }
 
 

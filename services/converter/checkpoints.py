@@ -30,8 +30,9 @@ async def run(args: argparse.Namespace) -> dict:
             if checkpoint is None:
                 return {"job_id": args.job_id, "checkpoint": None}
             summary = asdict(checkpoint)
-            summary["partial"] = {fmt: None if text is None else len(text.encode())
-                                  for fmt, text in checkpoint.partial.items()}  # sizes, not content
+            summary["partial"] = {
+                fmt: None if text is None else len(text.encode()) for fmt, text in checkpoint.partial.items()
+            }  # sizes, not content
             return {"job_id": args.job_id, "checkpoint": summary}
         if args.command == "clear":
             return {"job_id": args.job_id, "cleared": await store.clear(args.job_id)}
@@ -41,8 +42,11 @@ async def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.converter.checkpoints", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m services.converter.checkpoints",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     for name in ("show", "clear"):
         commands.add_parser(name).add_argument("job_id")

@@ -8,8 +8,8 @@ from faststream.nats.annotations import NatsMessage
 from contracts.events import JobCancelRequested, UploadStored, decode
 from contracts.subjects import any_job
 from services.converter import handlers
-from services.runtime import bus
 from services.converter.settings import ConverterSettings
+from services.runtime import bus
 
 
 def register(broker: NatsBroker, deps: handlers.Deps, settings: ConverterSettings) -> None:
@@ -17,8 +17,12 @@ def register(broker: NatsBroker, deps: handlers.Deps, settings: ConverterSetting
     async def upload_stored(message: NatsMessage) -> None:
         envelope, _ = bus.read(message)
         event = decode(envelope)
-        await bus.handle(message, settings, lambda: handlers.on_upload_stored(event, deps),
-                         lambda: handlers.give_up(event, deps))
+        await bus.handle(
+            message,
+            settings,
+            lambda: handlers.on_upload_stored(event, deps),
+            lambda: handlers.give_up(event, deps),
+        )
 
     @bus.consumer(broker, any_job(JobCancelRequested.event_type), "converter-cancel", settings)
     async def cancel_requested(message: NatsMessage) -> None:

@@ -78,8 +78,9 @@ class Job:
 
     def __init__(self, cause: UploadStored, deps: Deps) -> None:
         self.cause, self.deps, self.stage, self.shown = cause, deps, "converting", 0
-        self.checkpoint = Checkpoint.start(int(deps.clock() * 1000), f"sha256:{cause.sha256}",
-                                           str(uuid.uuid4()))
+        self.checkpoint = Checkpoint.start(
+            int(deps.clock() * 1000), f"sha256:{cause.sha256}", str(uuid.uuid4())
+        )
         self.attempts = 0  # attempts the server failed (each one counted by the circuit)
         self.waiting_since: float | None = None  # set while the job waits for the server
         self.periods = 0  # waiting periods so far: each announced by one ConversionDeferred
@@ -91,8 +92,11 @@ class Job:
         return self.cause.job_id
 
     def ids(self, what: str) -> dict:
-        return {"event_id": derived_event_id(self.cause.event_id, what),
-                "job_id": self.cause.job_id, "source": SOURCE}
+        return {
+            "event_id": derived_event_id(self.cause.event_id, what),
+            "job_id": self.cause.job_id,
+            "source": SOURCE,
+        }
 
     def resume_from(self, checkpoint: Checkpoint) -> None:
         self.checkpoint = checkpoint
@@ -111,9 +115,13 @@ class Job:
         if progress is not None and progress > self.shown and now >= self.progress_due:
             self.shown, self.progress_due = progress, now + self.deps.progress_interval_s
             try:
-                await self.deps.publish(ConversionProgressed(
-                    **self.ids(f"ConversionProgressed:converting:{progress}"), stage="converting",
-                    progress=progress))
+                await self.deps.publish(
+                    ConversionProgressed(
+                        **self.ids(f"ConversionProgressed:converting:{progress}"),
+                        stage="converting",
+                        progress=progress,
+                    )
+                )
             except OutcomeTaken:  # ended elsewhere; the next stage boundary stops the job
                 pass
 
@@ -125,8 +133,9 @@ class Job:
         progress = domain.STAGE_PROGRESS[stage]
         self.shown = max(self.shown, progress)
         self.stage_started = metrics.stage_done(stage, self.stage_started)
-        await self.deps.publish(ConversionProgressed(
-            **self.ids(f"ConversionProgressed:{stage}"), stage=stage, progress=progress))
+        await self.deps.publish(
+            ConversionProgressed(**self.ids(f"ConversionProgressed:{stage}"), stage=stage, progress=progress)
+        )
         self.stage = _stage_after(stage)
 
     async def defer(self, code: str, reason: str, retry_at: float) -> None:
@@ -135,11 +144,19 @@ class Job:
             return
         self.waiting_since = self.deps.clock()
         self.periods += 1
-        log.info("job deferred", extra={"job_id": self.job_id, "code": code, "reason": reason,
-                                         "stage": self.stage})
-        await self.deps.publish(ConversionDeferred(
-            **self.ids(f"ConversionDeferred:{self.periods}"), code=code, message=errors.get(code).message,
-            reason=reason, retry_at=datetime.fromtimestamp(retry_at, UTC), stage=self.stage))
+        log.info(
+            "job deferred", extra={"job_id": self.job_id, "code": code, "reason": reason, "stage": self.stage}
+        )
+        await self.deps.publish(
+            ConversionDeferred(
+                **self.ids(f"ConversionDeferred:{self.periods}"),
+                code=code,
+                message=errors.get(code).message,
+                reason=reason,
+                retry_at=datetime.fromtimestamp(retry_at, UTC),
+                stage=self.stage,
+            )
+        )
 
     def out_of_patience(self) -> bool:
         since = self.waiting_since
@@ -167,7 +184,10 @@ async def on_upload_stored(event: UploadStored, deps: Deps) -> None:
     job, started = Job(event, deps), time.monotonic()
     try:
         checkpoint = await deps.checkpoints.load(event.job_id)
-        if checkpoint is not None and checkpoint.metadata.get("fileHash") == job.checkpoint.metadata["fileHash"]:
+        if (
+            checkpoint is not None
+            and checkpoint.metadata.get("fileHash") == job.checkpoint.metadata["fileHash"]
+        ):
             job.resume_from(checkpoint)
             log.info("resuming from checkpoint", extra={"job_id": event.job_id, "stage": checkpoint.stage})
         else:
@@ -176,9 +196,14 @@ async def on_upload_stored(event: UploadStored, deps: Deps) -> None:
         if outputs is None:
             return
         hashes = await deps.results.save(event.job_id, outputs)
-        await deps.publish(ConversionSucceeded(
-            **job.ids("ConversionSucceeded"), formats=sorted(outputs), result_sha256=hashes,
-            duration_ms=int((time.monotonic() - started) * 1000)))
+        await deps.publish(
+            ConversionSucceeded(
+                **job.ids("ConversionSucceeded"),
+                formats=sorted(outputs),
+                result_sha256=hashes,
+                duration_ms=int((time.monotonic() - started) * 1000),
+            )
+        )
         await deps.checkpoints.clear(event.job_id)
     except OutcomeTaken:
         log.info("job ended elsewhere; stopped", extra={"job_id": event.job_id, "stage": job.stage})
@@ -211,8 +236,15 @@ async def _run(job: Job) -> dict[str, str] | None:
                 return None
             job.attempts += 1
             await deps.circuit.failed(error.code)
-            log.warning("MCP server failed", extra={"job_id": job.job_id, "code": error.code,
-                                                    "attempt": job.attempts, "detail": error.detail})
+            log.warning(
+                "MCP server failed",
+                extra={
+                    "job_id": job.job_id,
+                    "code": error.code,
+                    "attempt": job.attempts,
+                    "detail": error.detail,
+                },
+            )
             if job.attempts >= patience.max_attempts or job.out_of_patience():
                 await _fail(job, domain.failure_of(error), f"{error.detail} (attempt {job.attempts})")
                 return None
@@ -229,8 +261,9 @@ async def _convert(job: Job, mcp: DoclingSession) -> dict[str, str]:
     if key is None:
         job.converting_from(job.deps.clock())
         key, fresh = await mcp.convert(job.cause.path, progress=job.converting), True
-        await job.finished("converting", job.checkpoint.converted(key, domain.STAGE_PROGRESS["converting"],
-                                                                  now_ms()))
+        await job.finished(
+            "converting", job.checkpoint.converted(key, domain.STAGE_PROGRESS["converting"], now_ms())
+        )
     for stage, fmt, export in _exports(job, mcp):
         if job.checkpoint.partial.get(fmt) is not None:
             continue
@@ -244,15 +277,19 @@ async def _convert(job: Job, mcp: DoclingSession) -> dict[str, str]:
             key, fresh = await mcp.convert(job.cause.path), True
             job.checkpoint = job.checkpoint.reconverted(key)
             text = await export(key)
-        await job.finished(stage, job.checkpoint.exported(stage, fmt, text, domain.STAGE_PROGRESS[stage],
-                                                          now_ms()))
+        await job.finished(
+            stage, job.checkpoint.exported(stage, fmt, text, domain.STAGE_PROGRESS[stage], now_ms())
+        )
     return {fmt: job.checkpoint.partial[fmt] for fmt in FORMATS}
 
 
 def _exports(job: Job, mcp: DoclingSession) -> list[tuple[str, str, Callable[[str], Awaitable[str]]]]:
     if mcp.exports_content:  # the project's own server: everything comes back as content
-        return [("exporting_markdown", "markdown", mcp.markdown), ("exporting_json", "json", mcp.json),
-                ("exporting_html", "html", mcp.html)]
+        return [
+            ("exporting_markdown", "markdown", mcp.markdown),
+            ("exporting_json", "json", mcp.json),
+            ("exporting_html", "html", mcp.html),
+        ]
 
     async def saved_json(key: str) -> str:  # the official server: JSON saved to its disk
         return await job.deps.read_saved_json(await mcp.save(key))
@@ -260,30 +297,49 @@ def _exports(job: Job, mcp: DoclingSession) -> list[tuple[str, str, Callable[[st
     async def rendered_html(key: str) -> str:  # ... and HTML rendered here from that JSON
         return await html_from_json(job.checkpoint.partial["json"])
 
-    return [("exporting_markdown", "markdown", mcp.markdown), ("exporting_json", "json", saved_json),
-            ("exporting_html", "html", rendered_html)]
+    return [
+        ("exporting_markdown", "markdown", mcp.markdown),
+        ("exporting_json", "json", saved_json),
+        ("exporting_html", "html", rendered_html),
+    ]
 
 
 async def _fail(job: Job, failure: domain.Failure, detail: str) -> None:
-    log.warning("conversion failed", extra={"job_id": job.cause.job_id, "code": failure.code,
-                                            "stage": job.stage, "detail": detail})
-    await job.deps.publish(ConversionFailed(
-        **job.ids("ConversionFailed"), code=failure.code, message=failure.message,
-        recovery=failure.recovery, stage=job.stage))
+    log.warning(
+        "conversion failed",
+        extra={"job_id": job.cause.job_id, "code": failure.code, "stage": job.stage, "detail": detail},
+    )
+    await job.deps.publish(
+        ConversionFailed(
+            **job.ids("ConversionFailed"),
+            code=failure.code,
+            message=failure.message,
+            recovery=failure.recovery,
+            stage=job.stage,
+        )
+    )
 
 
 async def give_up(event: UploadStored, deps: Deps) -> None:
     """The message failed every delivery: end the job rather than leave it stuck."""
     entry = errors.get("E501")
-    await _fail(Job(event, deps), domain.Failure(entry.code, entry.message, entry.recovery),
-                "failed on every delivery")
+    await _fail(
+        Job(event, deps),
+        domain.Failure(entry.code, entry.message, entry.recovery),
+        "failed on every delivery",
+    )
 
 
 async def on_cancel_requested(event: JobCancelRequested, deps: Deps) -> None:
     """End the job as cancelled, unless it already has an outcome (then nothing happens)."""
     try:
-        await deps.publish(JobCancelled(
-            event_id=derived_event_id(event.event_id, "JobCancelled"), job_id=event.job_id,
-            source=SOURCE, requested_by=event.event_id))
+        await deps.publish(
+            JobCancelled(
+                event_id=derived_event_id(event.event_id, "JobCancelled"),
+                job_id=event.job_id,
+                source=SOURCE,
+                requested_by=event.event_id,
+            )
+        )
     except OutcomeTaken:
         log.info("cancel came after the outcome", extra={"job_id": event.job_id})

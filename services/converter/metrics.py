@@ -7,7 +7,9 @@ import time
 from prometheus_client import Histogram
 
 STAGE_SECONDS = Histogram(
-    "docling_conversion_stage_seconds", "Time a conversion stage took (converting, exporting_*)", ["stage"],
+    "docling_conversion_stage_seconds",
+    "Time a conversion stage took (converting, exporting_*)",
+    ["stage"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
 )
 

@@ -33,5 +33,9 @@ class ConverterSettings(CommonSettings):
     checkpoint_max_age_days: float = Field(7.0, gt=0)  # checkpoints of failed jobs are purged after
 
     def breaker_config(self) -> Config:
-        return Config(self.breaker_failure_threshold, self.breaker_reset_timeout_s, self.breaker_window_s,
-                      trial_lease_s=self.breaker_probe_timeout_s + 5.0)
+        return Config(
+            self.breaker_failure_threshold,
+            self.breaker_reset_timeout_s,
+            self.breaker_window_s,
+            trial_lease_s=self.breaker_probe_timeout_s + 5.0,
+        )

@@ -17,5 +17,9 @@ def register(broker: NatsBroker, deps: handlers.Deps, settings: CommonSettings) 
     async def job_submitted(message: NatsMessage) -> None:
         envelope, _ = bus.read(message)
         event = decode(envelope)
-        await bus.handle(message, settings, lambda: handlers.on_job_submitted(event, deps),
-                         lambda: handlers.give_up(event, deps))
+        await bus.handle(
+            message,
+            settings,
+            lambda: handlers.on_job_submitted(event, deps),
+            lambda: handlers.give_up(event, deps),
+        )

@@ -31,18 +31,28 @@ async def on_job_submitted(event: JobSubmitted, deps: Deps) -> None:
         await deps.staging.discard(event.staging_object)
         return
     data = await deps.staging.fetch(event.staging_object)
-    verdict = domain.Verdict(False, "staged upload not found") if data is None else \
-        domain.verify(data, event.sha256, event.size_bytes)
+    verdict = (
+        domain.Verdict(False, "staged upload not found")
+        if data is None
+        else domain.verify(data, event.sha256, event.size_bytes)
+    )
     if not verdict.ok:
         log.warning("upload rejected", extra={"job_id": event.job_id, "reason": verdict.reason})
         await _reject(event, "E107", deps)
         return
     path = deps.store.put(domain.content_path(event.sha256, event.filename), data)
     try:
-        await deps.publish(UploadStored(
-            event_id=derived_event_id(event.event_id, "UploadStored"), job_id=event.job_id,
-            source=SOURCE, sha256=event.sha256, size_bytes=event.size_bytes, path=str(path),
-            filename=event.filename))
+        await deps.publish(
+            UploadStored(
+                event_id=derived_event_id(event.event_id, "UploadStored"),
+                job_id=event.job_id,
+                source=SOURCE,
+                sha256=event.sha256,
+                size_bytes=event.size_bytes,
+                path=str(path),
+                filename=event.filename,
+            )
+        )
     except OutcomeTaken:  # cancelled meanwhile: the stored file is harmless (content-addressed)
         log.info("job ended while storing", extra={"job_id": event.job_id})
     await deps.staging.discard(event.staging_object)
@@ -55,8 +65,14 @@ async def give_up(event: JobSubmitted, deps: Deps) -> None:
 
 async def _reject(event: JobSubmitted, code: str, deps: Deps) -> None:
     try:
-        await deps.publish(UploadRejected(
-            event_id=derived_event_id(event.event_id, "UploadRejected"), job_id=event.job_id,
-            source=SOURCE, code=code, message=errors.get(code).message))
+        await deps.publish(
+            UploadRejected(
+                event_id=derived_event_id(event.event_id, "UploadRejected"),
+                job_id=event.job_id,
+                source=SOURCE,
+                code=code,
+                message=errors.get(code).message,
+            )
+        )
     except OutcomeTaken:
         log.info("job already ended", extra={"job_id": event.job_id})

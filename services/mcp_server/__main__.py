@@ -1,4 +1,5 @@
-"""`python -m services.mcp_server [--transport streamable-http] [--host H] [--port P]` (docling-mcp's flags)."""
+"""`python -m services.mcp_server [--transport streamable-http] [--host H] [--port P]`
+(docling-mcp's flags)."""
 
 from __future__ import annotations
 
@@ -13,17 +14,28 @@ from services.mcp_server.settings import McpServerSettings
 def main(argv: list[str] | None = None) -> None:
     settings = McpServerSettings()
     parser = argparse.ArgumentParser(prog="python -m services.mcp_server", description=__doc__)
-    parser.add_argument("--transport", default="streamable-http", choices=["streamable-http"],
-                        help="only streamable HTTP (MCP at /mcp)")
+    parser.add_argument(
+        "--transport",
+        default="streamable-http",
+        choices=["streamable-http"],
+        help="only streamable HTTP (MCP at /mcp)",
+    )
     parser.add_argument("--host", default=settings.host, help="bind address (MCP_SERVER_HOST)")
     parser.add_argument("--port", type=int, default=settings.port, help="port (MCP_SERVER_PORT or MCP_PORT)")
     parser.add_argument("tools", nargs="*", help="docling-mcp tool groups; accepted and ignored")
     args = parser.parse_args(argv)
     settings = settings.model_copy(update={"host": args.host, "port": args.port})
     logs.configure(settings.log_level)
-    logging.getLogger(__name__).info("starting", extra={
-        "host": settings.host, "port": settings.port, "workers": settings.workers,
-        "allowed_roots": [str(root) for root in settings.allowed_roots], "pdf_pipeline": settings.pdf_pipeline})
+    logging.getLogger(__name__).info(
+        "starting",
+        extra={
+            "host": settings.host,
+            "port": settings.port,
+            "workers": settings.workers,
+            "allowed_roots": [str(root) for root in settings.allowed_roots],
+            "pdf_pipeline": settings.pdf_pipeline,
+        },
+    )
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         runner.run(bootstrap_serve(settings))
 

@@ -15,17 +15,27 @@ from services.mcp_server.service import DocumentService
 
 
 def build(service: DocumentService, host: str) -> Starlette:
-    server = MCPServer("docling", version=_version(), instructions=(
-        "Converts documents with Docling. Call convert_document_into_docling_document, then export the "
-        "document_key it returns (markdown, html, json)."))
+    server = MCPServer(
+        "docling",
+        version=_version(),
+        instructions=(
+            "Converts documents with Docling. Call convert_document_into_docling_document, then export the "
+            "document_key it returns (markdown, html, json)."
+        ),
+    )
     tools.register(server, service)
 
     @server.custom_route("/health", methods=["GET"], include_in_schema=False)
     async def health(request: Request) -> Response:
         workers = service.pool.health()
         status = "ok" if workers["ready"] > 0 else "starting"
-        body = {"status": status, "service": "mcp-server", "version": _version(), "workers": workers,
-                "cache": {"documents": len(service.cache), "bytes": service.cache.size_bytes}}
+        body = {
+            "status": status,
+            "service": "mcp-server",
+            "version": _version(),
+            "workers": workers,
+            "cache": {"documents": len(service.cache), "bytes": service.cache.size_bytes},
+        }
         return JSONResponse(body, status_code=200 if status == "ok" else 503)
 
     @server.custom_route("/metrics", methods=["GET"], include_in_schema=False)

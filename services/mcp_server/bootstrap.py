@@ -20,9 +20,15 @@ async def serve(settings: McpServerSettings) -> None:
     pool = WorkerPool(settings)
     reader = SourceReader(settings)
     service = DocumentService(settings, pool, reader)
-    config = uvicorn.Config(app.build(service, settings.host), host=settings.host, port=settings.port,
-                            log_config=None, access_log=False, lifespan="on",
-                            timeout_graceful_shutdown=10)
+    config = uvicorn.Config(
+        app.build(service, settings.host),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+    )
     pool.start()
     try:
         await uvicorn.Server(config).serve()

@@ -86,8 +86,9 @@ class DocumentCache:
         self._items[key] = document
         self.size_bytes += document.size_bytes
         evicted = []
-        while len(self._items) > 1 and (len(self._items) > self.max_documents
-                                        or self.size_bytes > self.max_bytes):
+        while len(self._items) > 1 and (
+            len(self._items) > self.max_documents or self.size_bytes > self.max_bytes
+        ):
             old_key, old = self._items.popitem(last=False)
             self.size_bytes -= old.size_bytes
             evicted.append(old_key)

@@ -11,8 +11,16 @@ import sys
 import time
 
 _STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
-_QUIET = ("docling", "docling_core", "docling_parse", "httpx", "httpx2", "uvicorn.access",
-          "mcp.server.streamable_http", "mcp.server.streamable_http_manager")
+_QUIET = (
+    "docling",
+    "docling_core",
+    "docling_parse",
+    "httpx",
+    "httpx2",
+    "uvicorn.access",
+    "mcp.server.streamable_http",
+    "mcp.server.streamable_http_manager",
+)
 
 
 class _JsonLines(logging.Formatter):

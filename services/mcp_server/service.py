@@ -64,8 +64,11 @@ class DocumentService:
         self.pool = pool
         self.reader = reader
         self.cache = DocumentCache(settings.cache_max_documents, settings.cache_max_bytes)
-        self.context = {"server": "docling-jobs", "pdf_pipeline": settings.pdf_pipeline,
-                        "versions": {name: _version(name) for name in ("docling-slim", "docling-core")}}
+        self.context = {
+            "server": "docling-jobs",
+            "pdf_pipeline": settings.pdf_pipeline,
+            "versions": {name: _version(name) for name in ("docling-slim", "docling-core")},
+        }
         self._inflight: dict[str, asyncio.Task[ConvertedDocument]] = {}
 
     async def convert(self, source: str, report: Report) -> Conversion:

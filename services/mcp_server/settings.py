@@ -32,17 +32,21 @@ class McpServerSettings(BaseSettings):
 
     # what may be read
     allowed_roots: Annotated[list[Path], NoDecode] = Field(  # colon-separated; defaults to UPLOAD_DIR
-        default_factory=list, validation_alias=AliasChoices("MCP_SERVER_ALLOWED_ROOTS", "UPLOAD_DIR"))
-    max_file_size_mb: float = Field(100.0, gt=0, validation_alias=AliasChoices(
-        "MCP_SERVER_MAX_FILE_SIZE_MB", "MAX_FILE_SIZE_MB"))
+        default_factory=list, validation_alias=AliasChoices("MCP_SERVER_ALLOWED_ROOTS", "UPLOAD_DIR")
+    )
+    max_file_size_mb: float = Field(
+        100.0, gt=0, validation_alias=AliasChoices("MCP_SERVER_MAX_FILE_SIZE_MB", "MAX_FILE_SIZE_MB")
+    )
     allow_urls: bool = True
     url_timeout_s: float = Field(30.0, gt=0)
 
     # documents kept for the export tools
     cache_max_documents: int = Field(200, ge=1)
     cache_max_mb: float = Field(512.0, gt=0)
-    cache_dir: Path = Field(Path(tempfile.gettempdir()) / "docling-jobs-mcp-cache",
-                            validation_alias=AliasChoices("MCP_SERVER_CACHE_DIR", "CACHE_DIR"))
+    cache_dir: Path = Field(
+        Path(tempfile.gettempdir()) / "docling-jobs-mcp-cache",
+        validation_alias=AliasChoices("MCP_SERVER_CACHE_DIR", "CACHE_DIR"),
+    )
 
     # PDFs: the standard pipeline needs layout models; native reads the text layer only
     pdf_pipeline: Literal["auto", "standard", "native"] = "auto"

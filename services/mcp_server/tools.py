@@ -94,14 +94,17 @@ def register(server: MCPServer, service: DocumentService) -> None:
         Reports progress (per stage, per page for PDFs) when the request carries a progress token.
         """
         with _counted("convert_document_into_docling_document"):
-            done = await service.convert(source, lambda percent, message: ctx.report_progress(
-                percent, 100.0, message))
+            done = await service.convert(
+                source, lambda percent, message: ctx.report_progress(percent, 100.0, message)
+            )
             return ConversionOutput(done.from_cache, done.document_key, done.pipeline)
 
     @server.tool(title="Export Docling document to markdown format", annotations=READ_ONLY)
     def export_docling_document_to_markdown(
         document_key: Key,
-        max_size: Annotated[int | None, Field(description="The maximum number of characters to return.")] = None,
+        max_size: Annotated[
+            int | None, Field(description="The maximum number of characters to return.")
+        ] = None,
     ) -> MarkdownOutput:
         """Export a document from the local document cache to markdown format."""
         with _counted("export_docling_document_to_markdown"):
@@ -136,8 +139,10 @@ def _register_cache_tools(server: MCPServer, service: DocumentService) -> None:
         with _counted("check_document_in_local_cache"):
             return InCacheOutput(document_key in service.cache)
 
-    @server.tool(title="Remove document from local cache",
-                 annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=True))
+    @server.tool(
+        title="Remove document from local cache",
+        annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=True),
+    )
     def remove_document_from_local_cache(document_key: Key) -> DroppedOutput:
         """Remove a document from the local cache and release its memory."""
         with _counted("remove_document_from_local_cache"):

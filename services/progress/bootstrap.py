@@ -39,5 +39,6 @@ def build(settings: ProgressSettings) -> AsgiFastStream:
     async def redis_ok() -> bool:
         return bool(await redis.ping())
 
-    return worker.build_app(broker, checks={"postgres": database_ok, "redis": redis_ok},
-                            on_startup=[prepare], on_shutdown=[close])
+    return worker.build_app(
+        broker, checks={"postgres": database_ok, "redis": redis_ok}, on_startup=[prepare], on_shutdown=[close]
+    )

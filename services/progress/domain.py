@@ -6,7 +6,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from contracts.envelope import Event
-from contracts.statuses import STATUS_RANK, TERMINAL_STATUSES
 from contracts.events import (
     ConversionDeferred,
     ConversionFailed,
@@ -18,7 +17,7 @@ from contracts.events import (
     UploadRejected,
     UploadStored,
 )
-
+from contracts.statuses import STATUS_RANK, TERMINAL_STATUSES
 
 
 @dataclass(frozen=True)
@@ -58,9 +57,15 @@ def _fields(state: JobState, event: Event) -> JobState:
     """What each event teaches, before status arithmetic."""
     match event:
         case JobSubmitted():
-            return replace(state, filename=event.filename, content_type=event.content_type,
-                           size_bytes=event.size_bytes, sha256=event.sha256,
-                           owner=event.owner, created_at=event.occurred_at)
+            return replace(
+                state,
+                filename=event.filename,
+                content_type=event.content_type,
+                size_bytes=event.size_bytes,
+                sha256=event.sha256,
+                owner=event.owner,
+                created_at=event.occurred_at,
+            )
         case UploadStored():
             return _advance(state, "stored", "stored", 10)
         case ConversionStarted():
@@ -72,11 +77,24 @@ def _fields(state: JobState, event: Event) -> JobState:
         case ConversionSucceeded():
             return _end(state, "succeeded", "done", 100, formats=tuple(event.formats))
         case ConversionFailed():
-            return _end(state, "failed", event.stage, state.progress, error_code=event.code,
-                        error_message=event.message, error_recovery=event.recovery)
+            return _end(
+                state,
+                "failed",
+                event.stage,
+                state.progress,
+                error_code=event.code,
+                error_message=event.message,
+                error_recovery=event.recovery,
+            )
         case UploadRejected():
-            return _end(state, "rejected", "queued", state.progress, error_code=event.code,
-                        error_message=event.message)
+            return _end(
+                state,
+                "rejected",
+                "queued",
+                state.progress,
+                error_code=event.code,
+                error_message=event.message,
+            )
         case JobCancelled():
             return _end(state, "cancelled", state.stage, state.progress)
     return state

@@ -10,7 +10,6 @@ from services.runtime import bus
 from services.runtime.batches import BatchConsumer, Incoming, job_events_between
 from services.runtime.settings import CommonSettings
 
-
 BATCH = 512
 MAX_ACK_PENDING = 16 * BATCH
 

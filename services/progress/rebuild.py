@@ -36,8 +36,9 @@ async def fold_jobs(conn: asyncpg.Connection) -> dict[str, list[SseEntry]]:
     await conn.execute("DELETE FROM jobs")
     states: dict[str, JobState] = {}
     entries: dict[str, list[SseEntry]] = {}
-    async for row in conn.cursor("SELECT seq, job_id, job_seq, event_type, envelope FROM event_archive "
-                                 "ORDER BY job_id, job_seq"):
+    async for row in conn.cursor(
+        "SELECT seq, job_id, job_seq, event_type, envelope FROM event_archive ORDER BY job_id, job_seq"
+    ):
         job_id, envelope = str(row["job_id"]), Envelope.model_validate_json(row["envelope"])
         state, n = number(apply(states.get(job_id), decode(envelope), row["seq"]), row["seq"])
         assert n == row["job_seq"], f"archive numbering broken for job {job_id} at {n}"

@@ -23,6 +23,7 @@ from services.runtime.tracing import message_spans
 
 log = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class Incoming:
     """An event as the consumer hands it over: its envelope and its stream sequence."""
@@ -39,16 +40,24 @@ REST_WAIT_S = 0.5  # then the messages already waiting: at most this long if ano
 
 
 class BatchConsumer:
-    def __init__(self, js: JetStreamContext, subject: str, durable: str, config: ConsumerConfig,
-                 handler: BatchHandler, batch: int = 256) -> None:
+    def __init__(
+        self,
+        js: JetStreamContext,
+        subject: str,
+        durable: str,
+        config: ConsumerConfig,
+        handler: BatchHandler,
+        batch: int = 256,
+    ) -> None:
         self.js, self.subject, self.durable, self.config = js, subject, durable, config
         self.handler, self.batch = handler, batch
         self.task: asyncio.Task | None = None
         self.backlog = False  # the last batch came back full
 
     async def start(self) -> None:
-        self.sub = await self.js.pull_subscribe(self.subject, durable=self.durable, stream=STREAM,
-                                                config=self.config)
+        self.sub = await self.js.pull_subscribe(
+            self.subject, durable=self.durable, stream=STREAM, config=self.config
+        )
         self.task = asyncio.create_task(self._run(), name=f"consume-{self.durable}")
 
     async def stop(self) -> None:
@@ -106,8 +115,11 @@ class BatchConsumer:
         try:
             await self._project(readable)
         except Exception:
-            log.warning("batch failed; projecting its messages one by one", exc_info=True,
-                        extra={"size": len(readable)})
+            log.warning(
+                "batch failed; projecting its messages one by one",
+                exc_info=True,
+                extra={"size": len(readable)},
+            )
             for item in readable:
                 await self._alone(*item)
             return
@@ -124,8 +136,10 @@ class BatchConsumer:
             await self._project([(message, envelope)])
         except Exception:
             last = message.metadata.num_delivered >= (self.config.max_deliver or 0) > 0
-            log.exception("event failed" + ("; giving up on it" if last else "; will retry"),
-                          extra={"seq": message.metadata.sequence.stream, "subject": message.subject})
+            log.exception(
+                "event failed" + ("; giving up on it" if last else "; will retry"),
+                extra={"seq": message.metadata.sequence.stream, "subject": message.subject},
+            )
             await (message.term() if last else message.nak(delay=1.0))
             return
         await message.ack()
@@ -146,14 +160,15 @@ async def _envelope(message: Msg) -> Envelope | None:
     try:
         return Envelope.from_bytes(message.data)
     except ValueError:
-        log.error("unreadable event terminated", extra={"subject": message.subject,
-                                                         "seq": message.metadata.sequence.stream})
+        log.error(
+            "unreadable event terminated",
+            extra={"subject": message.subject, "seq": message.metadata.sequence.stream},
+        )
         await message.term()
         return None
 
 
-async def job_events_between(js: JetStreamContext, subject: str, after: int,
-                             before: int) -> list[Incoming]:
+async def job_events_between(js: JetStreamContext, subject: str, after: int, before: int) -> list[Incoming]:
     """Events on ``subject`` with stream sequences strictly between ``after`` and ``before``."""
     found, start = [], after + 1
     while start < before:

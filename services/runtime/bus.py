@@ -47,16 +47,22 @@ def stream_config(settings: CommonSettings) -> StreamConfig:
 def broker(url: str, name: str) -> NatsBroker:
     """A broker whose per-message logs are debug-level and go through the JSON log handler, with
     tracing (context in the message headers) and FastStream's Prometheus message metrics."""
-    return NatsBroker(url, name=name, logger=logging.getLogger("faststream"), log_level=logging.DEBUG,
-                      middlewares=(tracing.broker_middleware(), metrics.broker_middleware()))
+    return NatsBroker(
+        url,
+        name=name,
+        logger=logging.getLogger("faststream"),
+        log_level=logging.DEBUG,
+        middlewares=(tracing.broker_middleware(), metrics.broker_middleware()),
+    )
 
 
 def consumer_config(settings: CommonSettings) -> ConsumerConfig:
     return ConsumerConfig(ack_wait=settings.ack_wait_s, max_deliver=settings.max_deliver)
 
 
-def consumer(broker: NatsBroker, subject: str, durable: str, settings: CommonSettings,
-             concurrency: int = 1) -> Callable:
+def consumer(
+    broker: NatsBroker, subject: str, durable: str, settings: CommonSettings, concurrency: int = 1
+) -> Callable:
     """A durable pull consumer on the job stream: copies of a service share its messages.
 
     ``concurrency`` is how many messages one copy handles at once (1: one by one, in order). With
@@ -64,11 +70,15 @@ def consumer(broker: NatsBroker, subject: str, durable: str, settings: CommonSet
     slow (or waiting) message never holds back the others. A handler error NAKs the message for
     redelivery, at most ``max_deliver`` times.
     """
-    return broker.subscriber(subject, stream=JStream(STREAM, declare=False), durable=durable,
-                             config=consumer_config(settings),
-                             pull_sub=PullSub(batch_size=1, timeout=5.0),
-                             max_workers=concurrency if concurrency > 1 else None,
-                             ack_policy=AckPolicy.NACK_ON_ERROR)
+    return broker.subscriber(
+        subject,
+        stream=JStream(STREAM, declare=False),
+        durable=durable,
+        config=consumer_config(settings),
+        pull_sub=PullSub(batch_size=1, timeout=5.0),
+        max_workers=concurrency if concurrency > 1 else None,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+    )
 
 
 def jetstream(broker: NatsBroker) -> JetStreamContext:
@@ -92,20 +102,33 @@ async def publish(broker: NatsBroker, event: Event) -> int:
     ``Nats-Expected-Last-Subject-Sequence: 0`` against ``jobs.<id>.outcome``): so a job gets one
     terminal event and nothing after it. Otherwise ``OutcomeTaken`` is raised, nothing stored.
     """
-    headers = {"Nats-Msg-Id": event.event_id, "Content-Type": "application/json",
-               "Nats-Expected-Last-Subject-Sequence": "0",
-               "Nats-Expected-Last-Subject-Sequence-Subject": outcome_subject(event.job_id)}
+    headers = {
+        "Nats-Msg-Id": event.event_id,
+        "Content-Type": "application/json",
+        "Nats-Expected-Last-Subject-Sequence": "0",
+        "Nats-Expected-Last-Subject-Sequence-Subject": outcome_subject(event.job_id),
+    }
     try:
-        ack = await broker.publish(Envelope.wrap(event).to_bytes(),
-                                   event_subject(event.job_id, event.event_type, event.terminal),
-                                   headers=headers, stream=STREAM)
+        ack = await broker.publish(
+            Envelope.wrap(event).to_bytes(),
+            event_subject(event.job_id, event.event_type, event.terminal),
+            headers=headers,
+            stream=STREAM,
+        )
     except APIError as error:
         if error.err_code == WRONG_LAST_SEQUENCE:
             log.info("outcome already taken", extra={"job_id": event.job_id, "event_type": event.event_type})
             raise OutcomeTaken(event.job_id) from error
         raise
-    log.info("published", extra={"job_id": event.job_id, "event_type": event.event_type,
-                                 "seq": ack.seq, "duplicate": bool(ack.duplicate)})
+    log.info(
+        "published",
+        extra={
+            "job_id": event.job_id,
+            "event_type": event.event_type,
+            "seq": ack.seq,
+            "duplicate": bool(ack.duplicate),
+        },
+    )
     if not ack.duplicate:
         metrics.count_outcome(event)
     return ack.seq
@@ -158,8 +181,12 @@ async def staging_store(broker: NatsBroker, *, declare: bool = False) -> ObjectS
     )
 
 
-async def handle(message: NatsMessage, settings: CommonSettings, work: Callable[[], Awaitable[None]],
-                 give_up: Callable[[], Awaitable[None]]) -> None:
+async def handle(
+    message: NatsMessage,
+    settings: CommonSettings,
+    work: Callable[[], Awaitable[None]],
+    give_up: Callable[[], Awaitable[None]],
+) -> None:
     """Run ``work`` with the message kept alive; on its last delivery, a failure calls ``give_up``.
 
     ``give_up`` ends the job with a code, so a message that fails every delivery (a poison

@@ -33,12 +33,12 @@ def subject_pattern(subject: str) -> str:
 class _JobSubjects(NatsMetricsSettingsProvider):
     """FastStream's NATS metrics settings, with job subjects reduced to their pattern."""
 
-    def get_consume_attrs_from_message(self, msg):  # noqa: ANN001, ANN201 - FastStream's signature
+    def get_consume_attrs_from_message(self, msg):
         attrs = super().get_consume_attrs_from_message(msg)
         attrs["destination_name"] = subject_pattern(attrs["destination_name"])
         return attrs
 
-    def get_publish_destination_name_from_cmd(self, cmd) -> str:  # noqa: ANN001
+    def get_publish_destination_name_from_cmd(self, cmd) -> str:
         return subject_pattern(super().get_publish_destination_name_from_cmd(cmd))
 
 
@@ -49,8 +49,9 @@ def _settings(msg: object) -> object:
 def broker_middleware() -> PrometheusMiddleware:
     """FastStream's message metrics (``faststream_received_messages_total``, ...) per subject
     pattern (what ``NatsPrometheusMiddleware`` does, without a label value per job)."""
-    return PrometheusMiddleware(settings_provider_factory=_settings, registry=REGISTRY,
-                                app_name="docling-jobs")
+    return PrometheusMiddleware(
+        settings_provider_factory=_settings, registry=REGISTRY, app_name="docling-jobs"
+    )
 
 
 def count_outcome(event: Event) -> None:

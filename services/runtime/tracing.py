@@ -61,8 +61,13 @@ def configure(service: str, env: Mapping[str, str] = os.environ) -> None:
 def provider(service: str, exports: bool) -> TracerProvider:
     """The SDK provider, without its exporter: sampling as ``OTEL_TRACES_SAMPLER`` says when the
     service exports, nothing sampled (ids only) when it does not."""
-    resource = Resource.create({"service.name": service, "service.namespace": "docling-jobs",
-                                "service.instance.id": f"{service}-{os.getpid()}"})
+    resource = Resource.create(
+        {
+            "service.name": service,
+            "service.namespace": "docling-jobs",
+            "service.instance.id": f"{service}-{os.getpid()}",
+        }
+    )
     return TracerProvider(resource=resource, sampler=None if exports else ALWAYS_OFF)
 
 
@@ -85,10 +90,18 @@ def message_spans(operation: str, messages: Iterable[object]) -> Iterator[None]:
     spans = []
     for message in messages:
         subject = getattr(message, "subject", "")
-        spans.append(tracer().start_span(
-            f"{subject} {operation}", context=extract(getattr(message, "headers", None) or {}),
-            kind=SpanKind.CONSUMER, attributes={"messaging.system": "nats", "messaging.operation": operation,
-                                                "messaging.destination.name": subject}))
+        spans.append(
+            tracer().start_span(
+                f"{subject} {operation}",
+                context=extract(getattr(message, "headers", None) or {}),
+                kind=SpanKind.CONSUMER,
+                attributes={
+                    "messaging.system": "nats",
+                    "messaging.operation": operation,
+                    "messaging.destination.name": subject,
+                },
+            )
+        )
     try:
         yield
     except BaseException as error:

@@ -48,13 +48,18 @@ def liveness_route() -> object:
     return livez
 
 
-def build_app(broker: NatsBroker, *, checks: dict[str, Check], on_startup: Sequence = (),
-              on_shutdown: Sequence = ()) -> AsgiFastStream:
+def build_app(
+    broker: NatsBroker, *, checks: dict[str, Check], on_startup: Sequence = (), on_shutdown: Sequence = ()
+) -> AsgiFastStream:
     ready = health_route(broker, checks)
     return AsgiFastStream(
         broker,
-        asgi_routes=[("/health", ready), ("/readyz", ready), ("/livez", liveness_route()),
-                     ("/metrics", metrics_route())],
+        asgi_routes=[
+            ("/health", ready),
+            ("/readyz", ready),
+            ("/livez", liveness_route()),
+            ("/metrics", metrics_route()),
+        ],
         on_startup=on_startup,
         on_shutdown=on_shutdown,
     )

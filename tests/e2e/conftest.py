@@ -31,8 +31,12 @@ def api(stack: Stack, session_token: str) -> Iterator[httpx.Client]:
         request.url = request.url.copy_with(host=target.host, port=target.port)
         request.headers["host"] = f"{target.host}:{target.port}"
 
-    with httpx.Client(base_url=stack.urls.api, timeout=30.0, headers=bearer(session_token),
-                      event_hooks={"request": [next_instance]}) as client:
+    with httpx.Client(
+        base_url=stack.urls.api,
+        timeout=30.0,
+        headers=bearer(session_token),
+        event_hooks={"request": [next_instance]},
+    ) as client:
         yield client
 
 

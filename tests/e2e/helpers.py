@@ -33,13 +33,19 @@ def submit(api: httpx.Client, path: Path) -> dict:
     return response.json()
 
 
-def read_stream(api: httpx.Client, job_id: str, last_event_id: int | None = None,
-                timeout: float = 60.0, syncs: list | None = None) -> list[tuple[int, str, dict]]:
+def read_stream(
+    api: httpx.Client,
+    job_id: str,
+    last_event_id: int | None = None,
+    timeout: float = 60.0,
+    syncs: list | None = None,
+) -> list[tuple[int, str, dict]]:
     """Every job event of the SSE stream until the server ends it (``sync`` events go to ``syncs``)."""
     headers = {} if last_event_id is None else {"Last-Event-ID": str(last_event_id)}
     events = []
-    with connect_sse(api, "GET", f"/api/v1/jobs/{job_id}/events", headers=headers,
-                     timeout=httpx.Timeout(timeout)) as source:
+    with connect_sse(
+        api, "GET", f"/api/v1/jobs/{job_id}/events", headers=headers, timeout=httpx.Timeout(timeout)
+    ) as source:
         assert source.response.status_code == 200
         assert source.response.headers["cache-control"] == "no-cache"
         for sse in source.iter_sse():
@@ -58,8 +64,7 @@ async def direct_markdown(mcp_url: str, path: Path) -> str:
         ClientSession(read, write) as session,
     ):
         await session.initialize()
-        converted = await session.call_tool("convert_document_into_docling_document",
-                                            {"source": str(path)})
+        converted = await session.call_tool("convert_document_into_docling_document", {"source": str(path)})
         assert not converted.is_error
         key = converted.structured_content["document_key"]
         exported = await session.call_tool("export_docling_document_to_markdown", {"document_key": key})

@@ -76,11 +76,17 @@ def _close_header(head: bytes) -> bytes:
 class Proxy:
     """``with Proxy("http://127.0.0.1:3000") as proxy: Client(proxy.url)``; see the module docstring."""
 
-    def __init__(self, upstream: str, *, seed: int = 0,
-                 plan: Callable[[random.Random], Cut | None] | None = None,
-                 admit: Callable[[Connection], bool] | None = None,
-                 record_limit: int = 256 * 1024, max_connections: int = 256,
-                 lifetime_s: float = 300.0) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        *,
+        seed: int = 0,
+        plan: Callable[[random.Random], Cut | None] | None = None,
+        admit: Callable[[Connection], bool] | None = None,
+        record_limit: int = 256 * 1024,
+        max_connections: int = 256,
+        lifetime_s: float = 300.0,
+    ) -> None:
         self.upstream = upstream
         self._rng = random.Random(seed)
         self._plan = plan or (lambda rng: None)
@@ -145,6 +151,7 @@ class Proxy:
     def _call(self, fn):
         async def run():
             return fn()
+
         return asyncio.run_coroutine_threadsafe(run(), self._loop).result(timeout=10)
 
     def _cut_all(self) -> int:
@@ -172,8 +179,9 @@ class Proxy:
                 self._open.pop(connection.number, None)
                 self._frozen.discard(connection.number)
 
-    async def _proxy(self, connection: Connection, client_reader: asyncio.StreamReader,
-                     client_writer: asyncio.StreamWriter) -> None:
+    async def _proxy(
+        self, connection: Connection, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter
+    ) -> None:
         head = await asyncio.wait_for(client_reader.readuntil(b"\r\n\r\n"), timeout=30)
         connection.head = head[:HEAD_LIMIT]
         if not self._admit(connection):
@@ -185,8 +193,10 @@ class Proxy:
         self._open[connection.number] = [client_writer, up_writer]
         connection.cut = self._plan(self._rng)
         up_writer.write(_close_header(head[:-4]) + b"\r\n\r\n")
-        pumps = [asyncio.ensure_future(self._pipe(client_reader, up_writer)),
-                 asyncio.ensure_future(self._to_client(connection, up_reader, client_writer))]
+        pumps = [
+            asyncio.ensure_future(self._pipe(client_reader, up_writer)),
+            asyncio.ensure_future(self._to_client(connection, up_reader, client_writer)),
+        ]
         timer = None
         if connection.cut and connection.cut.after_s is not None:
             timer = self._loop.call_later(connection.cut.after_s, self._cut_one, connection)
@@ -219,8 +229,9 @@ class Proxy:
                 writer.write(data)
                 await writer.drain()
 
-    async def _to_client(self, connection: Connection, reader: asyncio.StreamReader,
-                         writer: asyncio.StreamWriter) -> None:
+    async def _to_client(
+        self, connection: Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         budget = connection.cut.after_bytes if connection.cut else None
         with contextlib.suppress(OSError, ConnectionError):
             while data := await reader.read(CHUNK):

@@ -27,11 +27,14 @@ def test_malformed_job_id_is_404(api: httpx.Client) -> None:
     assert_problem(api.get("/api/v1/jobs/not-a-uuid"), 404, "E104")
 
 
-@pytest.mark.parametrize(("name", "content", "status", "code"), [
-    ("virus.exe", b"MZ...", 415, "E103"),
-    ("empty.docx", b"", 400, "E102"),
-    ("", b"data", 400, "E109"),
-])
+@pytest.mark.parametrize(
+    ("name", "content", "status", "code"),
+    [
+        ("virus.exe", b"MZ...", 415, "E103"),
+        ("empty.docx", b"", 400, "E102"),
+        ("", b"data", 400, "E109"),
+    ],
+)
 def test_refused_uploads(api: httpx.Client, name: str, content: bytes, status: int, code: str) -> None:
     assert_problem(api.post("/api/v1/jobs", files={"file": (name, content)}), status, code)
 
@@ -60,8 +63,19 @@ def test_unknown_result_format(api: httpx.Client) -> None:
 def test_openapi_document_is_served(api: httpx.Client) -> None:
     schema = api.get("/schema/openapi.json").json()
     operations = {op["operationId"] for path in schema["paths"].values() for op in path.values()}
-    assert {"submitJob", "getJob", "streamJobEvents", "getJobResult", "getHealth", "listJobs",
-            "createSession", "getSession", "endSession", "cancelJob", "getMetrics"} <= operations
+    assert {
+        "submitJob",
+        "getJob",
+        "streamJobEvents",
+        "getJobResult",
+        "getHealth",
+        "listJobs",
+        "createSession",
+        "getSession",
+        "endSession",
+        "cancelJob",
+        "getMetrics",
+    } <= operations
     assert set(schema["components"]["securitySchemes"]) == {"session_bearer", "session_cookie"}
     submit = schema["paths"]["/api/v1/jobs"]["post"]
     assert submit["security"] == [{"session_bearer": []}, {"session_cookie": []}]
@@ -74,7 +88,11 @@ def test_health_reports_each_dependency(api: httpx.Client) -> None:
     body = api.get("/api/v1/health").json()
     assert body["status"] == "healthy"
     assert {name for name, dep in body["dependencies"].items() if dep["status"] == "up"} == {
-        "postgres", "redis", "nats", "mcp"}
+        "postgres",
+        "redis",
+        "nats",
+        "mcp",
+    }
 
 
 def test_web_page_is_served(api: httpx.Client) -> None:

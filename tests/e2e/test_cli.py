@@ -14,8 +14,13 @@ from tests.documents import make_corrupt_docx, make_docx
 
 def run_cli(api_url: str, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "DOCLING_JOBS_API_URL": api_url}
-    return subprocess.run([sys.executable, "-m", "clients.docling_jobs.cli", *args],
-                          capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "clients.docling_jobs.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
 
 
 def test_convert_writes_the_markdown(api_url: str, api: httpx.Client, tmp_path: Path) -> None:

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from tests.documents import MAKERS, make_csv, make_pdf
-from tests.servers import OWN
 from tests.e2e.helpers import direct_markdown, read_stream, submit
+from tests.servers import OWN
 
 START = ["JobSubmitted", "UploadStored", "ConversionStarted"]
 STAGES = ["converting", "exporting_markdown", "exporting_json", "exporting_html"]
@@ -27,13 +27,15 @@ def assert_in_order(events: list[tuple[int, str, dict]]) -> None:
     assert progress == sorted(progress), progress
     finished = [data["stage"] for data in middle if data["progress"] >= 60]
     assert finished == STAGES, finished
-    assert [event_id for event_id, _, _ in events] == list(range(1, len(events) + 1)), \
+    assert [event_id for event_id, _, _ in events] == list(range(1, len(events) + 1)), (
         "SSE ids are the job's event numbers: 1, 2, 3, ..."
+    )
 
 
 @pytest.mark.parametrize("kind", sorted(MAKERS))
-async def test_markdown_equals_the_servers_own_answer(kind: str, api: httpx.Client, mcp_url: str,
-                                                      stack_env: dict[str, str], tmp_path: Path) -> None:
+async def test_markdown_equals_the_servers_own_answer(
+    kind: str, api: httpx.Client, mcp_url: str, stack_env: dict[str, str], tmp_path: Path
+) -> None:
     document = MAKERS[kind](tmp_path / f"sample.{kind}")
     job = submit(api, document)
     events = read_stream(api, job["job_id"])
@@ -77,16 +79,21 @@ def test_replay_from_last_event_id(api: httpx.Client, tmp_path: Path) -> None:
     events = read_stream(api, job["job_id"])
     syncs: list = []
     assert read_stream(api, job["job_id"], last_event_id=3, syncs=syncs) == events[3:]
-    assert syncs == [{"job": syncs[0]["job"], "replay": {
-        "complete": True, "source": "buffer", "first": 4, "last": len(events)}}]
+    assert syncs == [
+        {
+            "job": syncs[0]["job"],
+            "replay": {"complete": True, "source": "buffer", "first": 4, "last": len(events)},
+        }
+    ]
     assert syncs[0]["job"]["status"] == "succeeded"
 
 
 def test_polling_form_gives_the_same_ids(api: httpx.Client, tmp_path: Path) -> None:
     job = submit(api, MAKERS["md"](tmp_path / "poll.md"))
     events = read_stream(api, job["job_id"])
-    page = api.get(f"/api/v1/jobs/{job['job_id']}/events", params={"after": 2},
-                   headers={"Accept": "application/json"}).json()
+    page = api.get(
+        f"/api/v1/jobs/{job['job_id']}/events", params={"after": 2}, headers={"Accept": "application/json"}
+    ).json()
     assert [(e["id"], e["event"], e["data"]) for e in page["events"]] == events[2:]
     assert page["job"]["status"] == "succeeded" and page["job"]["last_event_id"] == len(events)
 

@@ -20,7 +20,10 @@ TERMINAL = {"succeeded", "failed", "rejected", "cancelled"}
 
 
 def converter_urls(stack: Stack) -> list[str]:
-    ports = [stack.ports.converter, *(p for name, p in stack.copy_ports.items() if name.startswith("converter-"))]
+    ports = [
+        stack.ports.converter,
+        *(p for name, p in stack.copy_ports.items() if name.startswith("converter-")),
+    ]
     return [f"http://127.0.0.1:{port}" for port in ports]
 
 
@@ -31,11 +34,13 @@ def events(api: httpx.Client, job_id: str) -> list[dict]:
 
 
 def test_jobs_wait_while_the_mcp_server_is_down_and_all_finish_when_it_returns(
-        stack: Stack, api: httpx.Client, tmp_path: Path) -> None:
+    stack: Stack, api: httpx.Client, tmp_path: Path
+) -> None:
     circuit = redis.Redis(host="127.0.0.1", port=stack.ports.redis, decode_responses=True)
     urls = converter_urls(stack)
-    closed_before = metric(urls, "docling_circuit_breaker_transitions_total",
-                           from_state="HALF_OPEN", to_state="CLOSED")
+    closed_before = metric(
+        urls, "docling_circuit_breaker_transitions_total", from_state="HALF_OPEN", to_state="CLOSED"
+    )
     trials_before = metric(urls, "docling_circuit_breaker_trials_total", outcome="succeeded")
     stack.stop_component("mcp")
     try:
@@ -47,10 +52,17 @@ def test_jobs_wait_while_the_mcp_server_is_down_and_all_finish_when_it_returns(
 
         wait_for(opened, 60, "the circuit to open")
         for job_id in jobs:
-            deferred = wait_for(lambda j=job_id: [e for e in events(api, j) if e["event"] == "ConversionDeferred"],
-                                60, "a deferred event")
+            deferred = wait_for(
+                lambda j=job_id: [e for e in events(api, j) if e["event"] == "ConversionDeferred"],
+                60,
+                "a deferred event",
+            )
             fact = deferred[0]["data"]["data"]  # the envelope, then its facts
-            assert fact["code"] == "E206" and fact["reason"] in ("server_failure", "circuit_open") and fact["retry_at"]
+            assert (
+                fact["code"] == "E206"
+                and fact["reason"] in ("server_failure", "circuit_open")
+                and fact["retry_at"]
+            )
             assert api.get(f"/api/v1/jobs/{job_id}").json()["status"] == "deferred"
     finally:
         stack.start_component("mcp")
@@ -64,7 +76,9 @@ def test_jobs_wait_while_the_mcp_server_is_down_and_all_finish_when_it_returns(
     for job_id in jobs:
         assert [e["event"] for e in events(api, job_id)].count("ConversionDeferred") == 1
     assert json.loads(circuit.get(keys.circuit(keys.CIRCUIT_MCP)))["state"] == "CLOSED"
-    assert metric(urls, "docling_circuit_breaker_transitions_total",
-                  from_state="HALF_OPEN", to_state="CLOSED") == closed_before + 1
+    assert (
+        metric(urls, "docling_circuit_breaker_transitions_total", from_state="HALF_OPEN", to_state="CLOSED")
+        == closed_before + 1
+    )
     assert metric(urls, "docling_circuit_breaker_trials_total", outcome="succeeded") == trials_before + 1
     circuit.close()

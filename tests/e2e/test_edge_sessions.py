@@ -65,15 +65,29 @@ def test_the_bearer_token_works_on_every_api_instance(stack: Stack) -> None:
             assert client.get(f"{SESSIONS}/current").json()["session_id"] == token
 
 
-@pytest.mark.parametrize("credentials", [
-    {}, {"Authorization": f"Bearer {uuid.uuid4()}"}, {"Authorization": "Bearer not-a-uuid"},
-    {"Authorization": "Basic dXNlcjpwYXNz"}, {"Cookie": f"docling_session={uuid.uuid4()}"},
-], ids=["none", "unknown", "malformed", "basic", "unknown-cookie"])
+@pytest.mark.parametrize(
+    "credentials",
+    [
+        {},
+        {"Authorization": f"Bearer {uuid.uuid4()}"},
+        {"Authorization": "Bearer not-a-uuid"},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        {"Cookie": f"docling_session={uuid.uuid4()}"},
+    ],
+    ids=["none", "unknown", "malformed", "basic", "unknown-cookie"],
+)
 def test_no_valid_session_is_401_on_every_route(api: httpx.Client, credentials: dict) -> None:
     job = f"/api/v1/jobs/{uuid.uuid4()}"
-    requests = [("GET", f"{SESSIONS}/current"), ("DELETE", f"{SESSIONS}/current"), ("GET", "/api/v1/jobs"),
-                ("POST", "/api/v1/jobs"), ("GET", job), ("GET", f"{job}/events"), ("GET", f"{job}/result"),
-                ("DELETE", job)]
+    requests = [
+        ("GET", f"{SESSIONS}/current"),
+        ("DELETE", f"{SESSIONS}/current"),
+        ("GET", "/api/v1/jobs"),
+        ("POST", "/api/v1/jobs"),
+        ("GET", job),
+        ("GET", f"{job}/events"),
+        ("GET", f"{job}/result"),
+        ("DELETE", job),
+    ]
     for method, path in requests:
         headers = {"Authorization": "", **credentials}
         response = api.request(method, path, headers=headers)
@@ -81,8 +95,9 @@ def test_no_valid_session_is_401_on_every_route(api: httpx.Client, credentials: 
         assert response.headers["www-authenticate"].startswith("Bearer")
 
 
-def test_another_sessions_job_is_404_everywhere(owner: httpx.Client, stranger: httpx.Client,
-                                               tmp_path: Path) -> None:
+def test_another_sessions_job_is_404_everywhere(
+    owner: httpx.Client, stranger: httpx.Client, tmp_path: Path
+) -> None:
     job_id = submit(owner, make_markdown(tmp_path / "mine.md"))["job_id"]
     base = f"/api/v1/jobs/{job_id}"
     # at once (the projection may not have it yet: ownership then comes from the log) ...
@@ -91,7 +106,8 @@ def test_another_sessions_job_is_404_everywhere(owner: httpx.Client, stranger: h
     assert events[-1][1] == "ConversionSucceeded"
     # ... and once the job is done
     for path, params, headers in [
-        (base, {}, {}), (f"{base}/result", {"format": "markdown"}, {}),
+        (base, {}, {}),
+        (f"{base}/result", {"format": "markdown"}, {}),
         (f"{base}/events", {"after": 0}, {"Accept": "application/json"}),  # the polling form
         (f"{base}/events", {}, {"Accept": "text/event-stream"}),
     ]:
@@ -106,8 +122,9 @@ def test_another_sessions_job_is_404_everywhere(owner: httpx.Client, stranger: h
     assert [j["job_id"] for j in owner.get("/api/v1/jobs").json()["jobs"]] == [job_id]
 
 
-def test_another_session_cannot_cancel_a_running_job(owner: httpx.Client, stranger: httpx.Client,
-                                                     stack: Stack, tmp_path: Path) -> None:
+def test_another_session_cannot_cancel_a_running_job(
+    owner: httpx.Client, stranger: httpx.Client, stack: Stack, tmp_path: Path
+) -> None:
     with held(stack, *copies(stack, "ingest")):
         job_id = submit(owner, make_markdown(tmp_path / "hold.md"))["job_id"]
         assert_problem(stranger.delete(f"/api/v1/jobs/{job_id}"), 404, "E104")

@@ -22,14 +22,25 @@ BOUNDARY = "docling-test-boundary"
 def multipart(filename: bytes, content: bytes, field: bytes = b"file", close: bool = True) -> bytes:
     """A multipart/form-data body built by hand, so file names reach the server byte for byte
     (httpx would percent-encode control characters and escape quotes)."""
-    body = (b"--" + BOUNDARY.encode() + b"\r\nContent-Disposition: form-data; name=\"" + field
-            + b"\"; filename=\"" + filename + b"\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-            + content + b"\r\n")
+    body = (
+        b"--"
+        + BOUNDARY.encode()
+        + b'\r\nContent-Disposition: form-data; name="'
+        + field
+        + b'"; filename="'
+        + filename
+        + b'"\r\nContent-Type: application/octet-stream\r\n\r\n'
+        + content
+        + b"\r\n"
+    )
     return body + (b"--" + BOUNDARY.encode() + b"--\r\n" if close else b"")
 
 
-def post(client: httpx.Client, body: bytes | Iterator[bytes],
-         content_type: str = f"multipart/form-data; boundary={BOUNDARY}") -> httpx.Response:
+def post(
+    client: httpx.Client,
+    body: bytes | Iterator[bytes],
+    content_type: str = f"multipart/form-data; boundary={BOUNDARY}",
+) -> httpx.Response:
     return client.post("/api/v1/jobs", content=body, headers={"Content-Type": content_type})
 
 
@@ -81,33 +92,55 @@ def test_a_line_break_in_the_filename_is_refused(fresh: httpx.Client, raw: bytes
     assert_nothing_stored(fresh)
 
 
-@pytest.mark.parametrize(("filename", "content", "status", "code"), [
-    (b"report.docx", b"# I am markdown, not a DOCX\n", 415, "E111"),
-    (b"sheet.xlsx", b"%PDF-1.4\n...", 415, "E111"),
-    (b"paper.pdf", b"PK\x03\x04 a zip", 415, "E111"),
-    (b"notes.md", b"PK\x03\x04\x14\x00\x00\x00\x08\x00 a zip", 415, "E111"),
-    (b"data.csv", b"a,b\n1,\x00\x01\x02", 415, "E111"),
-    (b"page.html", b"\x89PNG\r\n\x1a\n", 415, "E111"),
-    (b"virus.exe", b"MZ\x90\x00", 415, "E103"),
-    (b"archive.tar.gz", b"\x1f\x8b", 415, "E103"),
-    (b"empty.docx", b"", 400, "E102"),
-])
-def test_content_and_type_are_checked(fresh: httpx.Client, filename: bytes, content: bytes,
-                                      status: int, code: str) -> None:
+@pytest.mark.parametrize(
+    ("filename", "content", "status", "code"),
+    [
+        (b"report.docx", b"# I am markdown, not a DOCX\n", 415, "E111"),
+        (b"sheet.xlsx", b"%PDF-1.4\n...", 415, "E111"),
+        (b"paper.pdf", b"PK\x03\x04 a zip", 415, "E111"),
+        (b"notes.md", b"PK\x03\x04\x14\x00\x00\x00\x08\x00 a zip", 415, "E111"),
+        (b"data.csv", b"a,b\n1,\x00\x01\x02", 415, "E111"),
+        (b"page.html", b"\x89PNG\r\n\x1a\n", 415, "E111"),
+        (b"virus.exe", b"MZ\x90\x00", 415, "E103"),
+        (b"archive.tar.gz", b"\x1f\x8b", 415, "E103"),
+        (b"empty.docx", b"", 400, "E102"),
+    ],
+)
+def test_content_and_type_are_checked(
+    fresh: httpx.Client, filename: bytes, content: bytes, status: int, code: str
+) -> None:
     assert_problem(post(fresh, multipart(filename, content)), status, code)
     assert_nothing_stored(fresh)
 
 
-@pytest.mark.parametrize(("body", "content_type"), [
-    (multipart(b"a.md", b"# x\n", close=False), None),  # no closing boundary
-    (b"this is not multipart at all", None),
-    (b"--" + BOUNDARY.encode() + b"\r\nno headers end here", None),
-    (b"--" + BOUNDARY.encode() + b"\r\nContent-Type: text/plain\r\n\r\nx\r\n--" + BOUNDARY.encode() + b"--\r\n",
-     None),  # a part without Content-Disposition
-    (multipart(b"a.md", b"# x\n"), "multipart/form-data"),  # no boundary
-    (multipart(b"a.md", b"# x\n"), "application/json"),
-    (multipart(b"a.md", b"# x\n"), f"multipart/form-data; boundary={'b' * 300}"),
-], ids=["unclosed", "garbage", "headers-unterminated", "no-disposition", "no-boundary", "json", "huge-boundary"])
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (multipart(b"a.md", b"# x\n", close=False), None),  # no closing boundary
+        (b"this is not multipart at all", None),
+        (b"--" + BOUNDARY.encode() + b"\r\nno headers end here", None),
+        (
+            b"--"
+            + BOUNDARY.encode()
+            + b"\r\nContent-Type: text/plain\r\n\r\nx\r\n--"
+            + BOUNDARY.encode()
+            + b"--\r\n",
+            None,
+        ),  # a part without Content-Disposition
+        (multipart(b"a.md", b"# x\n"), "multipart/form-data"),  # no boundary
+        (multipart(b"a.md", b"# x\n"), "application/json"),
+        (multipart(b"a.md", b"# x\n"), f"multipart/form-data; boundary={'b' * 300}"),
+    ],
+    ids=[
+        "unclosed",
+        "garbage",
+        "headers-unterminated",
+        "no-disposition",
+        "no-boundary",
+        "json",
+        "huge-boundary",
+    ],
+)
 def test_malformed_multipart_is_400(fresh: httpx.Client, body: bytes, content_type: str | None) -> None:
     response = post(fresh, body, content_type or f"multipart/form-data; boundary={BOUNDARY}")
     assert_problem(response, 400, "E110")
@@ -115,8 +148,12 @@ def test_malformed_multipart_is_400(fresh: httpx.Client, body: bytes, content_ty
 
 
 def test_a_good_upload_next_to_other_fields_is_accepted(fresh: httpx.Client) -> None:
-    body = (b"--" + BOUNDARY.encode() + b"\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n"
-            + multipart(b"ok.md", b"# accepted\n"))
+    body = (
+        b"--"
+        + BOUNDARY.encode()
+        + b'\r\nContent-Disposition: form-data; name="note"\r\n\r\nhello\r\n'
+        + multipart(b"ok.md", b"# accepted\n")
+    )
     response = post(fresh, body)
     assert response.status_code == 202, response.text
     assert response.json()["filename"] == "ok.md" and response.json()["size_bytes"] == 11
@@ -172,8 +209,10 @@ def test_a_101_mb_upload_is_refused_while_it_streams_and_memory_stays_flat(stack
         assert_problem(response, 413, "E101")
         assert client.get("/api/v1/jobs").json()["jobs"] == []
     growth_mb = (watch.peak - before) / 1024
-    print(f"101 MB upload: 413 after {sent[0] / MB:.1f} MB sent in {elapsed:.1f} s; API RSS "
-          f"{before / 1024:.1f} MB before, peak {watch.peak / 1024:.1f} MB (+{growth_mb:.1f} MB)")
+    print(
+        f"101 MB upload: 413 after {sent[0] / MB:.1f} MB sent in {elapsed:.1f} s; API RSS "
+        f"{before / 1024:.1f} MB before, peak {watch.peak / 1024:.1f} MB (+{growth_mb:.1f} MB)"
+    )
     assert growth_mb < 20, f"the API's memory grew by {growth_mb:.1f} MB for a refused upload"
 
 
@@ -205,22 +244,36 @@ def test_an_announced_oversized_body_is_refused_before_it_is_read(stack: Stack) 
                 sent[0] += MB
                 yield b"x" * MB
 
-        response = client.post("/api/v1/jobs", content=body(), headers={
-            "Content-Type": f"multipart/form-data; boundary={BOUNDARY}", "Content-Length": str(200 * MB)})
+        response = client.post(
+            "/api/v1/jobs",
+            content=body(),
+            headers={
+                "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+                "Content-Length": str(200 * MB),
+            },
+        )
     assert_problem(response, 413, "E101")
     assert sent[0] < 200 * MB, "the whole body was sent although its length was announced too large"
 
 
 def test_an_accepted_upload_reports_its_size_and_hash(fresh: httpx.Client) -> None:
     import hashlib
+
     content = b"# hashed " + uuid.uuid4().hex.encode() + b"\n"
     job = post(fresh, multipart(b"h.md", content)).json()
     assert job["size_bytes"] == len(content)
     deadline = time.monotonic() + 60
-    while fresh.get(f"/api/v1/jobs/{job['job_id']}/events", params={"after": 0},
-                    headers={"Accept": "application/json"}).json()["events"] == []:
+    while (
+        fresh.get(
+            f"/api/v1/jobs/{job['job_id']}/events",
+            params={"after": 0},
+            headers={"Accept": "application/json"},
+        ).json()["events"]
+        == []
+    ):
         assert time.monotonic() < deadline
         time.sleep(0.2)
-    page = fresh.get(f"/api/v1/jobs/{job['job_id']}/events", params={"after": 0},
-                     headers={"Accept": "application/json"}).json()
+    page = fresh.get(
+        f"/api/v1/jobs/{job['job_id']}/events", params={"after": 0}, headers={"Accept": "application/json"}
+    ).json()
     assert page["events"][0]["data"]["data"]["sha256"] == hashlib.sha256(content).hexdigest()

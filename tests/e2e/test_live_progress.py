@@ -50,6 +50,7 @@ def seed() -> int:
 
 # -- helpers -----------------------------------------------------------------------------------
 
+
 class Follower:
     """``Client.events`` of one job in a thread, collecting events, states and notices."""
 
@@ -84,27 +85,31 @@ class Follower:
     def _run(self) -> None:
         try:
             with self._client as client:
-                for event in client.events(self.job_id, on_state=self.states.append,
-                                           on_notice=self.notices.append):
+                for event in client.events(
+                    self.job_id, on_state=self.states.append, on_notice=self.notices.append
+                ):
                     self.events.append(event)
-        except BaseException as error:  # noqa: BLE001 - handed to the test thread
+        except BaseException as error:
             self.error = error
 
 
 def scaled(factor: float, record: list[float] | None = None) -> Callable[[float], None]:
     """A sleep that waits ``factor`` of what it is asked (real time), recording what was asked."""
+
     def sleep(seconds: float) -> None:
         if record is not None:
             record.append(seconds)
         time.sleep(seconds * factor)
+
     return sleep
 
 
 def page(base_url: str, job_id: str) -> list[tuple[int, str, dict]]:
     """The job's events from the JSON polling form, read afresh (no proxy)."""
     with authorized(base_url, timeout=30) as http:
-        response = http.get(f"/api/v1/jobs/{job_id}/events", params={"after": 0},
-                            headers={"Accept": "application/json"})
+        response = http.get(
+            f"/api/v1/jobs/{job_id}/events", params={"after": 0}, headers={"Accept": "application/json"}
+        )
     assert response.status_code == 200, response.text
     return [(item["id"], item["event"], item["data"]) for item in response.json()["events"]]
 
@@ -128,8 +133,10 @@ def assert_complete(events: list[JobEvent], reference: list[tuple[int, str, dict
 
 def for_job(proxy: Proxy, job_id: str, sse: bool = True) -> list[Connection]:
     """The proxied requests for one job's SSE stream (or its other requests)."""
+
     def is_sse(c: Connection) -> bool:
         return "/events" in c.request_line and "application/json" not in (c.header("accept") or "")
+
     return [c for c in proxy.connections if job_id in c.request_line and is_sse(c) == sse]
 
 
@@ -164,11 +171,14 @@ def copies(stack: Stack, service: str) -> list[str]:
 def refuse_sse(connection: Connection) -> bool:
     """Admit everything but the SSE form of ``/events`` (the JSON polling form passes)."""
     path = connection.request_line.split(" ")[1] if " " in connection.request_line else ""
-    return not (path.split("?")[0].endswith("/events")
-                and "application/json" not in (connection.header("accept") or ""))
+    return not (
+        path.split("?")[0].endswith("/events")
+        and "application/json" not in (connection.header("accept") or "")
+    )
 
 
 # -- 1. random cuts across 100 jobs -------------------------------------------------------------
+
 
 def random_cuts(rng: random.Random) -> Cut | None:
     """Most connections are cut after 1..5000 bytes or 0.1..2 s, by RST or FIN; one in ten is not.
@@ -190,7 +200,9 @@ def deepest_attempt(waits: list[float]) -> int:
     return deepest
 
 
-def test_random_cuts_lose_and_repeat_nothing(stack: Stack, api: httpx.Client, tmp_path: Path, seed: int) -> None:
+def test_random_cuts_lose_and_repeat_nothing(
+    stack: Stack, api: httpx.Client, tmp_path: Path, seed: int
+) -> None:
     upstream, reference_url = stack.api_urls[0], stack.api_urls[-1]
     started = time.monotonic()
 
@@ -199,12 +211,15 @@ def test_random_cuts_lose_and_repeat_nothing(stack: Stack, api: httpx.Client, tm
     def one(number: int) -> tuple[Follower, list, dict]:
         job = submit(api, make_markdown(tmp_path / f"notes-{number}.md"))
         waits = asked.setdefault(job["job_id"], [])
-        follower = Follower(proxy.url, job["job_id"], sleep=scaled(0.5, waits),
-                            rng=random.Random(seed + number)).run()
+        follower = Follower(
+            proxy.url, job["job_id"], sleep=scaled(0.5, waits), rng=random.Random(seed + number)
+        ).run()
         return follower, page(reference_url, job["job_id"]), state(reference_url, job["job_id"])
 
-    with Proxy(upstream, seed=seed, plan=random_cuts, record_limit=0) as proxy, \
-            ThreadPoolExecutor(IN_FLIGHT) as pool:
+    with (
+        Proxy(upstream, seed=seed, plan=random_cuts, record_limit=0) as proxy,
+        ThreadPoolExecutor(IN_FLIGHT) as pool,
+    ):
         outcomes = list(pool.map(one, range(JOBS)))
 
     for follower, reference, job in outcomes:
@@ -212,17 +227,23 @@ def test_random_cuts_lose_and_repeat_nothing(stack: Stack, api: httpx.Client, tm
         assert follower.notices == [], "fell back to polling: this test is about SSE reconnection"
     streams = [c for f, _, _ in outcomes for c in for_job(proxy, f.job_id)]
     cut = [c for c in streams if c.was_cut]
-    resumed = {f.job_id for f, _, _ in outcomes
-               if any(int(c.header("last-event-id") or 0) > 0 for c in for_job(proxy, f.job_id))}
+    resumed = {
+        f.job_id
+        for f, _, _ in outcomes
+        if any(int(c.header("last-event-id") or 0) > 0 for c in for_job(proxy, f.job_id))
+    }
     deepest = max(deepest_attempt(waits) for waits in asked.values())
-    print(f"{JOBS} jobs, {len(streams)} SSE connections, {len(cut)} cut, "
-          f"{len(resumed)} jobs resumed with Last-Event-ID, deepest backoff attempt {deepest} of "
-          f"{backoff.MAX_TRIES}, {time.monotonic() - started:.1f} s")
+    print(
+        f"{JOBS} jobs, {len(streams)} SSE connections, {len(cut)} cut, "
+        f"{len(resumed)} jobs resumed with Last-Event-ID, deepest backoff attempt {deepest} of "
+        f"{backoff.MAX_TRIES}, {time.monotonic() - started:.1f} s"
+    )
     assert len(cut) >= JOBS, "the proxy cut too little for the test to mean anything"
     assert len(resumed) >= JOBS // 2
 
 
 # -- 2. the API instance the client is attached to dies -----------------------------------------
+
 
 def test_killing_the_attached_api_instance_loses_nothing(stack: Stack, tmp_path: Path, seed: int) -> None:
     survivor, doomed = stack.api_urls[0], stack.api_urls[1]
@@ -264,10 +285,14 @@ def test_killing_the_attached_api_instance_loses_nothing(stack: Stack, tmp_path:
 
 # -- 3. the Redis buffer is deleted mid-job ------------------------------------------------------
 
+
 def test_deleted_buffer_is_replayed_from_the_archive(stack: Stack, tmp_path: Path, seed: int) -> None:
     api_url = stack.api_urls[0]
-    with Proxy(api_url, seed=seed) as proxy, authorized(api_url) as http, \
-            redis.Redis(host="127.0.0.1", port=int(stack.env()["REDIS_PORT"])) as buffers:
+    with (
+        Proxy(api_url, seed=seed) as proxy,
+        authorized(api_url) as http,
+        redis.Redis(host="127.0.0.1", port=int(stack.env()["REDIS_PORT"])) as buffers,
+    ):
         with held(stack, *copies(stack, "converter")):
             with held(stack, *copies(stack, "ingest")):
                 job_id = submit(http, make_markdown(tmp_path / "b.md"))["job_id"]
@@ -291,6 +316,7 @@ def test_deleted_buffer_is_replayed_from_the_archive(stack: Stack, tmp_path: Pat
 
 # -- 4. the SSE endpoint is unreachable: polling ----------------------------------------------
 
+
 def test_unreachable_sse_falls_back_to_polling(stack: Stack, tmp_path: Path, seed: int) -> None:
     api_url, asked = stack.api_urls[0], []
     with Proxy(api_url, seed=seed, admit=refuse_sse) as proxy, authorized(api_url) as http:
@@ -305,7 +331,7 @@ def test_unreachable_sse_falls_back_to_polling(stack: Stack, tmp_path: Path, see
     sse, polls = for_job(proxy, job_id), for_job(proxy, job_id, sse=False)
     assert len(sse) == 1 + backoff.MAX_TRIES and not any(c.admitted for c in sse)
     assert all(c.admitted for c in polls) and len(polls) >= 2
-    backoffs, poll_waits = asked[:backoff.MAX_TRIES], asked[backoff.MAX_TRIES:]
+    backoffs, poll_waits = asked[: backoff.MAX_TRIES], asked[backoff.MAX_TRIES :]
     for attempt, waited in enumerate(backoffs):
         nominal = min(backoff.MAX_S, backoff.BASE_S * backoff.FACTOR**attempt)
         assert nominal * 0.9 <= waited <= nominal * 1.1, (attempt, waited)
@@ -331,9 +357,13 @@ sys.exit(cli.main(sys.argv[1:]))
 def test_cli_announces_the_backup_connection(stack: Stack, tmp_path: Path, seed: int) -> None:
     source, out = make_markdown(tmp_path / "d.md"), tmp_path / "d.out.md"
     with Proxy(stack.api_urls[0], seed=seed, admit=refuse_sse) as proxy:
-        done = subprocess.run([sys.executable, "-c", FAST_CLI, "--api-url", proxy.url, "convert",
-                               str(source), "-o", str(out)],
-                              capture_output=True, text=True, timeout=90, cwd=Path(__file__).parents[2])
+        done = subprocess.run(
+            [sys.executable, "-c", FAST_CLI, "--api-url", proxy.url, "convert", str(source), "-o", str(out)],
+            capture_output=True,
+            text=True,
+            timeout=90,
+            cwd=Path(__file__).parents[2],
+        )
     assert done.returncode == 0, done.stderr
     assert BACKUP_NOTICE in done.stderr and "100%" in done.stderr
     assert "Release notes" in out.read_text()
@@ -343,6 +373,7 @@ def test_cli_announces_the_backup_connection(stack: Stack, tmp_path: Path, seed:
 
 # -- found while writing these tests -----------------------------------------------------------
 
+
 def test_an_id_beyond_the_archive_range_is_not_a_server_error(stack: Stack, tmp_path: Path) -> None:
     """``after`` (or ``Last-Event-ID``) may have up to 19 digits (``domain.parse_last_event_id``), but
     ``event_archive.job_seq`` is an ``integer``: from 2**31 on, the archive query cannot bind it and
@@ -351,8 +382,11 @@ def test_an_id_beyond_the_archive_range_is_not_a_server_error(stack: Stack, tmp_
     with authorized(stack.api_urls[0], timeout=30) as http:
         job_id = submit(http, make_markdown(tmp_path / "e.md"))["job_id"]
         for after in (2**31 - 1, 2**31, 10**19 - 1):
-            response = http.get(f"/api/v1/jobs/{job_id}/events", params={"after": after},
-                                headers={"Accept": "application/json"})
+            response = http.get(
+                f"/api/v1/jobs/{job_id}/events",
+                params={"after": after},
+                headers={"Accept": "application/json"},
+            )
             if response.status_code == 400:
                 assert response.json()["code"] == "E100"
             else:

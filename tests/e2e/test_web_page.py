@@ -55,8 +55,9 @@ def upload(page: Page, path: Path) -> None:
     page.click("button[type=submit]")
 
 
-def test_a_person_converts_a_document_and_downloads_it(person: BrowserContext, stack: Stack,
-                                                       tmp_path: Path) -> None:
+def test_a_person_converts_a_document_and_downloads_it(
+    person: BrowserContext, stack: Stack, tmp_path: Path
+) -> None:
     document = make_docx(tmp_path / "report.docx")
     page, problems = opened(person)
     upload(page, document)
@@ -66,7 +67,7 @@ def test_a_person_converts_a_document_and_downloads_it(person: BrowserContext, s
     expect(links).to_have_text(["markdown", "html", "json"])
     assert page.locator("#bar").get_attribute("value") == "100"
     shown = page.locator("#events li").all_inner_texts()
-    numbers, types = zip(*(line.split(" ", 1) for line in shown))
+    numbers, types = zip(*(line.split(" ", 1) for line in shown), strict=False)
     assert [int(n) for n in numbers] == list(range(1, len(shown) + 1))  # every event, once, in order
     assert types[0] == "JobSubmitted" and types[-1] == "ConversionSucceeded"
 
@@ -77,8 +78,9 @@ def test_a_person_converts_a_document_and_downloads_it(person: BrowserContext, s
     assert problems == []
 
 
-def test_a_bad_file_shows_its_error_and_offers_nothing(person: BrowserContext, stack: Stack,
-                                                       tmp_path: Path) -> None:
+def test_a_bad_file_shows_its_error_and_offers_nothing(
+    person: BrowserContext, stack: Stack, tmp_path: Path
+) -> None:
     fake = tmp_path / "notes.docx"
     fake.write_bytes(b"plain text pretending to be a Word document")
     page, problems = opened(person)
@@ -90,8 +92,9 @@ def test_a_bad_file_shows_its_error_and_offers_nothing(person: BrowserContext, s
     assert problems == []
 
 
-def test_another_browser_does_not_see_the_first_ones_documents(browser: Browser, stack: Stack,
-                                                               tmp_path: Path) -> None:
+def test_another_browser_does_not_see_the_first_ones_documents(
+    browser: Browser, stack: Stack, tmp_path: Path
+) -> None:
     first, second = profile(browser, stack), profile(browser, stack)
     try:
         page, _ = opened(first)

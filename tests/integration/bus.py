@@ -19,12 +19,12 @@ from contracts.envelope import Envelope
 from contracts.events import UploadStored
 from contracts.subjects import STREAM, job_events, outcome_subject
 from services.converter import handlers
-from services.converter.breaker import Config
 from services.converter.adapters.checkpoints import CheckpointStore
 from services.converter.adapters.circuit import SharedCircuit
 from services.converter.adapters.mcp import docling_session, probe
 from services.converter.adapters.results import ResultStore
 from services.converter.adapters.saved import read_saved_json
+from services.converter.breaker import Config
 from services.runtime import bus
 
 
@@ -38,13 +38,16 @@ async def converter(env: dict[str, str]) -> AsyncIterator[handlers.Deps]:
     try:
         yield handlers.Deps(
             open_session=partial(docling_session, env["MCP_SERVER_URL"], 120.0),
-            read_saved_json=read_saved_json, results=ResultStore(pool),
+            read_saved_json=read_saved_json,
+            results=ResultStore(pool),
             publish=lambda event: bus.publish(broker, event),
             server_url=env["MCP_SERVER_URL"],
-            circuit=SharedCircuit(f"test-{uuid.uuid4().hex[:8]}", Config(), redis,
-                                  partial(probe, env["MCP_SERVER_URL"], 5.0)),
+            circuit=SharedCircuit(
+                f"test-{uuid.uuid4().hex[:8]}", Config(), redis, partial(probe, env["MCP_SERVER_URL"], 5.0)
+            ),
             checkpoints=CheckpointStore(pool),
-            has_outcome=lambda job_id: bus.has_outcome(broker, job_id))
+            has_outcome=lambda job_id: bus.has_outcome(broker, job_id),
+        )
     finally:
         await redis.aclose()
         await pool.close()
@@ -56,8 +59,14 @@ def stored_upload(env: dict[str, str], make: Callable[[Path], Path]) -> UploadSt
     job_id = str(uuid.uuid4())
     path = make(Path(env["UPLOAD_DIR"]) / f"test-{job_id}.docx")
     data = path.read_bytes()
-    return UploadStored(job_id=job_id, source="test", sha256=hashlib.sha256(data).hexdigest(),
-                        size_bytes=len(data), path=str(path), filename=path.name)
+    return UploadStored(
+        job_id=job_id,
+        source="test",
+        sha256=hashlib.sha256(data).hexdigest(),
+        size_bytes=len(data),
+        path=str(path),
+        filename=path.name,
+    )
 
 
 class Log:
@@ -87,8 +96,11 @@ class Log:
             found.append(Envelope.from_bytes(msg.data))
             seq = msg.seq
 
-    async def settled(self, durables: tuple[str, ...] = ("ingest", "converter", "converter-cancel",
-                                                         "progress"), timeout: float = 60.0) -> None:
+    async def settled(
+        self,
+        durables: tuple[str, ...] = ("ingest", "converter", "converter-cancel", "progress"),
+        timeout: float = 60.0,
+    ) -> None:
         """Wait until every consumer has processed everything in the stream."""
         await until(lambda: self._idle(durables), timeout, "consumers to settle")
 

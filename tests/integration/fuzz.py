@@ -55,8 +55,13 @@ def fuzz(base_url: str, examples: int, tally: Tally | None = None) -> Tally:
         for mode in schemathesis.GenerationMode:  # valid requests, then invalid ones
 
             @given(case=operation.as_strategy(generation_mode=mode))
-            @settings(max_examples=examples, deadline=None, database=None,
-                      phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=examples,
+                deadline=None,
+                database=None,
+                phases=[Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )
             def run(case: schemathesis.Case) -> None:
                 bearer = new_token(base_url) if ends_session else token
                 # the generated cookie or bearer (the schema's security schemes) give way to a real
@@ -70,6 +75,8 @@ def fuzz(base_url: str, examples: int, tally: Tally | None = None) -> Tally:
                 run()
             except Unsatisfiable:  # no invalid request exists (an operation without inputs)
                 pass
-            tally.timings[f"{label} ({mode.value})"] = (tally.requests - before,
-                                                        round(time.monotonic() - started, 2))
+            tally.timings[f"{label} ({mode.value})"] = (
+                tally.requests - before,
+                round(time.monotonic() - started, 2),
+            )
     return tally

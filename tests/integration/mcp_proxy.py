@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from tests.e2e.proxy import reset_connection
 
 HOST = "127.0.0.1"
-GARBAGE = b"\x00\xff\xfeNOT-HTTP\x07\r\n{\"jsonrpc\": oops\r\n\r\n"
+GARBAGE = b'\x00\xff\xfeNOT-HTTP\x07\r\n{"jsonrpc": oops\r\n\r\n'
 
 
 class McpProxy:
@@ -103,7 +103,9 @@ class McpProxy:
                 with contextlib.suppress(Exception):
                     writer.close()
 
-    async def _forward(self, chunk: bytes, client_w: asyncio.StreamWriter, up_w: asyncio.StreamWriter) -> bool:
+    async def _forward(
+        self, chunk: bytes, client_w: asyncio.StreamWriter, up_w: asyncio.StreamWriter
+    ) -> bool:
         mode = self.mode
         if mode == "reset":
             reset_connection(client_w)

@@ -47,7 +47,9 @@ class RunningServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"server exited ({self.process.returncode}): {self.log.read_text()[-3000:]}")
+                raise RuntimeError(
+                    f"server exited ({self.process.returncode}): {self.log.read_text()[-3000:]}"
+                )
             if ready():
                 return
             time.sleep(0.25)
@@ -80,26 +82,56 @@ class RunningServer:
 def _launch(argv: list[str], env: Mapping[str, str], log: Path) -> RunningServer:
     port = int(env["PORT"])
     with log.open("wb") as out:
-        process = subprocess.Popen(argv, cwd=REPO_ROOT, env={**os.environ, **env, "HF_HUB_OFFLINE": "1"},
-                                   stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            argv,
+            cwd=REPO_ROOT,
+            env={**os.environ, **env, "HF_HUB_OFFLINE": "1"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     return RunningServer(process, port, log)
 
 
 def launch_own(folder: Path, **settings: str) -> RunningServer:
     """`python -m services.mcp_server` from .venv-mcp; settings are MCP_SERVER_<NAME> values."""
     port = free_port()
-    env = {"PORT": str(port), "CACHE_DIR": str(folder / "own-cache"), "PYTHONPATH": str(REPO_ROOT),
-           **{f"MCP_SERVER_{name.upper()}": value for name, value in settings.items()}}
-    argv = [str(VENV_MCP_BIN / "python"), "-m", "services.mcp_server", "--transport", "streamable-http",
-            "--host", "127.0.0.1", "--port", str(port)]
+    env = {
+        "PORT": str(port),
+        "CACHE_DIR": str(folder / "own-cache"),
+        "PYTHONPATH": str(REPO_ROOT),
+        **{f"MCP_SERVER_{name.upper()}": value for name, value in settings.items()},
+    }
+    argv = [
+        str(VENV_MCP_BIN / "python"),
+        "-m",
+        "services.mcp_server",
+        "--transport",
+        "streamable-http",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     return _launch(argv, env, folder / f"own-{port}.log")
 
 
 def launch_official(folder: Path) -> RunningServer:
     port = free_port()
-    env = {"PORT": str(port), "CACHE_DIR": str(folder / "official-cache"), "DOCLING_MCP_CONVERSION_MODE": "local"}
-    argv = [str(VENV_MCP_BIN / "docling-mcp-server"), "--transport", "streamable-http",
-            "--host", "127.0.0.1", "--port", str(port)]
+    env = {
+        "PORT": str(port),
+        "CACHE_DIR": str(folder / "official-cache"),
+        "DOCLING_MCP_CONVERSION_MODE": "local",
+    }
+    argv = [
+        str(VENV_MCP_BIN / "docling-mcp-server"),
+        "--transport",
+        "streamable-http",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     return _launch(argv, env, folder / f"official-{port}.log")
 
 

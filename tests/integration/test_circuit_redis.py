@@ -19,8 +19,9 @@ CONFIG = Config(failure_threshold=3, reset_timeout_s=0.5, window_s=60.0, trial_l
 
 
 def client(port: int) -> aioredis.Redis:
-    return aioredis.Redis(host="127.0.0.1", port=port, socket_timeout=1, socket_connect_timeout=1,
-                          retry=Retry(NoBackoff(), 0))
+    return aioredis.Redis(
+        host="127.0.0.1", port=port, socket_timeout=1, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0)
+    )
 
 
 async def never_called() -> None:

@@ -39,8 +39,11 @@ PROBLEM = "application/problem+json"
 
 @pytest.fixture(scope="module")
 def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    stack = Stack(tmp_path_factory.mktemp("edge"), Ports.free(),
-                  components=("postgres", "nats", "valkey", "progress", "api"))
+    stack = Stack(
+        tmp_path_factory.mktemp("edge"),
+        Ports.free(),
+        components=("postgres", "nats", "valkey", "progress", "api"),
+    )
     with pytest.MonkeyPatch.context() as env:
         for name, value in EDGE_ENV.items():
             env.setenv(name, value)
@@ -90,6 +93,7 @@ def upload(http: httpx.Client, name: str = "a.md") -> httpx.Response:
 
 # -- rate limits ----------------------------------------------------------------------------------
 
+
 def test_submitting_past_the_limit_is_429_with_the_draft_headers(url: str) -> None:
     token = new_session(url)
     with client(url, token) as http:
@@ -127,11 +131,12 @@ def test_the_window_lives_in_redis_on_the_server_clock(edge: Stack, url: str) ->
     with client(url, token) as http:
         upload(http)
     import redis as sync_redis
+
     with sync_redis.Redis(port=int(edge.env()["REDIS_PORT"]), decode_responses=True) as r:
         key = f"ratelimit:{token}:submit"
         assert r.type(key) == "zset" and r.zcard(key) == 1
         assert 0 < r.pttl(key) <= 10_000
-        (member, score), = r.zrange(key, 0, -1, withscores=True)
+        ((_member, score),) = r.zrange(key, 0, -1, withscores=True)
         server_now_us = int(r.time()[0]) * 1_000_000
         assert abs(score - server_now_us) < 5_000_000  # scored by Redis TIME, in microseconds
 
@@ -142,7 +147,9 @@ async def test_instances_share_one_window_and_rejections_are_counted(edge: Stack
     try:
         first, second = RateLimiter(redis, RedisFallback()), RateLimiter(redis, RedisFallback())
         policy, subject = Policy("events", 4, 30), str(uuid.uuid4())
-        counted = REGISTRY.get_sample_value("docling_rate_limit_rejections_total", {"endpoint": "events"}) or 0
+        counted = (
+            REGISTRY.get_sample_value("docling_rate_limit_rejections_total", {"endpoint": "events"}) or 0
+        )
         decisions = [await (first if n % 2 else second).check(subject, policy) for n in range(6)]
         assert [d.allowed for d in decisions] == [True] * 4 + [False] * 2
         assert [d.remaining for d in decisions[:4]] == [3, 2, 1, 0]
@@ -158,12 +165,16 @@ async def test_instances_share_one_window_and_rejections_are_counted(edge: Stack
 
 # -- Redis down -----------------------------------------------------------------------------------
 
+
 def test_with_redis_down_the_api_keeps_answering_from_memory(edge: Stack, url: str) -> None:
     before = new_session(url)
     with client(url, before) as http:
         job_id = upload(http).json()["job_id"]
-        wait_for(lambda: http.get(f"/api/v1/jobs/{job_id}").json()["last_event_id"] >= 1, 30,
-                   "the job in the projection")
+        wait_for(
+            lambda: http.get(f"/api/v1/jobs/{job_id}").json()["last_event_id"] >= 1,
+            30,
+            "the job in the projection",
+        )
     edge.stop_component("valkey")
     try:
         health = httpx.get(f"{url}/api/v1/health", timeout=10)
@@ -171,8 +182,9 @@ def test_with_redis_down_the_api_keeps_answering_from_memory(edge: Stack, url: s
         assert health.json()["dependencies"]["redis"]["status"] == "down"
         with client(url, before) as http:  # a session this instance knows keeps working
             assert http.get("/api/v1/sessions/current").json()["session_id"] == before
-            page = http.get(f"/api/v1/jobs/{job_id}/events", params={"after": 0},
-                            headers={"Accept": "application/json"})
+            page = http.get(
+                f"/api/v1/jobs/{job_id}/events", params={"after": 0}, headers={"Accept": "application/json"}
+            )
             assert page.status_code == 200 and page.json()["events"][0]["event"] == "JobSubmitted"
             problem(http.get(f"/api/v1/jobs/{job_id}/events"), 503, "E503")  # SSE needs Redis
         during = new_session(url)  # created in memory
@@ -184,19 +196,32 @@ def test_with_redis_down_the_api_keeps_answering_from_memory(edge: Stack, url: s
     finally:
         edge.start_component("valkey")
     # this stack has no MCP server, so the API stays "degraded"; what matters is that Redis is back
-    wait_for(lambda: httpx.get(f"{url}/api/v1/health").json()["dependencies"]["redis"]["status"] == "up",
-               30, "Redis to be up again")
+    wait_for(
+        lambda: httpx.get(f"{url}/api/v1/health").json()["dependencies"]["redis"]["status"] == "up",
+        30,
+        "Redis to be up again",
+    )
     import redis as sync_redis
-    with client(url, during) as http, \
-            sync_redis.Redis(port=int(edge.env()["REDIS_PORT"]), decode_responses=True) as r:
+
+    with (
+        client(url, during) as http,
+        sync_redis.Redis(port=int(edge.env()["REDIS_PORT"]), decode_responses=True) as r,
+    ):
         # the session made during the outage is written to Redis once the API sees it answer again
-        wait_for(lambda: http.get("/api/v1/sessions/current").status_code == 200
-                   and r.exists(f"session:{during}"), 10, "the session in Redis")
+        wait_for(
+            lambda: http.get("/api/v1/sessions/current").status_code == 200 and r.exists(f"session:{during}"),
+            10,
+            "the session in Redis",
+        )
         assert json.loads(r.get(f"session:{during}"))["session_id"] == during
         assert 86000 < r.ttl(f"session:{during}") <= 86400
         # a session nobody created, accepted from memory nowhere: Redis is the authority again
-        assert http.get("/api/v1/sessions/current", headers={"Authorization": f"Bearer {uuid.uuid4()}"}
-                        ).status_code == 401
+        assert (
+            http.get(
+                "/api/v1/sessions/current", headers={"Authorization": f"Bearer {uuid.uuid4()}"}
+            ).status_code
+            == 401
+        )
 
 
 def postgres_processes(postmaster: int) -> list[int]:
@@ -223,6 +248,7 @@ def signal_all(pids: list[int], sig: int) -> None:
 
 # -- PostgreSQL down --------------------------------------------------------------------------------
 
+
 def test_with_postgres_down_requests_that_need_it_get_503_quickly(edge: Stack, url: str) -> None:
     token = new_session(url)
     with client(url, token) as http:
@@ -246,5 +272,8 @@ def test_with_postgres_down_requests_that_need_it_get_503_quickly(edge: Stack, u
                 signal_all(frozen, signal.SIGCONT)
                 raise
         edge.start_component("postgres")
-        wait_for(lambda: all(http.get(p).status_code == 200 for p in needs_db[:2]), 60,
-                   "the API to use PostgreSQL again")
+        wait_for(
+            lambda: all(http.get(p).status_code == 200 for p in needs_db[:2]),
+            60,
+            "the API to use PostgreSQL again",
+        )

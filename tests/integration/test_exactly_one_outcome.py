@@ -19,8 +19,9 @@ async def test_two_converters_racing_on_one_job_end_it_once(stack_env, log: Log)
     async with converter(stack_env) as first, converter(stack_env) as second:
         for _ in range(3):
             upload = stored_upload(stack_env, make_docx)
-            await asyncio.gather(handlers.on_upload_stored(upload, first),
-                                 handlers.on_upload_stored(upload, second))
+            await asyncio.gather(
+                handlers.on_upload_stored(upload, first), handlers.on_upload_stored(upload, second)
+            )
             outcomes = await log.outcomes(upload.job_id)
             assert [o.event_type for o in outcomes] == ["ConversionSucceeded"]
 
@@ -33,7 +34,9 @@ async def test_cancel_racing_success_ends_the_job_once(stack_env, log: Log) -> N
 
             async def cancel_later(job_id: str = upload.job_id, wait: float = delay) -> None:
                 await asyncio.sleep(wait + random.uniform(0, 0.1))
-                await handlers.on_cancel_requested(JobCancelRequested(job_id=job_id, source="test"), canceller)
+                await handlers.on_cancel_requested(
+                    JobCancelRequested(job_id=job_id, source="test"), canceller
+                )
 
             await asyncio.gather(handlers.on_upload_stored(upload, worker), cancel_later())
             outcomes = [o.event_type for o in await log.outcomes(upload.job_id)]
@@ -62,10 +65,13 @@ async def test_nothing_is_stored_after_the_outcome(stack_env, log: Log) -> None:
     async with converter(stack_env) as worker:
         job_id = str(uuid.uuid4())
         await worker.publish(JobCancelled(job_id=job_id, source="test", requested_by="r1"))
-        late = [ConversionProgressed(job_id=job_id, source="test", stage="converting", progress=20),
-                ConversionFailed(job_id=job_id, source="test", code="E205", message="m", recovery="r",
-                                 stage="converting"),
-                JobCancelRequested(job_id=job_id, source="test")]
+        late = [
+            ConversionProgressed(job_id=job_id, source="test", stage="converting", progress=20),
+            ConversionFailed(
+                job_id=job_id, source="test", code="E205", message="m", recovery="r", stage="converting"
+            ),
+            JobCancelRequested(job_id=job_id, source="test"),
+        ]
         for event in late:
             with pytest.raises(OutcomeTaken):
                 await worker.publish(event)

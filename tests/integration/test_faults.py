@@ -54,8 +54,9 @@ async def test_poison_message_ends_its_job_as_failed(stack_env, db, broker) -> N
     assert state["error_message"] and state["error_recovery"]
 
 
-async def test_a_converter_killed_mid_conversion_is_replaced(stack: Stack, stack_env, db, broker,
-                                                             log: Log) -> None:
+async def test_a_converter_killed_mid_conversion_is_replaced(
+    stack: Stack, stack_env, db, broker, log: Log
+) -> None:
     upload = stored_upload(stack_env, make_long_docx)  # seconds of docling work: killed mid-way
     await bus.publish(broker, upload)
     await until(lambda: _has(log, upload.job_id, "ConversionStarted"), 30, "the conversion to start")
@@ -92,10 +93,19 @@ async def snapshot(db: asyncpg.Pool, log: Log, redis_url: str, job_ids: list[str
         for job_id in job_ids:
             out[job_id] = {
                 "job": await job_state(db, job_id),
-                "archive": [dict(r) for r in await db.fetch(
-                    "SELECT seq, job_seq, event_id FROM event_archive WHERE job_id = $1 ORDER BY job_seq", job_id)],
-                "results": [dict(r) for r in await db.fetch(
-                    "SELECT format, sha256 FROM results WHERE job_id = $1 ORDER BY format", job_id)],
+                "archive": [
+                    dict(r)
+                    for r in await db.fetch(
+                        "SELECT seq, job_seq, event_id FROM event_archive WHERE job_id = $1 ORDER BY job_seq",
+                        job_id,
+                    )
+                ],
+                "results": [
+                    dict(r)
+                    for r in await db.fetch(
+                        "SELECT format, sha256 FROM results WHERE job_id = $1 ORDER BY format", job_id
+                    )
+                ],
                 "buffer": await client.zrange(keys.sse_events(job_id), 0, -1, withscores=True),
                 "history": await client.hgetall(keys.sse_history(job_id)),
             }
@@ -109,14 +119,26 @@ async def finished_jobs(api_url: str, stack_env, broker, db, tmp_path: Path) -> 
     ids = []
     token = httpx.post(f"{api_url}/api/v1/sessions", timeout=30).json()["session_id"]
     with httpx.Client(base_url=api_url, timeout=30, headers={"Authorization": f"Bearer {token}"}) as api:
-        for name, content in (("ok.md", MAKERS["md"](tmp_path / "ok.md").read_bytes()),
-                              ("bad.docx", b"PK\x03\x04 not a zip" * 30)):
+        for name, content in (
+            ("ok.md", MAKERS["md"](tmp_path / "ok.md").read_bytes()),
+            ("bad.docx", b"PK\x03\x04 not a zip" * 30),
+        ):
             ids.append(api.post("/api/v1/jobs", files={"file": (name, content)}).json()["job_id"])
-        slow = api.post("/api/v1/jobs", files={"file": ("c.docx", make_docx(tmp_path / "c.docx").read_bytes())})
+        slow = api.post(
+            "/api/v1/jobs", files={"file": ("c.docx", make_docx(tmp_path / "c.docx").read_bytes())}
+        )
         ids.append(slow.json()["job_id"])
         api.delete(f"/api/v1/jobs/{ids[-1]}")
-    rejected = JobSubmitted(job_id=str(uuid.uuid4()), source="test", filename="x.md", content_type="text/markdown",
-                            size_bytes=1, sha256="0" * 64, staging_object="missing-object", owner="")
+    rejected = JobSubmitted(
+        job_id=str(uuid.uuid4()),
+        source="test",
+        filename="x.md",
+        content_type="text/markdown",
+        size_bytes=1,
+        sha256="0" * 64,
+        staging_object="missing-object",
+        owner="",
+    )
     await bus.publish(broker, rejected)
     ids.append(rejected.job_id)
     for job_id in ids:
@@ -124,44 +146,75 @@ async def finished_jobs(api_url: str, stack_env, broker, db, tmp_path: Path) -> 
     return ids
 
 
-async def test_redelivered_and_duplicated_events_change_nothing(api_url, stack_env, broker, db, log,
-                                                                tmp_path: Path) -> None:
+async def test_redelivered_and_duplicated_events_change_nothing(
+    api_url, stack_env, broker, db, log, tmp_path: Path
+) -> None:
     job_ids = await finished_jobs(api_url, stack_env, broker, db, tmp_path)
     await log.settled()
     redis_url = f"redis://127.0.0.1:{stack_env['REDIS_PORT']}/0"
     before = await snapshot(db, log, redis_url, job_ids)
     types = {t for job_id in job_ids for t in await log.job_event_types(job_id)}
-    assert types >= {"JobSubmitted", "UploadStored", "UploadRejected", "ConversionStarted", "ConversionProgressed",
-                     "ConversionSucceeded", "ConversionFailed", "JobCancelRequested", "JobCancelled"}
+    assert types >= {
+        "JobSubmitted",
+        "UploadStored",
+        "UploadRejected",
+        "ConversionStarted",
+        "ConversionProgressed",
+        "ConversionSucceeded",
+        "ConversionFailed",
+        "JobCancelRequested",
+        "JobCancelled",
+    }
     counts = {job_id: await log.count(f"jobs.{job_id}.>") for job_id in job_ids}
 
     copies = 0
     for job_id in job_ids:  # every event again, newest first, under a fresh Nats-Msg-Id (no dedup)
-        rows = await db.fetch("SELECT envelope FROM event_archive WHERE job_id = $1 ORDER BY job_seq DESC", job_id)
+        rows = await db.fetch(
+            "SELECT envelope FROM event_archive WHERE job_id = $1 ORDER BY job_seq DESC", job_id
+        )
         for row in rows:
             envelope = Envelope.model_validate_json(row["envelope"])
-            terminal = envelope.event_type in {"ConversionSucceeded", "ConversionFailed", "JobCancelled",
-                                               "UploadRejected"}
-            await log.js.publish(event_subject(job_id, envelope.event_type, terminal), envelope.to_bytes(),
-                                 stream=STREAM, headers={"Nats-Msg-Id": str(uuid.uuid4())})
+            terminal = envelope.event_type in {
+                "ConversionSucceeded",
+                "ConversionFailed",
+                "JobCancelled",
+                "UploadRejected",
+            }
+            await log.js.publish(
+                event_subject(job_id, envelope.event_type, terminal),
+                envelope.to_bytes(),
+                stream=STREAM,
+                headers={"Nats-Msg-Id": str(uuid.uuid4())},
+            )
             copies += 1
     await log.settled()
     again = await snapshot(db, log, redis_url, job_ids)
-    changed = {(job_id, part) for job_id in job_ids for part in before[job_id]
-               if again[job_id][part] != before[job_id][part]}
+    changed = {
+        (job_id, part)
+        for job_id in job_ids
+        for part in before[job_id]
+        if again[job_id][part] != before[job_id][part]
+    }
     assert not changed, {k: (before[k[0]][k[1]], again[k[0]][k[1]]) for k in sorted(changed)}
     after = {job_id: await log.count(f"jobs.{job_id}.>") for job_id in job_ids}
     assert sum(after.values()) - sum(counts.values()) == copies, "a service emitted new events for old ones"
 
 
-async def test_rebuild_reproduces_the_live_projections(api_url, stack_env, broker, db, log, tmp_path: Path) -> None:
+async def test_rebuild_reproduces_the_live_projections(
+    api_url, stack_env, broker, db, log, tmp_path: Path
+) -> None:
     job_ids = await finished_jobs(api_url, stack_env, broker, db, tmp_path)
     await log.settled()
     redis_url = f"redis://127.0.0.1:{stack_env['REDIS_PORT']}/0"
     everything = [str(r["job_id"]) for r in await db.fetch("SELECT job_id FROM jobs")]
     live = await snapshot(db, log, redis_url, everything)
-    done = subprocess.run([sys.executable, "-m", "services.progress.rebuild"], env={**os.environ, **stack_env},
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "services.progress.rebuild"],
+        env={**os.environ, **stack_env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["jobs"] == len(everything) and report["events"] > 0
@@ -169,7 +222,8 @@ async def test_rebuild_reproduces_the_live_projections(api_url, stack_env, broke
     # The jobs table of every job; Redis of this test's own jobs only: other tests damage buffers on
     # purpose (deleting one mid-job), and the rebuild repairing those is the point of it.
     compared = {(job_id, "job") for job_id in everything} | {
-        (job_id, part) for job_id in job_ids for part in ("archive", "results", "buffer", "history")}
+        (job_id, part) for job_id in job_ids for part in ("archive", "results", "buffer", "history")
+    }
     changed = {key for key in compared if rebuilt[key[0]][key[1]] != live[key[0]][key[1]]}
     assert not changed, {k: (live[k[0]][k[1]], rebuilt[k[0]][k[1]]) for k in sorted(changed)}
     assert set(job_ids) <= set(everything)

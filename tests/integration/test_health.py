@@ -66,9 +66,13 @@ def test_api_metrics_expose_health_http_and_jobs(stack: Stack, tmp_path: Path) -
         assert client.get(f"/api/v1/jobs/{missing}").status_code == 404
     job_id = convert(stack, tmp_path)
     text = httpx.get(f"{api}/api/v1/metrics", timeout=10.0).text
-    for line in ("docling_health_status 1.0", "docling_db_status 1.0",
-                 'docling_dependency_up{dependency="mcp"} 1.0',
-                 'docling_circuit_state{service="docling-mcp"} 0.0', "docling_sse_connections 0.0"):
+    for line in (
+        "docling_health_status 1.0",
+        "docling_db_status 1.0",
+        'docling_dependency_up{dependency="mcp"} 1.0',
+        'docling_circuit_state{service="docling-mcp"} 0.0',
+        "docling_sse_connections 0.0",
+    ):
         assert line in text, line
     assert 'docling_dependency_latency_seconds{dependency="postgres"}' in text
     assert float(text.split("\ndocling_redis_memory_percent ")[1].split()[0]) < 50
@@ -87,6 +91,7 @@ def test_health_follows_each_dependency_down_and_back(component: str, stack: Sta
     until(lambda: healthy(api))
     stack.stop_component(component)
     try:
+
         def reported() -> dict | None:
             response = health(api)
             body = response.json()
@@ -107,8 +112,10 @@ def test_health_follows_each_dependency_down_and_back(component: str, stack: Sta
         for worker, needs in WORKER_NEEDS.items():
             ready = component not in needs and component != "nats"
             url = worker_url(stack, worker)
-            until(lambda: httpx.get(f"{url}/readyz", timeout=10.0).status_code == (200 if ready else 503),
-                  timeout=30.0)
+            until(
+                lambda: httpx.get(f"{url}/readyz", timeout=10.0).status_code == (200 if ready else 503),
+                timeout=30.0,
+            )
             assert httpx.get(f"{url}/livez").status_code == 200
     finally:
         stack.start_component(component)

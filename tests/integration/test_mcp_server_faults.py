@@ -16,7 +16,14 @@ from pathlib import Path
 import pytest
 
 from tests import documents
-from tests.integration.mcp_servers import RunningServer, error_text, launch_own, markdown_of, own_ready, session
+from tests.integration.mcp_servers import (
+    RunningServer,
+    error_text,
+    launch_own,
+    markdown_of,
+    own_ready,
+    session,
+)
 
 CONVERT = "convert_document_into_docling_document"
 # the test-only triggers of services/mcp_server/adapters/worker.py (MCP_SERVER_TEST_FAULTS=1)
@@ -32,8 +39,15 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, root: Path) -> Iterator[RunningServer]:
     folder = tmp_path_factory.mktemp("own-server")
-    running = launch_own(folder, allowed_roots=str(root), workers="2", test_faults="1", doc_timeout_s="4",
-                         worker_max_docs="5", max_file_size_mb="1")
+    running = launch_own(
+        folder,
+        allowed_roots=str(root),
+        workers="2",
+        test_faults="1",
+        doc_timeout_s="4",
+        worker_max_docs="5",
+        max_file_size_mb="1",
+    )
     try:
         running.wait_ready(own_ready(running))
         yield running
@@ -70,11 +84,17 @@ async def test_text_pdf_converts_without_layout_models(server: RunningServer, ro
     assert "page 1 of 1" in [message for _, message in steps]
 
 
-@pytest.mark.parametrize("maker, reason", [(documents.make_scanned_pdf, "no text layer"),
-                                           (documents.make_corrupt_pdf, "conversion failed"),
-                                           (documents.make_corrupt_docx, "conversion failed")])
-async def test_unreadable_documents_fail_with_a_tool_error(server: RunningServer, root: Path, maker,
-                                                           reason: str) -> None:
+@pytest.mark.parametrize(
+    "maker, reason",
+    [
+        (documents.make_scanned_pdf, "no text layer"),
+        (documents.make_corrupt_pdf, "conversion failed"),
+        (documents.make_corrupt_docx, "conversion failed"),
+    ],
+)
+async def test_unreadable_documents_fail_with_a_tool_error(
+    server: RunningServer, root: Path, maker, reason: str
+) -> None:
     path = maker(root / f"bad-{maker.__name__}.{maker.__name__.rsplit('_', 1)[-1]}")
     async with session(server.url) as client:
         result = await client.call_tool(CONVERT, {"source": str(path)})
@@ -93,8 +113,9 @@ async def test_crashing_document_fails_alone(server: RunningServer, root: Path) 
 
 async def test_hanging_document_times_out_while_others_convert(server: RunningServer, root: Path) -> None:
     async with session(server.url) as hanging_client, session(server.url) as other_client:
-        hanging = asyncio.create_task(hanging_client.call_tool(
-            CONVERT, {"source": str(_fault_file(root / "hang.md", HANG))}))
+        hanging = asyncio.create_task(
+            hanging_client.call_tool(CONVERT, {"source": str(_fault_file(root / "hang.md", HANG))})
+        )
         for index in range(3):  # the other worker keeps converting meanwhile
             await markdown_of(other_client, str(documents.make_docx(root / f"meanwhile-{index}.docx")))
         assert not hanging.done()
@@ -112,13 +133,20 @@ async def test_workers_are_recycled_after_max_docs(server: RunningServer, root: 
     assert _metric(server, "mcp_server_worker_restarts_total", '{reason="recycle"}') >= recycled + 1
 
 
-async def test_paths_outside_the_allowed_roots_are_refused(server: RunningServer, root: Path,
-                                                           tmp_path: Path) -> None:
+async def test_paths_outside_the_allowed_roots_are_refused(
+    server: RunningServer, root: Path, tmp_path: Path
+) -> None:
     outside = documents.make_markdown(tmp_path / "outside.md")
     (root / "link.md").symlink_to(outside)
     (root / "sub").mkdir()
-    refused = [str(outside), f"{root}/sub/../../{tmp_path.name}/outside.md", str(root / "link.md"),
-               f"file://{outside}", "/etc/passwd", "ftp://example.com/a.pdf"]
+    refused = [
+        str(outside),
+        f"{root}/sub/../../{tmp_path.name}/outside.md",
+        str(root / "link.md"),
+        f"file://{outside}",
+        "/etc/passwd",
+        "ftp://example.com/a.pdf",
+    ]
     async with session(server.url) as client:
         for source in refused:
             result = await client.call_tool(CONVERT, {"source": source})

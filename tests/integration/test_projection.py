@@ -46,23 +46,33 @@ async def deps(stack_env: dict[str, str]) -> AsyncIterator[handlers.Deps]:
 
 def envelopes(job_id: str) -> list[Envelope]:
     """Events no running service reacts to (only the projections see them)."""
-    return [Envelope.wrap(ConversionStarted(job_id=job_id, source="converter", mcp_server="m")),
-            Envelope.wrap(ConversionProgressed(job_id=job_id, source="converter", stage="converting",
-                                               progress=60)),
-            Envelope.wrap(ConversionProgressed(job_id=job_id, source="converter", stage="exporting_markdown",
-                                               progress=75))]
+    return [
+        Envelope.wrap(ConversionStarted(job_id=job_id, source="converter", mcp_server="m")),
+        Envelope.wrap(
+            ConversionProgressed(job_id=job_id, source="converter", stage="converting", progress=60)
+        ),
+        Envelope.wrap(
+            ConversionProgressed(job_id=job_id, source="converter", stage="exporting_markdown", progress=75)
+        ),
+    ]
 
 
 async def put_in_stream(js, envelope: Envelope) -> int:
     """Store the event in the real stream. The stack's own progress projects it too, racing the
     test's projection: the outcome must be the same whoever gets there first."""
-    ack = await js.publish(event_subject(envelope.job_id, envelope.event_type), envelope.to_bytes(), stream=STREAM, headers={"Nats-Msg-Id": envelope.event_id})
+    ack = await js.publish(
+        event_subject(envelope.job_id, envelope.event_type),
+        envelope.to_bytes(),
+        stream=STREAM,
+        headers={"Nats-Msg-Id": envelope.event_id},
+    )
     return ack.seq
 
 
 async def rows(deps: handlers.Deps, job_id: str) -> list[tuple]:
-    found = await deps.pool.fetch("SELECT job_seq, seq, event_type FROM event_archive WHERE job_id = $1 "
-                                  "ORDER BY job_seq", job_id)
+    found = await deps.pool.fetch(
+        "SELECT job_seq, seq, event_type FROM event_archive WHERE job_id = $1 ORDER BY job_seq", job_id
+    )
     return [tuple(r) for r in found]
 
 
@@ -86,8 +96,11 @@ async def test_each_event_is_projected_once_and_numbered(deps: handlers.Deps) ->
             announced.append(SseEntry.from_json(message["data"]).id)
     await live.aclose()
 
-    assert [(n, t) for n, _, t in archived] == [(1, "ConversionStarted"), (2, "ConversionProgressed"),
-                                                (3, "ConversionProgressed")]
+    assert [(n, t) for n, _, t in archived] == [
+        (1, "ConversionStarted"),
+        (2, "ConversionProgressed"),
+        (3, "ConversionProgressed"),
+    ]
     assert [seq for _, seq, _ in archived] == [i.seq for i in items]
     assert (job["status"], job["progress"], job["events"]) == ("converting", 75, 3)
     assert [int(score) for _, score in buffered] == [1, 2, 3]
@@ -109,8 +122,9 @@ async def test_a_reader_sees_numbers_in_order_when_announcements_are_not(deps: h
     await deps.buffer.redis.delete(keys.sse_events(job_id), keys.sse_history(job_id))
     one, two, three = await postgres.project(deps.pool, items, 0, deps.lookup)  # archived already
     await deps.buffer.add([one])
-    stream = JobStream(job_id, 0, EventFeed(deps.buffer.redis), ReadModel(deps.pool), heartbeat_s=5,
-                       retry_ms=1000, state={})
+    stream = JobStream(
+        job_id, 0, EventFeed(deps.buffer.redis), ReadModel(deps.pool), heartbeat_s=5, retry_ms=1000, state={}
+    )
     messages = stream.messages()
     seen = []
     async for message in messages:  # the replay (1), then the sync event: now it follows live
@@ -133,9 +147,11 @@ async def test_an_event_delivered_before_its_predecessors_waits_for_them(deps: h
     items = [Incoming(e, await put_in_stream(deps.js, e)) for e in envelopes(job_id)]
     await handlers.on_job_events([items[2]], 0, deps)  # alone: the first two come from the stream
     await handlers.on_job_events(items[:2], 0, deps)  # their own delivery, later: nothing changes
-    assert await rows(deps, job_id) == [(1, items[0].seq, "ConversionStarted"),
-                                        (2, items[1].seq, "ConversionProgressed"),
-                                        (3, items[2].seq, "ConversionProgressed")]
+    assert await rows(deps, job_id) == [
+        (1, items[0].seq, "ConversionStarted"),
+        (2, items[1].seq, "ConversionProgressed"),
+        (3, items[2].seq, "ConversionProgressed"),
+    ]
 
 
 async def test_the_event_archive_is_append_only(deps: handlers.Deps) -> None:

@@ -15,7 +15,9 @@ from tests.redis_keys import as_regex, documented_patterns, unlisted
 def test_every_key_the_system_writes_is_documented(stack: Stack, api_url: str) -> None:
     token = httpx.post(f"{api_url}/api/v1/sessions", timeout=30).json()["session_id"]
     with httpx.Client(base_url=api_url, timeout=30, headers={"Authorization": f"Bearer {token}"}) as api:
-        job_id = api.post("/api/v1/jobs", files={"file": ("k.md", f"# {uuid.uuid4()}\n".encode())}).json()["job_id"]
+        job_id = api.post("/api/v1/jobs", files={"file": ("k.md", f"# {uuid.uuid4()}\n".encode())}).json()[
+            "job_id"
+        ]
         deadline = time.monotonic() + 60
         while api.get(f"/api/v1/jobs/{job_id}").json()["status"] != "succeeded":  # rate-limited reads
             assert time.monotonic() < deadline, "the job did not finish"
@@ -25,7 +27,11 @@ def test_every_key_the_system_writes_is_documented(stack: Stack, api_url: str) -
     patterns = documented_patterns()
     assert unlisted(found, patterns) == [], "keys whose pattern CLAUDE.md does not list"
     # the run wrote each kind it was meant to (else this test would prove little)
-    for kind in ("session:{uuid}", "ratelimit:{sessionId}:{endpoint}", "sse:events:{jobId}",
-                 "sse:history:{jobId}"):
+    for kind in (
+        "session:{uuid}",
+        "ratelimit:{sessionId}:{endpoint}",
+        "sse:events:{jobId}",
+        "sse:history:{jobId}",
+    ):
         assert any(as_regex(kind).match(k) for k in found), f"no {kind} key was written"
     assert f"session:{token}" in found and f"ratelimit:{token}:job" in found

@@ -31,8 +31,12 @@ from tests.integration.mcp_proxy import McpProxy
 from tests.metrics import metric
 
 REPO = Path(__file__).resolve().parents[2]
-TOOLS = ("convert_document_into_docling_document", "export_docling_document_to_markdown",
-         "export_docling_document_to_json", "export_docling_document_to_html")
+TOOLS = (
+    "convert_document_into_docling_document",
+    "export_docling_document_to_markdown",
+    "export_docling_document_to_json",
+    "export_docling_document_to_html",
+)
 
 
 def free_port() -> int:
@@ -50,9 +54,15 @@ class Converters:
     def start(self, **settings: str) -> tuple[subprocess.Popen, str]:
         port = free_port()
         env = {**os.environ, **self.stack_env, "CONVERTER_PORT": str(port), **settings}
-        log = open(self.logs / f"converter-{port}.log", "wb")  # noqa: SIM115 - closed with the process
-        process = subprocess.Popen([sys.executable, "-m", "services.converter"], env=env, cwd=REPO,
-                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log = open(self.logs / f"converter-{port}.log", "wb")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "services.converter"],
+            env=env,
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.running.append((process, log))
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
@@ -88,7 +98,9 @@ def without_stack_converters(stack: Stack) -> Iterator[None]:
 
 
 @pytest.fixture
-def converters(without_stack_converters: None, stack_env: dict[str, str], tmp_path: Path) -> Iterator[Converters]:
+def converters(
+    without_stack_converters: None, stack_env: dict[str, str], tmp_path: Path
+) -> Iterator[Converters]:
     started = Converters(stack_env, tmp_path)
     try:
         yield started
@@ -98,16 +110,25 @@ def converters(without_stack_converters: None, stack_env: dict[str, str], tmp_pa
 
 @pytest.fixture
 async def redis(stack_env: dict[str, str]) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis(host=stack_env["REDIS_HOST"], port=int(stack_env["REDIS_PORT"]), decode_responses=True)
+    client = aioredis.Redis(
+        host=stack_env["REDIS_HOST"], port=int(stack_env["REDIS_PORT"]), decode_responses=True
+    )
     yield client
     await client.aclose()
 
 
 def circuit_settings(proxy: McpProxy, name: str, **more: str) -> dict[str, str]:
-    return {"MCP_SERVER_URL": proxy.url, "CONVERTER_BREAKER_NAME": name,
-            "CONVERTER_BREAKER_FAILURE_THRESHOLD": "3", "CONVERTER_BREAKER_RESET_TIMEOUT_S": "2",
-            "CONVERTER_BREAKER_PROBE_TIMEOUT_S": "2", "CONVERTER_RETRY_DELAY_S": "0.3",
-            "CONVERTER_WAIT_POLL_S": "0.2", "CONVERTER_MCP_TIMEOUT_S": "2", **more}
+    return {
+        "MCP_SERVER_URL": proxy.url,
+        "CONVERTER_BREAKER_NAME": name,
+        "CONVERTER_BREAKER_FAILURE_THRESHOLD": "3",
+        "CONVERTER_BREAKER_RESET_TIMEOUT_S": "2",
+        "CONVERTER_BREAKER_PROBE_TIMEOUT_S": "2",
+        "CONVERTER_RETRY_DELAY_S": "0.3",
+        "CONVERTER_WAIT_POLL_S": "0.2",
+        "CONVERTER_MCP_TIMEOUT_S": "2",
+        **more,
+    }
 
 
 def tool_calls(mcp_url: str) -> dict[str, float]:
@@ -127,7 +148,8 @@ async def outcome(log: Log, job_id: str) -> str | None:
 
 @pytest.mark.parametrize(("fault", "code"), [("reset", "E206"), ("garbage", "E200"), ("delay", "E207")])
 async def test_a_failing_server_opens_the_shared_circuit_jobs_wait_then_all_finish(
-        fault: str, code: str, converters: Converters, stack_env, mcp_url: str, log: Log, broker, redis) -> None:
+    fault: str, code: str, converters: Converters, stack_env, mcp_url: str, log: Log, broker, redis
+) -> None:
     name = f"test-{fault}-{uuid.uuid4().hex[:6]}"
     with McpProxy(mcp_url) as proxy:
         proxy.set(fault, delay_s=4.0)  # delay: past CONVERTER_MCP_TIMEOUT_S=2
@@ -142,7 +164,9 @@ async def test_a_failing_server_opens_the_shared_circuit_jobs_wait_then_all_fini
 
         await until(circuit_open, 60, "the circuit to open")
         for upload in uploads:
-            await until(lambda u=upload: events_of(log, u.job_id, "ConversionDeferred"), 30, "a deferred event")
+            await until(
+                lambda u=upload: events_of(log, u.job_id, "ConversionDeferred"), 30, "a deferred event"
+            )
         assert [await outcome(log, u.job_id) for u in uploads] == [None, None, None]
         assert json.loads(await redis.get(keys.circuit(name)))["code"] == code
 
@@ -155,15 +179,24 @@ async def test_a_failing_server_opens_the_shared_circuit_jobs_wait_then_all_fini
         deferred = await events_of(log, upload.job_id, "ConversionDeferred")
         assert len(deferred) == 1 and deferred[0]["code"] == code, deferred
     assert json.loads(await redis.get(keys.circuit(name)))["state"] == "CLOSED"
-    assert metric(urls, "docling_circuit_breaker_transitions_total", from_state="CLOSED", to_state="OPEN") == 1
-    assert metric(urls, "docling_circuit_breaker_transitions_total", from_state="OPEN", to_state="HALF_OPEN") >= 1
-    assert metric(urls, "docling_circuit_breaker_transitions_total", from_state="HALF_OPEN", to_state="CLOSED") == 1
+    assert (
+        metric(urls, "docling_circuit_breaker_transitions_total", from_state="CLOSED", to_state="OPEN") == 1
+    )
+    assert (
+        metric(urls, "docling_circuit_breaker_transitions_total", from_state="OPEN", to_state="HALF_OPEN")
+        >= 1
+    )
+    assert (
+        metric(urls, "docling_circuit_breaker_transitions_total", from_state="HALF_OPEN", to_state="CLOSED")
+        == 1
+    )
     assert metric(urls, "docling_circuit_breaker_trials_total", outcome="succeeded") == 1
     assert metric(urls, "docling_circuit_breaker_failures_total", code=code) >= 3
 
 
 async def test_a_document_the_server_cannot_read_fails_alone_and_does_not_trip(
-        converters: Converters, stack_env, mcp_url: str, log: Log, broker, redis) -> None:
+    converters: Converters, stack_env, mcp_url: str, log: Log, broker, redis
+) -> None:
     name = f"test-tool-{uuid.uuid4().hex[:6]}"
     with McpProxy(mcp_url) as proxy:
         urls = [converters.start(**circuit_settings(proxy, name, CONVERTER_BREAKER_FAILURE_THRESHOLD="1"))[1]]
@@ -181,7 +214,8 @@ async def test_a_document_the_server_cannot_read_fails_alone_and_does_not_trip(
 
 
 async def test_a_long_conversion_is_not_redelivered_while_it_runs(
-        converters: Converters, stack_env, mcp_url: str, log: Log, broker) -> None:
+    converters: Converters, stack_env, mcp_url: str, log: Log, broker
+) -> None:
     ack_wait = float(os.environ["NATS_ACK_WAIT_S"])
     with McpProxy(mcp_url) as proxy:
         proxy.count(*TOOLS)
@@ -199,13 +233,17 @@ async def test_a_long_conversion_is_not_redelivered_while_it_runs(
 
 
 async def test_a_converter_killed_mid_job_is_resumed_by_another_without_redoing_stages(
-        converters: Converters, stack_env, mcp_url: str, log: Log, broker, db) -> None:
+    converters: Converters, stack_env, mcp_url: str, log: Log, broker, db
+) -> None:
     with McpProxy(mcp_url) as proxy:
         proxy.set("hold", hold_marker="export_docling_document_to_json")
-        first, _ = converters.start(MCP_SERVER_URL=proxy.url, CONVERTER_BREAKER_NAME=f"test-{uuid.uuid4().hex[:6]}")
+        first, _ = converters.start(
+            MCP_SERVER_URL=proxy.url, CONVERTER_BREAKER_NAME=f"test-{uuid.uuid4().hex[:6]}"
+        )
         before = tool_calls(mcp_url)
         upload = stored_upload(stack_env, make_docx)
         await bus.publish(broker, upload)
+
         async def held() -> bool:
             return proxy.held > 0
 
@@ -217,8 +255,14 @@ async def test_a_converter_killed_mid_job_is_resumed_by_another_without_redoing_
         assert checkpoint["partialResults"]["markdown"] and checkpoint["metadata"]["documentKey"]
         assert checkpoint["metadata"]["fileHash"] == f"sha256:{upload.sha256}"
 
-        shown = subprocess.run([sys.executable, "-m", "services.converter.checkpoints", "show", upload.job_id],
-                               env={**os.environ, **stack_env}, cwd=REPO, capture_output=True, text=True, check=True)
+        shown = subprocess.run(
+            [sys.executable, "-m", "services.converter.checkpoints", "show", upload.job_id],
+            env={**os.environ, **stack_env},
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         summary = json.loads(shown.stdout)["checkpoint"]
         assert summary["stage"] == "exporting_markdown" and summary["partial"]["markdown"] > 0
 
@@ -238,10 +282,18 @@ async def test_a_converter_killed_mid_job_is_resumed_by_another_without_redoing_
 
 @pytest.mark.parametrize(("fault", "code"), [("reset", "E206"), ("garbage", "E200")])
 async def test_a_pooled_session_that_breaks_is_replaced_and_the_job_goes_on(
-        fault: str, code: str, converters: Converters, stack_env, mcp_url: str, log: Log, broker) -> None:
+    fault: str, code: str, converters: Converters, stack_env, mcp_url: str, log: Log, broker
+) -> None:
     with McpProxy(mcp_url) as proxy:
-        converters.start(**circuit_settings(proxy, f"test-pool-{uuid.uuid4().hex[:6]}", CONVERTER_MCP_SESSIONS="1",
-                                            CONVERTER_BREAKER_FAILURE_THRESHOLD="100", CONVERTER_MAX_ATTEMPTS="1000"))
+        converters.start(
+            **circuit_settings(
+                proxy,
+                f"test-pool-{uuid.uuid4().hex[:6]}",
+                CONVERTER_MCP_SESSIONS="1",
+                CONVERTER_BREAKER_FAILURE_THRESHOLD="100",
+                CONVERTER_MAX_ATTEMPTS="1000",
+            )
+        )
         warm = stored_upload(stack_env, make_docx)
         await bus.publish(broker, warm)
         await until(lambda: outcome(log, warm.job_id), 60, "the first job (it opens the session)")
@@ -258,9 +310,13 @@ async def test_a_pooled_session_that_breaks_is_replaced_and_the_job_goes_on(
 
 
 async def test_pooled_sessions_outlive_a_restart_of_the_mcp_server(
-        converters: Converters, stack: Stack, stack_env, mcp_url: str, log: Log, broker) -> None:
-    converters.start(MCP_SERVER_URL=mcp_url, CONVERTER_BREAKER_NAME=f"test-restart-{uuid.uuid4().hex[:6]}",
-                     CONVERTER_MCP_SESSIONS="1")
+    converters: Converters, stack: Stack, stack_env, mcp_url: str, log: Log, broker
+) -> None:
+    converters.start(
+        MCP_SERVER_URL=mcp_url,
+        CONVERTER_BREAKER_NAME=f"test-restart-{uuid.uuid4().hex[:6]}",
+        CONVERTER_MCP_SESSIONS="1",
+    )
     first = stored_upload(stack_env, make_docx)
     await bus.publish(broker, first)
     await until(lambda: outcome(log, first.job_id), 60, "the first job (it opens the session)")

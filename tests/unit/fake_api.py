@@ -10,13 +10,26 @@ import httpx
 JOB_ID = "0b7d5c8e-0000-4000-8000-000000000001"
 BASE = f"/api/v1/jobs/{JOB_ID}"
 SESSION_ID = "5e55a7f0-0000-4000-8000-000000000001"
-SUCCEEDED = [("JobSubmitted", {}), ("UploadStored", {}), ("ConversionStarted", {}),
-             ("ConversionProgressed", {"stage": "converting", "progress": 60}),
-             ("ConversionProgressed", {"stage": "exporting_markdown", "progress": 75}),
-             ("ConversionSucceeded", {"formats": ["markdown"]})]
-FAILED = [*SUCCEEDED[:3], ("ConversionFailed", {"code": "E205", "message": "Document processing failed",
-                                                 "recovery": "Retry with different document",
-                                                 "stage": "converting"})]
+SUCCEEDED = [
+    ("JobSubmitted", {}),
+    ("UploadStored", {}),
+    ("ConversionStarted", {}),
+    ("ConversionProgressed", {"stage": "converting", "progress": 60}),
+    ("ConversionProgressed", {"stage": "exporting_markdown", "progress": 75}),
+    ("ConversionSucceeded", {"formats": ["markdown"]}),
+]
+FAILED = [
+    *SUCCEEDED[:3],
+    (
+        "ConversionFailed",
+        {
+            "code": "E205",
+            "message": "Document processing failed",
+            "recovery": "Retry with different document",
+            "stage": "converting",
+        },
+    ),
+]
 
 
 def sse_frame(event: str, data: object, event_id: int | None = None) -> bytes:
@@ -31,10 +44,17 @@ class FakeApi:
     poll exists (else it answers with an event stream, as a server without it does).
     """
 
-    def __init__(self, events: list[tuple[str, dict]], cuts: tuple[int, ...] = (),
-                 sse_down: bool = False, listable: bool = True) -> None:
-        self.events = [(seq, kind, {"event_type": kind, "job_id": JOB_ID, "data": data})
-                       for seq, (kind, data) in enumerate(events, start=1)]
+    def __init__(
+        self,
+        events: list[tuple[str, dict]],
+        cuts: tuple[int, ...] = (),
+        sse_down: bool = False,
+        listable: bool = True,
+    ) -> None:
+        self.events = [
+            (seq, kind, {"event_type": kind, "job_id": JOB_ID, "data": data})
+            for seq, (kind, data) in enumerate(events, start=1)
+        ]
         self.cuts, self.sse_down, self.listable = list(cuts), sse_down, listable
         self.requests: list[httpx.Request] = []  # every request but session creations
         self.sessions_created = 0
@@ -45,9 +65,14 @@ class FakeApi:
     def job(self) -> dict:
         kind, data = self.events[-1][1], self.events[-1][2]["data"]
         failed = kind == "ConversionFailed"
-        return {"job_id": JOB_ID, "status": "failed" if failed else "succeeded",
-                "stage": data.get("stage", "done"), "progress": 100, "last_event_id": len(self.events),
-                "error": {k: data[k] for k in ("code", "message", "recovery")} if failed else None}
+        return {
+            "job_id": JOB_ID,
+            "status": "failed" if failed else "succeeded",
+            "stage": data.get("stage", "done"),
+            "progress": 100,
+            "last_event_id": len(self.events),
+            "error": {k: data[k] for k in ("code", "message", "recovery")} if failed else None,
+        }
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
@@ -77,8 +102,9 @@ class FakeApi:
         if after >= len(self.events):
             return httpx.Response(204)
         cut = self.cuts.pop(0) if self.cuts else None
-        return httpx.Response(200, headers={"content-type": "text/event-stream"},
-                              content=self._frames(after, cut))
+        return httpx.Response(
+            200, headers={"content-type": "text/event-stream"}, content=self._frames(after, cut)
+        )
 
     def _frames(self, after: int, cut: int | None) -> Iterator[bytes]:
         yield b": stream open\nretry: 1000\n\n"

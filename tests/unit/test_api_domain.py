@@ -8,37 +8,83 @@ MB = 1024 * 1024
 ZIP = b"PK\x03\x04rest"
 
 
-@pytest.mark.parametrize("name", ["report.docx", "Q3 results (final).xlsx", "notes.md", "a.PDF",
-                                  "résumé.html", "report..v2.csv", "a" * 250 + ".pdf"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "report.docx",
+        "Q3 results (final).xlsx",
+        "notes.md",
+        "a.PDF",
+        "résumé.html",
+        "report..v2.csv",
+        "a" * 250 + ".pdf",
+    ],
+)
 def test_plain_filenames_pass(name: str) -> None:
     assert filename_problem(name) is None
 
 
-@pytest.mark.parametrize("name", [
-    "", "../../etc/passwd.docx", "..\\..\\boot.ini.md", "C:\\Users\\me\\notes.md", "/abs/a.md",
-    "dir/a.md", "bad\x00name.html", "tab\tname.csv", "line\nbreak.md", "del\x7f.md", "c1\x85.md",
-    "invoice\u202excod.docx", "zero\u200bwidth.md", ".hidden.csv", ".md", "..", " padded.md",
-    "trailing.md ", "dot.md.", "a" * 252 + ".pdf", "é" * 127 + ".md",
-    'quo"te.md', "e\u0301.md",  # not NFC: the same name could be spelled two ways
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "",
+        "../../etc/passwd.docx",
+        "..\\..\\boot.ini.md",
+        "C:\\Users\\me\\notes.md",
+        "/abs/a.md",
+        "dir/a.md",
+        "bad\x00name.html",
+        "tab\tname.csv",
+        "line\nbreak.md",
+        "del\x7f.md",
+        "c1\x85.md",
+        "invoice\u202excod.docx",
+        "zero\u200bwidth.md",
+        ".hidden.csv",
+        ".md",
+        "..",
+        " padded.md",
+        "trailing.md ",
+        "dot.md.",
+        "a" * 252 + ".pdf",
+        "é" * 127 + ".md",
+        'quo"te.md',
+        "e\u0301.md",  # not NFC: the same name could be spelled two ways
+    ],
+)
 def test_hostile_filenames_are_refused(name: str) -> None:
     assert filename_problem(name) == "E109"
 
 
-@pytest.mark.parametrize(("name", "code"), [("a.docx", None), ("a.exe", "E103"), ("noext", "E103"),
-                                            ("a.tar.gz", "E103"), ("a.HTM", None)])
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [("a.docx", None), ("a.exe", "E103"), ("noext", "E103"), ("a.tar.gz", "E103"), ("a.HTM", None)],
+)
 def test_supported_types(name: str, code: str | None) -> None:
     assert type_problem(name) == code
 
 
-@pytest.mark.parametrize(("name", "head", "code"), [
-    ("a.docx", ZIP, None), ("a.pptx", ZIP, None), ("a.xlsx", ZIP, None),
-    ("a.docx", b"%PDF-1.4", "E111"), ("a.xlsx", b"plain text", "E111"),
-    ("a.pdf", b"%PDF-1.7\n", None), ("a.pdf", b"\n\n%PDF-1.4", None), ("a.pdf", ZIP, "E111"),
-    ("a.md", b"# title", None), ("a.csv", b"a,b\n1,2", None), ("a.html", b"<html>", None),
-    ("a.md", ZIP, "E111"), ("a.csv", b"a,\x00b", "E111"), ("a.html", b"\x89PNG\r\n", "E111"),
-    ("a.md", b"MZ\x90\x00", "E111"), ("a.md", b"\xef\xbb\xbf# bom is text", None),
-])
+@pytest.mark.parametrize(
+    ("name", "head", "code"),
+    [
+        ("a.docx", ZIP, None),
+        ("a.pptx", ZIP, None),
+        ("a.xlsx", ZIP, None),
+        ("a.docx", b"%PDF-1.4", "E111"),
+        ("a.xlsx", b"plain text", "E111"),
+        ("a.pdf", b"%PDF-1.7\n", None),
+        ("a.pdf", b"\n\n%PDF-1.4", None),
+        ("a.pdf", ZIP, "E111"),
+        ("a.md", b"# title", None),
+        ("a.csv", b"a,b\n1,2", None),
+        ("a.html", b"<html>", None),
+        ("a.md", ZIP, "E111"),
+        ("a.csv", b"a,\x00b", "E111"),
+        ("a.html", b"\x89PNG\r\n", "E111"),
+        ("a.md", b"MZ\x90\x00", "E111"),
+        ("a.md", b"\xef\xbb\xbf# bom is text", None),
+    ],
+)
 def test_content_must_match_the_extension(name: str, head: bytes, code: str | None) -> None:
     assert content_problem(name, head) == code
 
@@ -48,10 +94,22 @@ def test_size_limits(size: int, code: str | None) -> None:
     assert size_problem(size, 100 * MB) == code
 
 
-@pytest.mark.parametrize(("raw", "value"), [
-    (None, 0), ("", 0), (" 17 ", 17), ("0", 0), ("-1", None), ("abc", None), ("1.5", None),
-    ("9" * 20, None), (str(2**31 - 1), 2**31 - 1), (str(2**31), None), ("9" * 19, None),
-])
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [
+        (None, 0),
+        ("", 0),
+        (" 17 ", 17),
+        ("0", 0),
+        ("-1", None),
+        ("abc", None),
+        ("1.5", None),
+        ("9" * 20, None),
+        (str(2**31 - 1), 2**31 - 1),
+        (str(2**31), None),
+        ("9" * 19, None),
+    ],
+)
 def test_parse_last_event_id(raw, value) -> None:
     assert parse_last_event_id(raw) == value
 
@@ -89,8 +147,11 @@ def test_refusals_are_not_counted_in_the_window() -> None:
 def test_rate_limit_headers_follow_the_ietf_draft() -> None:
     policy = Policy("submit", 30, 60)
     refused = headers(policy, Decision(False, 0, 12.2))
-    assert refused == {"RateLimit-Policy": '"submit";q=30;w=60', "RateLimit": '"submit";r=0;t=13',
-                       "Retry-After": "13"}
+    assert refused == {
+        "RateLimit-Policy": '"submit";q=30;w=60',
+        "RateLimit": '"submit";r=0;t=13',
+        "Retry-After": "13",
+    }
     assert headers(policy, Decision(False, 0, 0.0))["Retry-After"] == "1"  # never "retry in 0 s"
     assert "Retry-After" not in headers(policy, Decision(True, 29, 0.0))
 
@@ -100,6 +161,7 @@ def test_the_default_limits_fit_the_clients_polling_fallback() -> None:
     a job. The defaults leave room for several jobs followed at once, and for reconnections."""
     from clients.docling_jobs.live import POLL_INTERVAL_S
     from services.api.settings import RATE_LIMIT_DEFAULTS
+
     per_minute = {name: Policy.parse(name, spec) for name, spec in RATE_LIMIT_DEFAULTS.items()}
     polls = 60 / POLL_INTERVAL_S
     for endpoint in ("events", "job"):

@@ -15,15 +15,20 @@ TYPE = "multipart/form-data; boundary=XyZ"
 
 
 def body(name: bytes, content: bytes) -> bytes:
-    return (b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" + name
-            + b"\"\r\n\r\n" + content + b"\r\n--XyZ--\r\n")
+    return (
+        b'--XyZ\r\nContent-Disposition: form-data; name="file"; filename="'
+        + name
+        + b'"\r\n\r\n'
+        + content
+        + b"\r\n--XyZ--\r\n"
+    )
 
 
 async def chunks(data: bytes, size: int = 7, cut_after: int | None = None) -> AsyncIterator[bytes]:
     for n, start in enumerate(range(0, len(data), size)):
         if cut_after is not None and n == cut_after:
             raise InternalServerException("client disconnected prematurely")
-        yield data[start:start + size]
+        yield data[start : start + size]
 
 
 async def test_a_file_arrives_in_pieces_and_is_hashed_on_the_way() -> None:

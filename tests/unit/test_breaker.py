@@ -90,8 +90,9 @@ def test_a_trial_result_outside_half_open_changes_nothing() -> None:
     assert failed(Circuit(), CONFIG, 1.0, "E206", trial=True) == Circuit()
 
 
-@pytest.mark.parametrize("circuit", [Circuit(), opened(), admit(opened(), CONFIG, 130.0)[0],
-                                     fail_times(Circuit(), 1, 2)])
+@pytest.mark.parametrize(
+    "circuit", [Circuit(), opened(), admit(opened(), CONFIG, 130.0)[0], fail_times(Circuit(), 1, 2)]
+)
 def test_the_shared_json_round_trips(circuit: Circuit) -> None:
     assert Circuit.from_json(circuit.to_json()) == circuit
 

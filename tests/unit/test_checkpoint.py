@@ -24,14 +24,20 @@ def started() -> Checkpoint:
 
 
 def test_the_version_1_document_has_the_seed_fields() -> None:
-    cp = started().converted("key-1", 60, 1_702_345_690_000).exported(
-        "exporting_markdown", "markdown", "# T", 75, 1_702_345_691_000)
+    cp = (
+        started()
+        .converted("key-1", 60, 1_702_345_690_000)
+        .exported("exporting_markdown", "markdown", "# T", 75, 1_702_345_691_000)
+    )
     text, parts = encode(cp)
     doc = json.loads(text)
     assert parts == []
     assert doc == {
-        "version": 1, "stage": "exporting_markdown", "progress": 75,
-        "startedAt": 1_702_345_678_000, "lastUpdatedAt": 1_702_345_691_000,
+        "version": 1,
+        "stage": "exporting_markdown",
+        "progress": 75,
+        "startedAt": 1_702_345_678_000,
+        "lastUpdatedAt": 1_702_345_691_000,
         "partialResults": {"markdown": "# T", "html": None, "json": None},
         "metadata": {"mcpRequestId": "req-1", "fileHash": "sha256:abc", "documentKey": "key-1"},
     }
@@ -57,8 +63,14 @@ def test_a_missing_or_altered_part_is_dropped_so_its_stage_runs_again() -> None:
 
 def test_a_checkpoint_over_one_megabyte_is_refused() -> None:
     cp = started()
-    cp = Checkpoint(cp.stage, cp.progress, cp.started_at, cp.last_updated_at, cp.partial,
-                    {**cp.metadata, "note": "z" * MAX_BYTES})
+    cp = Checkpoint(
+        cp.stage,
+        cp.progress,
+        cp.started_at,
+        cp.last_updated_at,
+        cp.partial,
+        {**cp.metadata, "note": "z" * MAX_BYTES},
+    )
     with pytest.raises(CheckpointTooLarge):
         encode(cp)
 
@@ -66,7 +78,11 @@ def test_a_checkpoint_over_one_megabyte_is_refused() -> None:
 def test_three_results_just_under_the_inline_limit_still_fit() -> None:
     near = "w" * INLINE_LIMIT
     cp = started()
-    for stage, fmt in (("exporting_markdown", "markdown"), ("exporting_json", "json"), ("exporting_html", "html")):
+    for stage, fmt in (
+        ("exporting_markdown", "markdown"),
+        ("exporting_json", "json"),
+        ("exporting_html", "html"),
+    ):
         cp = cp.exported(stage, fmt, near, 90, 3)
     text, parts = encode(cp)
     assert parts == [] and len(text.encode()) <= MAX_BYTES
@@ -77,10 +93,17 @@ def test_version_0_is_migrated_to_version_1() -> None:
     assert "version" not in old
     cp = decode(json.dumps(old), {})
     assert (cp.stage, cp.progress, cp.started_at, cp.last_updated_at) == (
-        "exporting_markdown", 75, 1_702_345_678_000, 1_702_345_690_000)
+        "exporting_markdown",
+        75,
+        1_702_345_678_000,
+        1_702_345_690_000,
+    )
     assert cp.partial == {"markdown": "# Document Title\n\nBody.", "html": None, "json": None}
-    assert cp.metadata == {"mcpRequestId": "550e8400-e29b-41d4-a716-446655440000",
-                           "fileHash": "sha256:abc123", "documentKey": "k1"}
+    assert cp.metadata == {
+        "mcpRequestId": "550e8400-e29b-41d4-a716-446655440000",
+        "fileHash": "sha256:abc123",
+        "documentKey": "k1",
+    }
     assert migrate(json.loads(encode(cp)[0]))["version"] == 1  # the current version is left as is
 
 
@@ -89,11 +112,14 @@ def test_a_newer_version_is_refused() -> None:
         decode(json.dumps({"version": 2, "stage": "converting"}), {})
 
 
-@pytest.mark.parametrize("broken", [
-    {"version": 1, "stage": "nowhere", "progress": 5, "startedAt": 1, "lastUpdatedAt": 1},
-    {"version": 1, "stage": "converting", "progress": 101, "startedAt": 1, "lastUpdatedAt": 1},
-    {"version": 1, "stage": "converting", "progress": 5, "startedAt": "yesterday", "lastUpdatedAt": 1},
-])
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"version": 1, "stage": "nowhere", "progress": 5, "startedAt": 1, "lastUpdatedAt": 1},
+        {"version": 1, "stage": "converting", "progress": 101, "startedAt": 1, "lastUpdatedAt": 1},
+        {"version": 1, "stage": "converting", "progress": 5, "startedAt": "yesterday", "lastUpdatedAt": 1},
+    ],
+)
 def test_invalid_checkpoints_are_refused(broken: dict) -> None:
     with pytest.raises(ValueError):
         decode(json.dumps(broken), {})

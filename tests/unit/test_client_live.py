@@ -1,5 +1,6 @@
 """The reconnecting event reader against a scripted in-memory transport: no network, no waiting."""
 
+import itertools
 import json
 from collections import deque
 from collections.abc import Iterator
@@ -14,8 +15,16 @@ from clients.docling_jobs.events import JobEvent
 from clients.docling_jobs.live import BACKUP_NOTICE, ConnectionLost, JobOver, LiveEvents, Poll, SseMessage
 
 SCHEDULE = [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0, 30.0, 30.0]  # jitter source fixed at 0.5
-TYPES = ["JobSubmitted", "UploadStored", "ConversionStarted", "ConversionProgressed",
-         "ConversionProgressed", "ConversionProgressed", "ConversionProgressed", "ConversionSucceeded"]
+TYPES = [
+    "JobSubmitted",
+    "UploadStored",
+    "ConversionStarted",
+    "ConversionProgressed",
+    "ConversionProgressed",
+    "ConversionProgressed",
+    "ConversionProgressed",
+    "ConversionSucceeded",
+]
 
 
 def job_event(seq: int) -> JobEvent:
@@ -89,8 +98,15 @@ class Run:
     notices: list[str] = field(default_factory=list)
 
     def events(self, after: int = 0) -> list[JobEvent]:
-        reader = LiveEvents(self.transport, "job-1", after, on_state=self.states.append,
-                            on_notice=self.notices.append, sleep=self.sleeps.append, rng=lambda: 0.5)
+        reader = LiveEvents(
+            self.transport,
+            "job-1",
+            after,
+            on_state=self.states.append,
+            on_notice=self.notices.append,
+            sleep=self.sleeps.append,
+            rng=lambda: 0.5,
+        )
         return list(reader)
 
 
@@ -109,8 +125,13 @@ def test_every_event_once_in_order_across_drops_and_overlapping_replays() -> Non
 
 
 def test_sync_goes_to_state_and_unknown_messages_never_fail() -> None:
-    odd = [SseMessage("", "", ""), SseMessage("Mystery", "", "{}"), SseMessage("Mystery", "x", "{}"),
-           SseMessage("Mystery", "2", "not json"), SseMessage("ConversionDeferred", "3", '{"data": {}}')]
+    odd = [
+        SseMessage("", "", ""),
+        SseMessage("Mystery", "", "{}"),
+        SseMessage("Mystery", "x", "{}"),
+        SseMessage("Mystery", "2", "not json"),
+        SseMessage("ConversionDeferred", "3", '{"data": {}}'),
+    ]
     later = [SseMessage(e.type, str(e.id + 2), json.dumps(e.envelope)) for e in JOB[1:]]
     reader, events = run([Serve([*sse(1), sync(10), *odd, *later], drop=False)])
     assert [e.type for e in events] == ["JobSubmitted", "ConversionDeferred", *TYPES[1:]]
@@ -118,11 +139,14 @@ def test_sync_goes_to_state_and_unknown_messages_never_fail() -> None:
 
 
 def test_ten_failures_in_a_row_follow_the_schedule_then_polling_finishes_the_job() -> None:
-    polls = [ConnectionLost("down"), Poll([job_event(s) for s in (2, 4, 3)], state("converting", 4)),
-             Poll(JOB[4:], state("succeeded", 8))]
+    polls = [
+        ConnectionLost("down"),
+        Poll([job_event(s) for s in (2, 4, 3)], state("converting", 4)),
+        Poll(JOB[4:], state("succeeded", 8)),
+    ]
     reader, events = run([Serve(sse(1, 2))] + [REFUSE] * 10, polls)
     assert events == JOB
-    assert reader.sleeps == SCHEDULE + [2.0, 2.0]
+    assert reader.sleeps == [*SCHEDULE, 2.0, 2.0]
     assert reader.transport.opened_after == [0] + [2] * 10  # the first connection, then 10 tries
     assert reader.transport.polled_after == [2, 2, 4]
     assert reader.notices == [BACKUP_NOTICE] == ["Using backup connection"]
@@ -132,14 +156,14 @@ def test_ten_failures_in_a_row_follow_the_schedule_then_polling_finishes_the_job
 def test_polling_continues_until_every_event_up_to_the_last_id() -> None:
     polls = [Poll(JOB[:5], state("succeeded", 8)), Poll(JOB[5:], state("succeeded", 8))]
     reader, events = run([REFUSE] * 11, polls)
-    assert events == JOB and reader.sleeps == SCHEDULE + [2.0]
+    assert events == JOB and reader.sleeps == [*SCHEDULE, 2.0]
 
 
 def test_without_an_events_list_polling_follows_the_state_alone() -> None:
     polls = [Poll(None, state("converting")), Poll(None, state("succeeded", 8))]
     reader, events = run([REFUSE] * 11, polls)
     assert events == [] and [s["status"] for s in reader.states] == ["converting", "succeeded"]
-    assert reader.sleeps == SCHEDULE + [2.0] and reader.notices == [BACKUP_NOTICE]
+    assert reader.sleeps == [*SCHEDULE, 2.0] and reader.notices == [BACKUP_NOTICE]
 
 
 def test_204_ends_the_job_without_polling() -> None:
@@ -199,7 +223,7 @@ class ReplayingServer(FakeTransport):
         refuse, overlap, count = self.plans.popleft() if self.plans else (False, 0, len(JOB))
         if refuse:
             raise ConnectionLost("down")
-        return Poll(JOB[max(0, after - overlap):after + count], state("succeeded", len(JOB)))
+        return Poll(JOB[max(0, after - overlap) : after + count], state("succeeded", len(JOB)))
 
 
 plans = st.lists(st.tuples(st.booleans(), st.integers(0, 8), st.integers(0, 3)), max_size=40)
@@ -208,7 +232,7 @@ plans = st.lists(st.tuples(st.booleans(), st.integers(0, 8), st.integers(0, 3)),
 def schedule_sleeps(opened_after: list[int]) -> list[float]:
     """The waits the schedule asks for: it restarts after a connection that moved the last id on."""
     failures, waits = 0, []
-    for this, following in zip(opened_after, opened_after[1:]):
+    for this, following in itertools.pairwise(opened_after):
         failures = 0 if following > this else failures
         waits.append(SCHEDULE[failures])
         failures += 1

@@ -11,6 +11,7 @@ from clients.docling_jobs.live import BACKUP_NOTICE, ConnectionLost, JobOver
 from clients.docling_jobs.transport import HttpTransport, parse_page
 from tests.unit.fake_api import BASE, JOB_ID, SESSION_ID, SUCCEEDED, FakeApi
 
+
 def transport_for(handler) -> HttpTransport:
     return HttpTransport(httpx.Client(base_url="http://api", transport=httpx.MockTransport(handler)))
 
@@ -30,13 +31,16 @@ def test_the_stream_yields_every_message_and_sends_last_event_id_only_when_resum
     assert api.requests[1].headers["last-event-id"] == "4"
 
 
-@pytest.mark.parametrize(("response", "error"), [
-    (httpx.Response(204), JobOver),
-    (httpx.Response(503, json={"code": "E503"}), ConnectionLost),
-    (httpx.Response(429), ConnectionLost),
-    (httpx.Response(200, text="<html>", headers={"content-type": "text/html"}), ConnectionLost),
-    (httpx.Response(404, json={"code": "E104", "detail": "no such job"}), ApiError),
-])
+@pytest.mark.parametrize(
+    ("response", "error"),
+    [
+        (httpx.Response(204), JobOver),
+        (httpx.Response(503, json={"code": "E503"}), ConnectionLost),
+        (httpx.Response(429), ConnectionLost),
+        (httpx.Response(200, text="<html>", headers={"content-type": "text/html"}), ConnectionLost),
+        (httpx.Response(404, json={"code": "E104", "detail": "no such job"}), ApiError),
+    ],
+)
 def test_stream_answers_become_outcomes(response: httpx.Response, error: type) -> None:
     with pytest.raises(error):
         list(transport_for(answering(response)).stream(JOB_ID, 0))
@@ -71,9 +75,14 @@ def test_poll_asks_for_events_after_an_id_as_json() -> None:
     assert request.headers["accept"] == "application/json"
 
 
-@pytest.mark.parametrize("unlisted", [httpx.Response(404, json={"code": "E104"}), httpx.Response(406),
-                                      httpx.Response(200, text=": open\n\n",
-                                                     headers={"content-type": "text/event-stream"})])
+@pytest.mark.parametrize(
+    "unlisted",
+    [
+        httpx.Response(404, json={"code": "E104"}),
+        httpx.Response(406),
+        httpx.Response(200, text=": open\n\n", headers={"content-type": "text/event-stream"}),
+    ],
+)
 def test_without_the_events_poll_the_state_alone_is_polled_from_then_on(unlisted) -> None:
     asked = []
 
@@ -91,14 +100,23 @@ def test_without_the_events_poll_the_state_alone_is_polled_from_then_on(unlisted
 def test_poll_failures_and_an_ended_job() -> None:
     with pytest.raises(ConnectionLost):
         transport_for(answering(httpx.Response(502))).poll(JOB_ID, 0)
-    ended = transport_for(lambda r: httpx.Response(204) if r.url.path.endswith("/events")
-                          else httpx.Response(200, json={"status": "failed"}))
+    ended = transport_for(
+        lambda r: (
+            httpx.Response(204)
+            if r.url.path.endswith("/events")
+            else httpx.Response(200, json={"status": "failed"})
+        )
+    )
     assert ended.poll(JOB_ID, 9).events == [] and ended.poll(JOB_ID, 9).job == {"status": "failed"}
 
 
 def test_the_page_shape() -> None:
-    page = parse_page({"events": [{"id": 3, "event": "UploadStored", "data": {"data": {"x": 1}}}],
-                       "job": {"status": "stored"}})
+    page = parse_page(
+        {
+            "events": [{"id": 3, "event": "UploadStored", "data": {"data": {"x": 1}}}],
+            "job": {"status": "stored"},
+        }
+    )
     assert page.events[0].id == 3 and page.events[0].data == {"x": 1} and page.job["status"] == "stored"
 
 

@@ -13,16 +13,32 @@ def load() -> dict:
 
 def test_every_service_and_dependency_is_there() -> None:
     services = load()["services"]
-    assert {"api", "ingest", "converter", "progress", "mcp-server", "nats", "redis", "postgres",
-            "pgbouncer"} <= set(services)
+    assert {
+        "api",
+        "ingest",
+        "converter",
+        "progress",
+        "mcp-server",
+        "nats",
+        "redis",
+        "postgres",
+        "pgbouncer",
+    } <= set(services)
     for name in ("api", "ingest", "converter", "progress"):
         assert services[name]["command"] == ["python", "-m", f"services.{name}"]
 
 
 def test_services_get_the_seed_variables() -> None:
     env = load()["services"]["api"]["environment"]
-    assert {"NATS_URL", "REDIS_HOST", "REDIS_PORT", "DATABASE_URL", "MCP_SERVER_URL", "UPLOAD_DIR",
-            "MAX_FILE_SIZE_MB"} <= set(env)
+    assert {
+        "NATS_URL",
+        "REDIS_HOST",
+        "REDIS_PORT",
+        "DATABASE_URL",
+        "MCP_SERVER_URL",
+        "UPLOAD_DIR",
+        "MAX_FILE_SIZE_MB",
+    } <= set(env)
 
 
 def test_uploads_are_shared_by_ingest_and_the_mcp_server_only_for_reading() -> None:

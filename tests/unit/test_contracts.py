@@ -13,8 +13,16 @@ SHA = "a" * 64
 
 
 def submitted() -> JobSubmitted:
-    return JobSubmitted(job_id="j1", source="api", filename="a.docx", content_type="x",
-                        size_bytes=3, sha256=SHA, staging_object="j1", owner="")
+    return JobSubmitted(
+        job_id="j1",
+        source="api",
+        filename="a.docx",
+        content_type="x",
+        size_bytes=3,
+        sha256=SHA,
+        staging_object="j1",
+        owner="",
+    )
 
 
 def test_envelope_round_trips_every_field() -> None:
@@ -39,8 +47,16 @@ def test_events_refuse_bad_values() -> None:
     with pytest.raises(ValidationError):
         ConversionProgressed(job_id="j", source="c", stage="converting", progress=101)
     with pytest.raises(ValidationError):
-        JobSubmitted(job_id="j", source="a", filename="f", content_type="x", size_bytes=1,
-                     sha256="not-a-hash", staging_object="j", owner="")
+        JobSubmitted(
+            job_id="j",
+            source="a",
+            filename="f",
+            content_type="x",
+            size_bytes=1,
+            sha256="not-a-hash",
+            staging_object="j",
+            owner="",
+        )
 
 
 def test_derived_ids_are_stable_and_distinct() -> None:
@@ -50,7 +66,12 @@ def test_derived_ids_are_stable_and_distinct() -> None:
 
 
 def test_terminal_events_are_exactly_the_outcomes() -> None:
-    assert TERMINAL_EVENT_TYPES == {"ConversionSucceeded", "ConversionFailed", "UploadRejected", "JobCancelled"}
+    assert TERMINAL_EVENT_TYPES == {
+        "ConversionSucceeded",
+        "ConversionFailed",
+        "UploadRejected",
+        "JobCancelled",
+    }
 
 
 def test_sse_entry_round_trip() -> None:
@@ -64,7 +85,8 @@ def test_committed_schema_matches_the_code(path) -> None:
     assert path.exists(), f"{path.name} is not committed: run python -m contracts.schema_files"
     current = schema_files.render(schema_files.current_schemas()[path])
     assert path.read_text() == current, (
-        f"{path.name} no longer matches the event: bump schema_version and regenerate")
+        f"{path.name} no longer matches the event: bump schema_version and regenerate"
+    )
 
 
 def test_every_event_type_has_a_golden_file() -> None:
@@ -81,7 +103,11 @@ def test_occurred_at_is_timezone_aware() -> None:
 def test_terminal_events_share_the_outcome_subject() -> None:
     from contracts.subjects import event_subject, outcome_subject
 
-    assert event_subject("j1", "ConversionSucceeded", terminal=True) == outcome_subject("j1") == "jobs.j1.outcome"
+    assert (
+        event_subject("j1", "ConversionSucceeded", terminal=True)
+        == outcome_subject("j1")
+        == "jobs.j1.outcome"
+    )
     assert event_subject("j1", "UploadStored") == "jobs.j1.UploadStored"
 
 
@@ -93,14 +119,33 @@ def test_sse_entry_json_is_canonical() -> None:
 
 def test_a_v1_job_submitted_still_decodes_without_an_owner() -> None:
     """Events written before sessions existed stay readable (upcast v1 -> v2)."""
-    v1 = Envelope(event_id="e1", job_id="j1", event_type="JobSubmitted", schema_version=1,
-                  occurred_at=datetime.now(UTC), source="api",
-                  data={"filename": "a.md", "content_type": "text/markdown", "size_bytes": 1,
-                        "sha256": SHA, "staging_object": "j1"})
+    v1 = Envelope(
+        event_id="e1",
+        job_id="j1",
+        event_type="JobSubmitted",
+        schema_version=1,
+        occurred_at=datetime.now(UTC),
+        source="api",
+        data={
+            "filename": "a.md",
+            "content_type": "text/markdown",
+            "size_bytes": 1,
+            "sha256": SHA,
+            "staging_object": "j1",
+        },
+    )
     assert decode(v1).owner == ""
 
 
 def test_job_submitted_refuses_an_owner_that_is_not_a_hash() -> None:
     with pytest.raises(ValidationError):
-        JobSubmitted(job_id="j", source="a", filename="f", content_type="x", size_bytes=1,
-                     sha256=SHA, staging_object="j", owner="a-raw-session-id")
+        JobSubmitted(
+            job_id="j",
+            source="a",
+            filename="f",
+            content_type="x",
+            size_bytes=1,
+            sha256=SHA,
+            staging_object="j",
+            owner="a-raw-session-id",
+        )

@@ -129,18 +129,31 @@ def make(server: Server, *, config=Config(3, 10.0, 60.0, 5.0), probe_ok=lambda: 
     async def has_outcome(job_id):
         return ended()
 
-    deps = handlers.Deps(open_session=open_session, read_saved_json=None, results=Results(), publish=publish,
-                         server_url="http://mcp", circuit=MemoryCircuit(clock, config, probe_ok),
-                         checkpoints=Store(), has_outcome=has_outcome,
-                         patience=handlers.Patience(retry_delay_s=1.0, max_attempts=10, defer_limit_s=600.0,
-                                                    poll_s=0.5),
-                         clock=clock, sleep=clock.sleep)
+    deps = handlers.Deps(
+        open_session=open_session,
+        read_saved_json=None,
+        results=Results(),
+        publish=publish,
+        server_url="http://mcp",
+        circuit=MemoryCircuit(clock, config, probe_ok),
+        checkpoints=Store(),
+        has_outcome=has_outcome,
+        patience=handlers.Patience(retry_delay_s=1.0, max_attempts=10, defer_limit_s=600.0, poll_s=0.5),
+        clock=clock,
+        sleep=clock.sleep,
+    )
     return deps, events, clock
 
 
 def upload() -> UploadStored:
-    return UploadStored(job_id=str(uuid.uuid4()), source="ingest", sha256="a" * 64, size_bytes=3,
-                        path="/u/a.docx", filename="a.docx")
+    return UploadStored(
+        job_id=str(uuid.uuid4()),
+        source="ingest",
+        sha256="a" * 64,
+        size_bytes=3,
+        path="/u/a.docx",
+        filename="a.docx",
+    )
 
 
 def types(events) -> list[str]:
@@ -153,7 +166,12 @@ async def test_a_clean_run_checkpoints_every_stage_and_clears_the_checkpoint() -
     event = upload()
     await handlers.on_upload_stored(event, deps)
     assert types(events)[0] == "ConversionStarted" and types(events)[-1] == "ConversionSucceeded"
-    assert deps.checkpoints.history == ["converting", "exporting_markdown", "exporting_json", "exporting_html"]
+    assert deps.checkpoints.history == [
+        "converting",
+        "exporting_markdown",
+        "exporting_json",
+        "exporting_html",
+    ]
     assert deps.checkpoints.saved == {} and server.calls == ["convert", "markdown", "json", "html"]
 
 
@@ -174,7 +192,11 @@ async def test_a_failing_server_defers_the_job_once_then_it_resumes_without_redo
     await handlers.on_upload_stored(event, deps)
     deferred = [e for e in events if e.event_type == "ConversionDeferred"]
     assert len(deferred) == 1
-    assert (deferred[0].code, deferred[0].reason, deferred[0].stage) == ("E206", "server_failure", "exporting_json")
+    assert (deferred[0].code, deferred[0].reason, deferred[0].stage) == (
+        "E206",
+        "server_failure",
+        "exporting_json",
+    )
     assert types(events)[-1] == "ConversionSucceeded"
     assert server.calls == ["convert", "markdown", "json", "json", "json", "html"]
     assert len(deps.circuit.circuit.failures) == 2
@@ -231,8 +253,11 @@ async def test_a_checkpoint_lets_another_delivery_skip_finished_stages() -> None
     deps, events, _ = make(server)
     event = upload()
     server.known.add("key-0")
-    deps.checkpoints.saved[event.job_id] = Checkpoint.start(1, f"sha256:{event.sha256}", "r").converted(
-        "key-0", 60, 2).exported("exporting_markdown", "markdown", "# kept", 75, 3)
+    deps.checkpoints.saved[event.job_id] = (
+        Checkpoint.start(1, f"sha256:{event.sha256}", "r")
+        .converted("key-0", 60, 2)
+        .exported("exporting_markdown", "markdown", "# kept", 75, 3)
+    )
     await handlers.on_upload_stored(event, deps)
     assert server.calls == ["json", "html"]
     assert "ConversionStarted" not in types(events) and types(events)[-1] == "ConversionSucceeded"
@@ -243,8 +268,11 @@ async def test_a_checkpointed_key_the_server_lost_is_converted_again_once() -> N
     server = Server()
     deps, events, _ = make(server)
     event = upload()
-    deps.checkpoints.saved[event.job_id] = Checkpoint.start(1, f"sha256:{event.sha256}", "r").converted(
-        "gone", 60, 2).exported("exporting_markdown", "markdown", "# kept", 75, 3)
+    deps.checkpoints.saved[event.job_id] = (
+        Checkpoint.start(1, f"sha256:{event.sha256}", "r")
+        .converted("gone", 60, 2)
+        .exported("exporting_markdown", "markdown", "# kept", 75, 3)
+    )
     await handlers.on_upload_stored(event, deps)
     assert server.calls == ["json", "convert", "json", "html"]
     assert types(events)[-1] == "ConversionSucceeded"
@@ -284,18 +312,25 @@ class ReportingServer(Server):
 
 
 def converting_progress(events) -> list[int]:
-    return [e.progress for e in events if e.event_type == "ConversionProgressed" and e.stage == "converting"
-            and e.progress < 60]
+    return [
+        e.progress
+        for e in events
+        if e.event_type == "ConversionProgressed" and e.stage == "converting" and e.progress < 60
+    ]
 
 
-@pytest.mark.parametrize(("step_s", "shown"), [
-    (0.01, []),  # a short conversion: its notifications add no events
-    (0.3, [15, 30, 45]),  # a long one: one event at most every 0.5 s, never going back
-])
+@pytest.mark.parametrize(
+    ("step_s", "shown"),
+    [
+        (0.01, []),  # a short conversion: its notifications add no events
+        (0.3, [15, 30, 45]),  # a long one: one event at most every 0.5 s, never going back
+    ],
+)
 async def test_server_progress_becomes_events_at_most_every_interval(step_s: float, shown: list[int]) -> None:
     deps, events, clock = make(Server())
-    deps.open_session = asynccontextmanager(lambda: _yield(ReportingServer(clock, [2, 10, 20, 40, 60, 80, 100],
-                                                                            step_s)))
+    deps.open_session = asynccontextmanager(
+        lambda: _yield(ReportingServer(clock, [2, 10, 20, 40, 60, 80, 100], step_s))
+    )
     await handlers.on_upload_stored(upload(), deps)
     assert deps.progress_interval_s == 0.5
     assert converting_progress(events) == shown

@@ -51,15 +51,18 @@ def test_cache_refresh_and_drop_keep_the_byte_count() -> None:
     assert cache.size_bytes == 0 and cache.get("a") is None
 
 
-@pytest.mark.parametrize("path, allowed", [
-    ("/srv/uploads/ab/file.pdf", True),
-    ("/srv/uploads", True),
-    ("/srv/uploads-evil/file.pdf", False),  # a sibling sharing the prefix
-    ("/srv/other/file.pdf", False),
-    ("/srv/uploads/../secret", False),  # unresolved `..` never passes
-    ("relative/file.pdf", False),
-    ("/data/in/x.docx", True),
-])
+@pytest.mark.parametrize(
+    "path, allowed",
+    [
+        ("/srv/uploads/ab/file.pdf", True),
+        ("/srv/uploads", True),
+        ("/srv/uploads-evil/file.pdf", False),  # a sibling sharing the prefix
+        ("/srv/other/file.pdf", False),
+        ("/srv/uploads/../secret", False),  # unresolved `..` never passes
+        ("relative/file.pdf", False),
+        ("/data/in/x.docx", True),
+    ],
+)
 def test_paths_must_lie_under_a_root(path: str, allowed: bool) -> None:
     assert is_within_roots(P(path), [P("/srv/uploads"), P("/data/in")]) is allowed
 
@@ -88,8 +91,19 @@ def test_document_key_follows_content_format_and_setup() -> None:
 def test_progress_fills_the_page_band_and_never_goes_back() -> None:
     assert progress_point("page", 1, 4) == (32.5, "page 1 of 4")
     track = ProgressTrack()
-    seen = [track.advance(*step) for step in [("received",), ("queued",), ("build",), ("page", 1, 2),
-                                              ("page", 2, 2), ("assemble",), ("export",), ("done",)]]
+    seen = [
+        track.advance(*step)
+        for step in [
+            ("received",),
+            ("queued",),
+            ("build",),
+            ("page", 1, 2),
+            ("page", 2, 2),
+            ("assemble",),
+            ("export",),
+            ("done",),
+        ]
+    ]
     percents = [point[0] for point in seen if point is not None]
     assert percents == sorted(percents) and percents[-1] == 100.0
     assert seen[5] is None  # assemble (85) adds nothing after the last page (85)

@@ -24,10 +24,18 @@ PANELS = ["Health Overview", "Latency", "Error Rate", "Active Jobs", "SSE Connec
 UP = {"postgres": True, "redis": True, "nats": True, "mcp": True}
 
 
-@pytest.mark.parametrize(("down", "state"), [
-    ((), "healthy"), (("redis",), "degraded"), (("mcp",), "degraded"), (("redis", "mcp"), "degraded"),
-    (("postgres",), "unhealthy"), (("nats",), "unhealthy"), (("postgres", "redis"), "unhealthy"),
-])
+@pytest.mark.parametrize(
+    ("down", "state"),
+    [
+        ((), "healthy"),
+        (("redis",), "degraded"),
+        (("mcp",), "degraded"),
+        (("redis", "mcp"), "degraded"),
+        (("postgres",), "unhealthy"),
+        (("nats",), "unhealthy"),
+        (("postgres", "redis"), "unhealthy"),
+    ],
+)
 def test_overall_state_from_the_dependencies(down: tuple[str, ...], state: str) -> None:
     assert health.overall({**UP, **{name: False for name in down}}) == state
 
@@ -45,27 +53,42 @@ def test_redis_memory_percent_uses_maxmemory_else_the_machines_memory() -> None:
     assert health.memory_percent({"used_memory": 50}) is None
 
 
-@pytest.mark.parametrize(("raw", "state"), [
-    (None, "CLOSED"), ('{"state": "OPEN", "failures": 5}', "OPEN"), ('{"state": "HALF_OPEN"}', "HALF_OPEN"),
-    ("not json", "CLOSED"), ('{"state": "WEIRD"}', "CLOSED"), ("[1]", "CLOSED"),
-])
+@pytest.mark.parametrize(
+    ("raw", "state"),
+    [
+        (None, "CLOSED"),
+        ('{"state": "OPEN", "failures": 5}', "OPEN"),
+        ('{"state": "HALF_OPEN"}', "HALF_OPEN"),
+        ("not json", "CLOSED"),
+        ('{"state": "WEIRD"}', "CLOSED"),
+        ("[1]", "CLOSED"),
+    ],
+)
 def test_circuit_state_from_its_redis_value(raw: str | None, state: str) -> None:
     assert health.circuit_state(raw) == state
 
 
-@pytest.mark.parametrize(("env", "exports"), [
-    ({}, False), ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, True),
-    ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector:4318/v1/traces"}, True),
-    ({"OTEL_TRACES_EXPORTER": "otlp"}, True),
-    ({"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, False),
-])
+@pytest.mark.parametrize(
+    ("env", "exports"),
+    [
+        ({}, False),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, True),
+        ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector:4318/v1/traces"}, True),
+        ({"OTEL_TRACES_EXPORTER": "otlp"}, True),
+        ({"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, False),
+    ],
+)
 def test_traces_are_exported_only_when_otel_variables_ask(env: dict, exports: bool) -> None:
     assert tracing.exporting(env) is exports
 
 
-@pytest.mark.parametrize(("env", "records"), [
-    ({}, False), ({"OTEL_TRACES_EXPORTER": "otlp"}, True),
-])
+@pytest.mark.parametrize(
+    ("env", "records"),
+    [
+        ({}, False),
+        ({"OTEL_TRACES_EXPORTER": "otlp"}, True),
+    ],
+)
 def test_a_service_that_does_not_export_keeps_ids_but_records_nothing(env: dict, records: bool) -> None:
     span = tracing.provider("test", tracing.exporting(env)).get_tracer("t").start_span("work")
     context = span.get_span_context()
@@ -98,8 +121,15 @@ def alert_names() -> list[str]:
 
 def test_the_seeds_alerts_are_there_and_unit_tested() -> None:
     names = alert_names()
-    assert {"DoclingHealthDegraded", "DoclingDatabaseDown", "DoclingRedisHighMemory", "DoclingMcpServerDown",
-            "DoclingCircuitOpen", "DoclingHighErrorRate", "DoclingTooManySseConnections"} <= set(names)
+    assert {
+        "DoclingHealthDegraded",
+        "DoclingDatabaseDown",
+        "DoclingRedisHighMemory",
+        "DoclingMcpServerDown",
+        "DoclingCircuitOpen",
+        "DoclingHighErrorRate",
+        "DoclingTooManySseConnections",
+    } <= set(names)
     tests = yaml.safe_load((PROMETHEUS / "alerts.test.yml").read_text())["tests"]
     tested = {case["alertname"] for test in tests for case in test["alert_rule_test"]}
     assert {"DoclingHealthDegraded", "DoclingDatabaseDown", "DoclingRedisHighMemory"} <= tested
@@ -118,8 +148,8 @@ def test_dashboard_has_the_seeds_six_panels_on_exposed_metrics() -> None:
 
 def test_claude_md_lists_every_alert_and_panel() -> None:
     manual = (ROOT / "CLAUDE.md").read_text()
-    section = manual[manual.index("## Health Monitoring & Alerting"):]
-    section = section[:section.index("\n## ", 3)]
+    section = manual[manual.index("## Health Monitoring & Alerting") :]
+    section = section[: section.index("\n## ", 3)]
     for name in alert_names():
         assert f"`{name}`" in section, name
     for title in PANELS:

@@ -1,6 +1,6 @@
-import pytest
-
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from contracts.events import (
     ConversionFailed,
@@ -21,14 +21,37 @@ def at(seconds: int) -> dict:
 
 
 EVENTS = [
-    (1, JobSubmitted(**at(0), source="api", filename="a.docx", content_type="x", size_bytes=5,
-                     sha256="b" * 64, staging_object="j1", owner="c" * 64)),
-    (2, UploadStored(**at(1), source="ingest", sha256="b" * 64, size_bytes=5, path="/u/x.docx",
-                     filename="a.docx")),
+    (
+        1,
+        JobSubmitted(
+            **at(0),
+            source="api",
+            filename="a.docx",
+            content_type="x",
+            size_bytes=5,
+            sha256="b" * 64,
+            staging_object="j1",
+            owner="c" * 64,
+        ),
+    ),
+    (
+        2,
+        UploadStored(
+            **at(1), source="ingest", sha256="b" * 64, size_bytes=5, path="/u/x.docx", filename="a.docx"
+        ),
+    ),
     (3, ConversionStarted(**at(2), source="converter", mcp_server="http://m")),
     (4, ConversionProgressed(**at(3), source="converter", stage="converting", progress=60)),
-    (5, ConversionSucceeded(**at(4), source="converter", formats=["markdown"],
-                            result_sha256={"markdown": "c" * 64}, duration_ms=10)),
+    (
+        5,
+        ConversionSucceeded(
+            **at(4),
+            source="converter",
+            formats=["markdown"],
+            result_sha256={"markdown": "c" * 64},
+            duration_ms=10,
+        ),
+    ),
 ]
 
 
@@ -62,18 +85,28 @@ def test_progress_never_decreases() -> None:
 
 
 def test_a_terminal_state_is_final() -> None:
-    failed = ConversionFailed(**at(9), source="converter", code="E205", message="m",
-                              recovery="r", stage="converting")
+    failed = ConversionFailed(
+        **at(9), source="converter", code="E205", message="m", recovery="r", stage="converting"
+    )
     state = fold([*EVENTS, (6, failed)])
     assert state.status == "succeeded" and state.error_code is None
 
 
 def test_failure_keeps_code_message_and_recovery() -> None:
-    failed = ConversionFailed(**at(3), source="converter", code="E205", message="Document processing failed",
-                              recovery="Retry with different document", stage="converting")
+    failed = ConversionFailed(
+        **at(3),
+        source="converter",
+        code="E205",
+        message="Document processing failed",
+        recovery="Retry with different document",
+        stage="converting",
+    )
     state = fold([*EVENTS[:3], (4, failed)])
     assert (state.status, state.error_code, state.error_recovery) == (
-        "failed", "E205", "Retry with different document")
+        "failed",
+        "E205",
+        "Retry with different document",
+    )
 
 
 def test_cancellation_is_terminal() -> None:
@@ -94,13 +127,16 @@ def test_numbers_are_contiguous() -> None:
     assert numbers == [1, 2, 3, 4] and state.events == 4
 
 
-@pytest.mark.parametrize(("last_seq", "seq", "floor", "delivered", "expected"), [
-    (0, 5, 4, frozenset({5}), False),          # everything before is acknowledged
-    (0, 5, 2, frozenset({3, 4, 5}), False),    # the rest is in this batch
-    (0, 5, 2, frozenset({3, 5}), True),        # 4 is with another copy: it may be ours
-    (3, 5, 0, frozenset({4, 5}), False),       # after our own last event, all in the batch
-    (0, 10_000, 0, frozenset({10_000}), True),  # a long unknown stretch
-])
+@pytest.mark.parametrize(
+    ("last_seq", "seq", "floor", "delivered", "expected"),
+    [
+        (0, 5, 4, frozenset({5}), False),  # everything before is acknowledged
+        (0, 5, 2, frozenset({3, 4, 5}), False),  # the rest is in this batch
+        (0, 5, 2, frozenset({3, 5}), True),  # 4 is with another copy: it may be ours
+        (3, 5, 0, frozenset({4, 5}), False),  # after our own last event, all in the batch
+        (0, 10_000, 0, frozenset({10_000}), True),  # a long unknown stretch
+    ],
+)
 def test_needs_lookup(last_seq, seq, floor, delivered, expected) -> None:
     from services.progress.domain import needs_lookup
 

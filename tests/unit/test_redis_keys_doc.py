@@ -21,8 +21,12 @@ def key_builders() -> dict[str, str]:
 
 def test_the_section_lists_the_seeds_keys() -> None:
     patterns = documented_patterns()
-    for seed in ("session:{uuid}", "ratelimit:{sessionId}:{endpoint}", "sse:events:{jobId}",
-                 "circuit:{serviceName}"):
+    for seed in (
+        "session:{uuid}",
+        "ratelimit:{sessionId}:{endpoint}",
+        "sse:events:{jobId}",
+        "circuit:{serviceName}",
+    ):
         assert seed in patterns
 
 
@@ -39,5 +43,7 @@ def test_every_documented_pattern_has_a_key_builder() -> None:
 
 
 def test_the_matcher_can_fail() -> None:
-    assert unlisted(["session:abc", "sessions:abc", "ratelimit:x", "ratelimit:s:submit", "other"],
-                    ["session:{uuid}", "ratelimit:{sessionId}:{endpoint}"]) == ["other", "ratelimit:x", "sessions:abc"]
+    assert unlisted(
+        ["session:abc", "sessions:abc", "ratelimit:x", "ratelimit:s:submit", "other"],
+        ["session:{uuid}", "ratelimit:{sessionId}:{endpoint}"],
+    ) == ["other", "ratelimit:x", "sessions:abc"]

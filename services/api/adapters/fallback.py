@@ -34,8 +34,10 @@ class RedisFallback:
             result = await call()
         except REDIS_DOWN as error:
             if not self.active:
-                log.warning("redis unavailable: sessions and rate limits use memory",
-                            extra={"error": type(error).__name__})
+                log.warning(
+                    "redis unavailable: sessions and rate limits use memory",
+                    extra={"error": type(error).__name__},
+                )
             self.active, self._last_failure = True, self.clock()
             return False, None
         if self.active:

@@ -15,8 +15,7 @@ from contracts import keys
 from services.api.adapters.fallback import RedisFallback
 from services.api.ratelimits import Decision, Policy, slide
 
-REJECTIONS = Counter("docling_rate_limit_rejections", "Requests refused with 429, by endpoint",
-                     ["endpoint"])
+REJECTIONS = Counter("docling_rate_limit_rejections", "Requests refused with 429, by endpoint", ["endpoint"])
 
 # KEYS[1] the window; ARGV: limit, window in microseconds, a unique member suffix.
 # Returns {allowed (1|0), remaining, microseconds until a slot frees (0 when allowed)}.
@@ -38,16 +37,18 @@ return {0, 0, math.max(0, tonumber(oldest[2]) + window - now)}
 
 
 class RateLimiter:
-    def __init__(self, redis: Redis, fallback: RedisFallback,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, redis: Redis, fallback: RedisFallback, clock: Callable[[], float] = time.time) -> None:
         self.fallback, self.clock = fallback, clock
         self.script = redis.register_script(SLIDING_WINDOW)
         self._memory: dict[str, list[float]] = {}
 
     async def check(self, subject: str, policy: Policy) -> Decision:
         key = keys.ratelimit(subject, policy.endpoint)
-        answered, reply = await self.fallback.attempt(lambda: self.script(
-            keys=[key], args=[policy.limit, policy.window_s * 1_000_000, uuid.uuid4().hex]))
+        answered, reply = await self.fallback.attempt(
+            lambda: self.script(
+                keys=[key], args=[policy.limit, policy.window_s * 1_000_000, uuid.uuid4().hex]
+            )
+        )
         if answered:
             allowed, remaining, wait_us = (int(x) for x in reply)
             decision = Decision(bool(allowed), remaining, wait_us / 1_000_000)

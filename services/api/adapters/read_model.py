@@ -26,7 +26,11 @@ class ReadModel:
         async with asyncio.timeout(self.timeout_s):
             rows = await self.pool.fetch(
                 "SELECT * FROM jobs WHERE owner = $1 ORDER BY created_at DESC, job_id DESC "
-                "LIMIT $2 OFFSET $3", owner, limit, offset)
+                "LIMIT $2 OFFSET $3",
+                owner,
+                limit,
+                offset,
+            )
         return [dict(r) for r in rows]
 
     async def archived_after(self, job_id: str, after: int, upto: int | None = None) -> list[SseEntry]:
@@ -37,10 +41,14 @@ class ReadModel:
         rows = await self.pool.fetch(
             "SELECT job_seq, event_type, envelope FROM event_archive "
             "WHERE job_id = $1 AND job_seq > $2 AND job_seq <= $3 ORDER BY job_seq",
-            job_id, after, upto if upto is not None else 2**31 - 1)
+            job_id,
+            after,
+            upto if upto is not None else 2**31 - 1,
+        )
         return [SseEntry(r["job_seq"], r["event_type"], json.loads(r["envelope"])) for r in rows]
 
     async def result(self, job_id: str, fmt: str) -> str | None:
         async with asyncio.timeout(self.timeout_s):
             return await self.pool.fetchval(
-                "SELECT content FROM results WHERE job_id = $1 AND format = $2", job_id, fmt)
+                "SELECT content FROM results WHERE job_id = $1 AND format = $2", job_id, fmt
+            )

@@ -54,8 +54,13 @@ def valid_id(raw: str) -> str | None:
 
 
 class SessionStore:
-    def __init__(self, redis: Redis, fallback: RedisFallback, ttl_s: int = keys.SESSION_TTL_S,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        fallback: RedisFallback,
+        ttl_s: int = keys.SESSION_TTL_S,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.redis, self.fallback, self.ttl_s, self.clock = redis, fallback, ttl_s, clock
         self._memory: dict[str, Session] = {}
         self._unsynced: set[str] = set()  # created while Redis was down
@@ -64,7 +69,8 @@ class SessionStore:
         now = self.clock()
         session = Session(str(uuid.uuid4()), now, now + self.ttl_s)
         stored, _ = await self.fallback.attempt(
-            lambda: self.redis.set(keys.session(session.session_id), session.to_json(), ex=self.ttl_s))
+            lambda: self.redis.set(keys.session(session.session_id), session.to_json(), ex=self.ttl_s)
+        )
         self._remember(session)
         if not stored:
             self._unsynced.add(session.session_id)
@@ -93,7 +99,8 @@ class SessionStore:
             return None
         left = max(1, int(session.expires_at - self.clock()))
         await self.fallback.attempt(
-            lambda: self.redis.set(keys.session(session_id), session.to_json(), ex=left, nx=True))
+            lambda: self.redis.set(keys.session(session_id), session.to_json(), ex=left, nx=True)
+        )
         self._unsynced.discard(session_id)
         return session
 

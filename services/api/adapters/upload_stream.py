@@ -81,7 +81,7 @@ class _Parts:
         if self.size > self.limit:
             raise Problem("E101")
         if len(self.head) < uploads.HEAD_BYTES:
-            self.head += chunk[:uploads.HEAD_BYTES - len(self.head)]
+            self.head += chunk[: uploads.HEAD_BYTES - len(self.head)]
         self.digest.update(chunk)
         self.file.write(chunk)
 
@@ -120,11 +120,19 @@ def boundary_of(content_type: str | None) -> bytes:
 async def receive(chunks: AsyncIterator[bytes], content_type: str | None, limit: int) -> Received:
     """Parse the body; Problem on anything unacceptable (the temporary file is then removed)."""
     parts = _Parts(limit)
-    parser = MultipartParser(boundary_of(content_type), callbacks={
-        "on_part_begin": parts.begin, "on_header_field": parts.header_field,
-        "on_header_value": parts.header_value_, "on_header_end": parts.header_end,
-        "on_headers_finished": parts.headers_done, "on_part_data": parts.data,
-        "on_part_end": parts.part_end, "on_end": parts.end})
+    parser = MultipartParser(
+        boundary_of(content_type),
+        callbacks={
+            "on_part_begin": parts.begin,
+            "on_header_field": parts.header_field,
+            "on_header_value": parts.header_value_,
+            "on_header_end": parts.header_end,
+            "on_headers_finished": parts.headers_done,
+            "on_part_data": parts.data,
+            "on_part_end": parts.part_end,
+            "on_end": parts.end,
+        },
+    )
     try:
         async for chunk in chunks:
             if chunk:

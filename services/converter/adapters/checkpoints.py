@@ -40,11 +40,14 @@ class CheckpointStore:
             await conn.execute(
                 "INSERT INTO checkpoints (job_id, body) VALUES ($1, $2) "
                 "ON CONFLICT (job_id) DO UPDATE SET body = EXCLUDED.body, updated_at = now()",
-                job_id, body)
+                job_id,
+                body,
+            )
             await conn.executemany(
                 "INSERT INTO checkpoint_parts (job_id, format, content) VALUES ($1, $2, $3) "
                 "ON CONFLICT (job_id, format) DO UPDATE SET content = EXCLUDED.content",
-                [(job_id, part.fmt, part.text) for part in parts])
+                [(job_id, part.fmt, part.text) for part in parts],
+            )
 
     async def load(self, job_id: str) -> Checkpoint | None:
         """The job's checkpoint, migrated to the current version; None when there is none or it
@@ -62,12 +65,19 @@ class CheckpointStore:
 
     async def clear(self, job_id: str) -> bool:
         """Remove a job's checkpoint (its parts go with it). True when there was one."""
-        return await self.pool.fetchval(
-            "WITH gone AS (DELETE FROM checkpoints WHERE job_id = $1 RETURNING 1) SELECT count(*) FROM gone",
-            job_id) > 0
+        return (
+            await self.pool.fetchval(
+                "WITH gone AS (DELETE FROM checkpoints WHERE job_id = $1 RETURNING 1) "
+                "SELECT count(*) FROM gone",
+                job_id,
+            )
+            > 0
+        )
 
     async def purge(self, older_than_days: float) -> int:
         """Remove checkpoints not updated for ``older_than_days`` (those of failed jobs)."""
         return await self.pool.fetchval(
             "WITH gone AS (DELETE FROM checkpoints WHERE updated_at < now() - make_interval(secs => $1) "
-            "RETURNING 1) SELECT count(*) FROM gone", older_than_days * 86400.0)
+            "RETURNING 1) SELECT count(*) FROM gone",
+            older_than_days * 86400.0,
+        )

@@ -26,18 +26,36 @@ from services.converter.breaker import Admission, Circuit, Config, State
 log = logging.getLogger(__name__)
 
 STATE_VALUE = {State.CLOSED: 0, State.HALF_OPEN: 1, State.OPEN: 2}
-STATE = Gauge("docling_circuit_breaker_state",
-              "Circuit breaker state as this copy last saw it: 0 closed, 1 half-open, 2 open", ["service"])
-TRANSITIONS = Counter("docling_circuit_breaker_transitions_total",
-                      "Circuit breaker transitions made by this copy", ["service", "from_state", "to_state"])
-TRIALS = Counter("docling_circuit_breaker_trials_total", "Half-open trial calls run by this copy, by outcome",
-                 ["service", "outcome"])
-FAILURES = Counter("docling_circuit_breaker_failures_total",
-                   "MCP failures that count toward the circuit, by application code", ["service", "code"])
-FALLBACK = Gauge("docling_circuit_breaker_fallback",
-                 "1 while this copy uses its own in-memory circuit because Redis is unreachable", ["service"])
-FALLBACKS = Counter("docling_circuit_breaker_fallbacks_total",
-                    "Times this copy switched to its in-memory circuit", ["service"])
+STATE = Gauge(
+    "docling_circuit_breaker_state",
+    "Circuit breaker state as this copy last saw it: 0 closed, 1 half-open, 2 open",
+    ["service"],
+)
+TRANSITIONS = Counter(
+    "docling_circuit_breaker_transitions_total",
+    "Circuit breaker transitions made by this copy",
+    ["service", "from_state", "to_state"],
+)
+TRIALS = Counter(
+    "docling_circuit_breaker_trials_total",
+    "Half-open trial calls run by this copy, by outcome",
+    ["service", "outcome"],
+)
+FAILURES = Counter(
+    "docling_circuit_breaker_failures_total",
+    "MCP failures that count toward the circuit, by application code",
+    ["service", "code"],
+)
+FALLBACK = Gauge(
+    "docling_circuit_breaker_fallback",
+    "1 while this copy uses its own in-memory circuit because Redis is unreachable",
+    ["service"],
+)
+FALLBACKS = Counter(
+    "docling_circuit_breaker_fallbacks_total",
+    "Times this copy switched to its in-memory circuit",
+    ["service"],
+)
 
 Probe = Callable[[], Awaitable[None]]  # the trial: raises when the server is still sick
 Rule = Callable[[Circuit, float], tuple[Circuit, object]]
@@ -45,8 +63,14 @@ REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
 class SharedCircuit:
-    def __init__(self, service: str, config: Config, redis: aioredis.Redis, probe: Probe,
-                 local_clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        service: str,
+        config: Config,
+        redis: aioredis.Redis,
+        probe: Probe,
+        local_clock: Callable[[], float] = time.time,
+    ) -> None:
         self.service, self.config, self.redis, self.probe = service, config, redis, probe
         self.key = keys.circuit(service)
         self.local = Circuit()  # used only while Redis is unreachable
@@ -68,8 +92,10 @@ class SharedCircuit:
         except Exception as error:
             TRIALS.labels(self.service, "failed").inc()
             code = getattr(error, "code", "E206")
-            log.warning("circuit trial failed", extra={"circuit": self.service, "code": code,
-                                                      "error": type(error).__name__})
+            log.warning(
+                "circuit trial failed",
+                extra={"circuit": self.service, "code": code, "error": type(error).__name__},
+            )
             await self._apply(lambda c, now: (breaker.failed(c, self.config, now, code, trial=True), None))
             return await self._apply(lambda c, now: breaker.admit(c, self.config, now))
         TRIALS.labels(self.service, "succeeded").inc()
@@ -124,18 +150,28 @@ class SharedCircuit:
         if before.state is after.state:
             return
         TRANSITIONS.labels(self.service, before.state.value, after.state.value).inc()
-        log.warning("circuit %s -> %s", before.state.value, after.state.value,
-                    extra={"circuit": self.service, "from_state": before.state.value,
-                           "to_state": after.state.value, "code": after.code,
-                           "shared": not self.fallback})
+        log.warning(
+            "circuit %s -> %s",
+            before.state.value,
+            after.state.value,
+            extra={
+                "circuit": self.service,
+                "from_state": before.state.value,
+                "to_state": after.state.value,
+                "code": after.code,
+                "shared": not self.fallback,
+            },
+        )
 
     def _redis_lost(self, error: BaseException) -> None:
         if not self.fallback:
             self.fallback = True
             FALLBACK.labels(self.service).set(1)
             FALLBACKS.labels(self.service).inc()
-            log.warning("Redis unreachable: this copy uses its own in-memory circuit",
-                        extra={"circuit": self.service, "error": type(error).__name__})
+            log.warning(
+                "Redis unreachable: this copy uses its own in-memory circuit",
+                extra={"circuit": self.service, "error": type(error).__name__},
+            )
 
     def _redis_back(self) -> None:
         if self.fallback:

@@ -16,8 +16,6 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from opentelemetry.trace import SpanKind, StatusCode
 
-from services.runtime.tracing import tracer
-
 from services.converter.domain import (
     BadResult,
     ConversionError,
@@ -27,7 +25,7 @@ from services.converter.domain import (
     ToolFailed,
     Unreachable,
 )
-
+from services.runtime.tracing import tracer
 
 CONTENT_EXPORTS = frozenset({"export_docling_document_to_html", "export_docling_document_to_json"})
 _exports_content: dict[str, bool] = {}  # server URL -> whether it has the content export tools
@@ -51,12 +49,17 @@ class DoclingSession:
             await progress(value, total)
 
         try:
-            with (tracer().start_as_current_span(
-                      f"mcp tools/call {tool}", kind=SpanKind.CLIENT,
-                      attributes={"rpc.system": "jsonrpc", "mcp.tool": tool}) as span,
-                  anyio.fail_after(self.timeout_s)):
+            with (
+                tracer().start_as_current_span(
+                    f"mcp tools/call {tool}",
+                    kind=SpanKind.CLIENT,
+                    attributes={"rpc.system": "jsonrpc", "mcp.tool": tool},
+                ) as span,
+                anyio.fail_after(self.timeout_s),
+            ):
                 result = await self.session.call_tool(
-                    tool, arguments, progress_callback=relay if progress else None)
+                    tool, arguments, progress_callback=relay if progress else None
+                )
                 if result.is_error:
                     span.set_status(StatusCode.ERROR, "tool error")
         except TimeoutError as exc:
@@ -68,12 +71,12 @@ class DoclingSession:
         return _structured(tool, result)
 
     async def convert(self, source: str, progress: Progress | None = None) -> str:
-        return _field(await self.call("convert_document_into_docling_document", progress, source=source),
-                      "document_key")
+        return _field(
+            await self.call("convert_document_into_docling_document", progress, source=source), "document_key"
+        )
 
     async def markdown(self, key: str) -> str:
-        return _field(await self.call("export_docling_document_to_markdown", document_key=key),
-                      "markdown")
+        return _field(await self.call("export_docling_document_to_markdown", document_key=key), "markdown")
 
     async def save(self, key: str) -> dict:
         return await self.call("save_docling_document", document_key=key)
@@ -117,7 +120,10 @@ async def docling_session(url: str, timeout_s: float) -> AsyncIterator[DoclingSe
     try:
         async with (
             httpx2.AsyncClient(timeout=httpx2.Timeout(timeout_s, connect=5.0), verify=_ssl_context()) as http,
-            streamable_http_client(url, http_client=http, max_sse_event_size=MAX_ANSWER_BYTES) as (read, write),
+            streamable_http_client(url, http_client=http, max_sse_event_size=MAX_ANSWER_BYTES) as (
+                read,
+                write,
+            ),
             ClientSession(read, write) as session,
         ):
             await session.initialize()
@@ -133,6 +139,7 @@ async def docling_session(url: str, timeout_s: float) -> AsyncIterator[DoclingSe
 
 async def probe(url: str, timeout_s: float) -> None:
     """The circuit breaker's trial: a session opens and the server lists its tools in time."""
+
     async def ask() -> None:
         async with docling_session(url, timeout_s) as mcp:
             await mcp.session.list_tools()

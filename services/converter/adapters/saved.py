@@ -17,5 +17,7 @@ async def read_saved_json(saved: dict) -> str:
     try:
         return await anyio.to_thread.run_sync(Path(path).read_text, "utf-8")
     except OSError as exc:
-        raise BadResult(f"saved JSON is not readable here ({type(exc).__name__}); "
-                        "the converter must share the MCP server's CACHE_DIR") from exc
+        raise BadResult(
+            f"saved JSON is not readable here ({type(exc).__name__}); "
+            "the converter must share the MCP server's CACHE_DIR"
+        ) from exc

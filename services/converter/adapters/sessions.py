@@ -141,7 +141,9 @@ class Lease(DoclingSession):
         except ProtocolError as exc:
             if exc.jsonrpc_code == INVALID_REQUEST and any(text in exc.detail for text in SESSION_GONE):
                 self.slot.drop()
-                raise _Stale(Unreachable(f"{tool}: the MCP server ended the session (it restarted?)")) from exc
+                raise _Stale(
+                    Unreachable(f"{tool}: the MCP server ended the session (it restarted?)")
+                ) from exc
             if exc.jsonrpc_code == CONNECTION_CLOSED and (cause := await self.slot.why_closed()) is not None:
                 raise _Stale(cause) from exc
             self._drop_if_sick(exc)

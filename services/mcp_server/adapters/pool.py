@@ -47,12 +47,18 @@ class WorkerProcess:
         self.done_count = 0
         self.info: dict = {}
         self.conn, self._child = context.Pipe(duplex=True)
-        self.process = context.Process(target=_worker_main, args=(self._child, config), daemon=True,
-                                       name=f"mcp-worker-{config.worker_id}")
+        self.process = context.Process(
+            target=_worker_main,
+            args=(self._child, config),
+            daemon=True,
+            name=f"mcp-worker-{config.worker_id}",
+        )
 
     async def launch(self) -> None:
         loop = asyncio.get_running_loop()
-        await asyncio.to_thread(self.process.start)  # the first start waits for the forkserver to import docling
+        await asyncio.to_thread(
+            self.process.start
+        )  # the first start waits for the forkserver to import docling
         self._child.close()  # our copy: the worker's exit must read as EOF here
         threading.Thread(target=self._read, args=(loop,), daemon=True).start()
 
@@ -84,8 +90,9 @@ class WorkerProcess:
                 message = await asyncio.wait_for(self.inbox.get(), max(remaining, 0.001))
             except TimeoutError:
                 await self.kill()
-                raise WorkerLost(f"conversion took longer than {timeout:g} s; its worker was replaced",
-                                 "timeout") from None
+                raise WorkerLost(
+                    f"conversion took longer than {timeout:g} s; its worker was replaced", "timeout"
+                ) from None
             kind = message[0]
             if kind == "progress" and message[1] == job.job_id:
                 _report(progress, *message[2:])
@@ -96,8 +103,10 @@ class WorkerProcess:
                 self.done_count += 1
                 raise DocumentFailed(message[2])
             elif kind == "exited":
-                raise WorkerLost(f"the worker converting this document crashed (exit code "
-                                 f"{await self.exit_code()}); it was replaced")
+                raise WorkerLost(
+                    f"the worker converting this document crashed (exit code "
+                    f"{await self.exit_code()}); it was replaced"
+                )
 
     async def exit_code(self) -> int | None:
         await asyncio.to_thread(self.process.join, 5)
@@ -162,11 +171,16 @@ class WorkerPool:
         return sum(1 for w in self.workers.values() if w is not None)
 
     def health(self) -> dict:
-        return {"configured": self.settings.workers, "ready": self.ready_count, "busy": len(self.busy),
-                "queued": self.queue.qsize(), "restarts": self.restarts,
-                "pids": [w.info.get("pid") for w in self.workers.values() if w is not None],
-                "pdf_pipeline": self.last_info.get("pdf_pipeline"),
-                "standard_pdf_pipeline_error": self.last_info.get("standard_error")}
+        return {
+            "configured": self.settings.workers,
+            "ready": self.ready_count,
+            "busy": len(self.busy),
+            "queued": self.queue.qsize(),
+            "restarts": self.restarts,
+            "pids": [w.info.get("pid") for w in self.workers.values() if w is not None],
+            "pdf_pipeline": self.last_info.get("pdf_pipeline"),
+            "standard_pdf_pipeline_error": self.last_info.get("standard_error"),
+        }
 
     async def _serve_slot(self, slot: int) -> None:
         while True:
@@ -202,7 +216,10 @@ class WorkerPool:
         except DocumentFailed as exc:
             _settle(request.future, exc)
         metrics.WORKER_RSS.labels(slot=str(slot)).set(rss)
-        if worker.done_count >= self.settings.worker_max_docs or rss > self.settings.worker_max_rss_mb * 2**20:
+        if (
+            worker.done_count >= self.settings.worker_max_docs
+            or rss > self.settings.worker_max_rss_mb * 2**20
+        ):
             self._replace(slot, "recycle")
             await worker.stop()
 
@@ -216,9 +233,14 @@ class WorkerPool:
     async def _start_worker(self, slot: int) -> WorkerProcess:
         delay = 1.0
         while True:
-            config = WorkerConfig(worker_id=slot, pdf_pipeline=self.settings.pdf_pipeline,
-                                  pdf_do_ocr=self.settings.pdf_do_ocr, threads=self.settings.worker_threads,
-                                  test_faults=self.settings.test_faults, log_level=self.settings.log_level)
+            config = WorkerConfig(
+                worker_id=slot,
+                pdf_pipeline=self.settings.pdf_pipeline,
+                pdf_do_ocr=self.settings.pdf_do_ocr,
+                threads=self.settings.worker_threads,
+                test_faults=self.settings.test_faults,
+                log_level=self.settings.log_level,
+            )
             worker = WorkerProcess(self.context, config)
             try:
                 await worker.launch()

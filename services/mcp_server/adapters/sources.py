@@ -67,6 +67,15 @@ class SourceReader:
     async def _local(self, raw: str) -> LocalSource:
         if not self.roots:
             raise SourceRefused("this server reads no local paths (MCP_SERVER_ALLOWED_ROOTS is empty)")
+        resolved, size = await asyncio.to_thread(self._stat_local, raw)
+        self._check_size(size)
+        try:
+            return LocalSource(resolved, await asyncio.to_thread(_sha256_of, resolved), size)
+        except OSError:
+            raise SourceRefused("the file cannot be read") from None
+
+    def _stat_local(self, raw: str) -> tuple[Path, int]:
+        """The real path of ``raw`` and its size, refused when outside the roots or not a file."""
         resolved = Path(os.path.realpath(os.path.expanduser(raw)))
         if not is_within_roots(resolved, self.roots):
             raise SourceRefused("the path is outside the folders this server may read")
@@ -76,11 +85,7 @@ class SourceReader:
             raise SourceRefused("no such file") from None
         if not resolved.is_file():
             raise SourceRefused("not a regular file")
-        self._check_size(size)
-        try:
-            return LocalSource(resolved, await asyncio.to_thread(_sha256_of, resolved), size)
-        except OSError:
-            raise SourceRefused("the file cannot be read") from None
+        return resolved, size
 
     def _check_size(self, size: int) -> None:
         if size > self.settings.max_file_bytes:

@@ -2,8 +2,9 @@
 
 Protocol (pickled tuples over a `multiprocessing` pipe):
   server -> worker: `Job`, or `None` to stop
-  worker -> server: ("ready", info) once; then per job any number of ("progress", job_id, stage, done, total)
-                    and exactly one ("done", job_id, ConvertedDocument, rss) or ("failed", job_id, message, rss)
+  worker -> server: ("ready", info) once; then per job any number of
+                    ("progress", job_id, stage, done, total) and exactly one
+                    ("done", job_id, ConvertedDocument, rss) or ("failed", job_id, message, rss)
 This module imports docling at the top so a forkserver can preload it once for every worker.
 """
 
@@ -31,7 +32,14 @@ log = logging.getLogger("services.mcp_server.worker")
 FAULT_CRASH = b"DOCLING-JOBS-TEST-FAULT: crash"
 FAULT_HANG = b"DOCLING-JOBS-TEST-FAULT: hang"
 _SUCCEEDED = (ConversionStatus.SUCCESS, ConversionStatus.PARTIAL_SUCCESS)
-_WARM = (InputFormat.DOCX, InputFormat.PPTX, InputFormat.XLSX, InputFormat.HTML, InputFormat.MD, InputFormat.CSV)
+_WARM = (
+    InputFormat.DOCX,
+    InputFormat.PPTX,
+    InputFormat.XLSX,
+    InputFormat.HTML,
+    InputFormat.MD,
+    InputFormat.CSV,
+)
 
 
 @dataclass(frozen=True)
@@ -103,8 +111,11 @@ def _build_converter(config: WorkerConfig) -> tuple[DocumentConverter, str, str 
     if pipeline == "standard":
         return converter, pipeline, None
     options = NativePdfPipelineOptions(parser_threads=config.threads)
-    native = DocumentConverter(format_options={
-        InputFormat.PDF: PdfFormatOption(pipeline_cls=NativePdfPipeline, pipeline_options=options)})
+    native = DocumentConverter(
+        format_options={
+            InputFormat.PDF: PdfFormatOption(pipeline_cls=NativePdfPipeline, pipeline_options=options)
+        }
+    )
     native.initialize_pipeline(InputFormat.PDF)
     return native, pipeline, standard_error
 
@@ -114,15 +125,18 @@ def _try_standard(config: WorkerConfig) -> tuple[DocumentConverter | None, str |
     options = PdfPipelineOptions(do_ocr=config.pdf_do_ocr)
     options.accelerator_options.num_threads = config.threads
     try:
-        converter = DocumentConverter(format_options={InputFormat.PDF: PdfFormatOption(pipeline_options=options)})
+        converter = DocumentConverter(
+            format_options={InputFormat.PDF: PdfFormatOption(pipeline_options=options)}
+        )
         converter.initialize_pipeline(InputFormat.PDF)
         return converter, None
     except Exception as exc:  # missing packages or weights: the native pipeline takes over
         return None, f"{type(exc).__name__}: {exc}"[:500]
 
 
-def _convert(conn: Connection, converter: DocumentConverter, pdf_pipeline: str, config: WorkerConfig,
-             job: Job) -> tuple:
+def _convert(
+    conn: Connection, converter: DocumentConverter, pdf_pipeline: str, config: WorkerConfig, job: Job
+) -> tuple:
     started = time.monotonic()
     try:
         if config.test_faults:
@@ -133,13 +147,21 @@ def _convert(conn: Connection, converter: DocumentConverter, pdf_pipeline: str, 
     except Exception as exc:  # docling raised: the document's fault, reported as such
         log.warning("conversion raised", extra={"job_id": job.job_id, "error": type(exc).__name__})
         return ("failed", job.job_id, f"conversion failed: {type(exc).__name__}: {exc}"[:1000], _rss_bytes())
-    log.info("converted", extra={"job_id": job.job_id, "pipeline": document.pipeline, "pages": document.pages,
-                                 "seconds": round(time.monotonic() - started, 3)})
+    log.info(
+        "converted",
+        extra={
+            "job_id": job.job_id,
+            "pipeline": document.pipeline,
+            "pages": document.pages,
+            "seconds": round(time.monotonic() - started, 3),
+        },
+    )
     return ("done", job.job_id, document, _rss_bytes())
 
 
-def _convert_document(conn: Connection, converter: DocumentConverter, pdf_pipeline: str,
-                      job: Job) -> ConvertedDocument:
+def _convert_document(
+    conn: Connection, converter: DocumentConverter, pdf_pipeline: str, job: Job
+) -> ConvertedDocument:
     def report(event) -> None:
         stage, done, total = _stage_of(event)
         if stage:
@@ -154,12 +176,18 @@ def _convert_document(conn: Connection, converter: DocumentConverter, pdf_pipeli
         raise ToolFailure("no PDF pipeline: MCP_SERVER_PDF_PIPELINE=standard but its models are missing")
     document = result.document
     if is_pdf and pdf_pipeline == "native" and not any(item.text.strip() for item in document.texts):
-        raise ToolFailure("the PDF has no text layer (a scanned document?); converting it needs OCR and "
-                          "layout models, which this server does not have")
+        raise ToolFailure(
+            "the PDF has no text layer (a scanned document?); converting it needs OCR and "
+            "layout models, which this server does not have"
+        )
     conn.send(("progress", job.job_id, "export", 0, 0))
-    return ConvertedDocument(markdown=document.export_to_markdown(), html=document.export_to_html(),
-                             json=json.dumps(document.export_to_dict()),
-                             pipeline=pdf_pipeline if is_pdf else "simple", pages=len(document.pages))
+    return ConvertedDocument(
+        markdown=document.export_to_markdown(),
+        html=document.export_to_html(),
+        json=json.dumps(document.export_to_dict()),
+        pipeline=pdf_pipeline if is_pdf else "simple",
+        pages=len(document.pages),
+    )
 
 
 def _stage_of(event) -> tuple[str | None, int, int]:

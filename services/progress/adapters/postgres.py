@@ -95,8 +95,9 @@ def row_of(state: JobState) -> list:
     return [list(state.formats) if c == "formats" else getattr(state, c) for c in COLUMNS]
 
 
-async def project(pool: asyncpg.Pool, batch: Sequence[Incoming], ack_floor: int,
-                  lookup: Lookup) -> list[SseEntry]:
+async def project(
+    pool: asyncpg.Pool, batch: Sequence[Incoming], ack_floor: int, lookup: Lookup
+) -> list[SseEntry]:
     """Archive and fold a batch; returns the SSE entries of its events (new or already there)."""
     by_job: dict[str, list[Incoming]] = {}
     for item in sorted(batch, key=lambda i: i.seq):
@@ -111,8 +112,10 @@ async def project(pool: asyncpg.Pool, batch: Sequence[Incoming], ack_floor: int,
         for job_id, items in by_job.items():
             folder = _Folder(states.get(job_id) or JobState(job_id=job_id), known, entries, archive)
             for item in items:
-                if needs_lookup(folder.state.last_seq, item.seq, ack_floor, delivered) \
-                        and item.envelope.event_id not in known:
+                if (
+                    needs_lookup(folder.state.last_seq, item.seq, ack_floor, delivered)
+                    and item.envelope.event_id not in known
+                ):
                     for missing in await lookup(job_id, folder.state.last_seq, item.seq):
                         folder.add(missing)
                 folder.add(item)
@@ -125,8 +128,9 @@ async def project(pool: asyncpg.Pool, batch: Sequence[Incoming], ack_floor: int,
 class _Folder:
     """Numbers and folds one job's new events (its row is locked); collects their archive rows."""
 
-    def __init__(self, state: JobState, known: dict[str, SseEntry], entries: list[SseEntry],
-                 archive: list[tuple]) -> None:
+    def __init__(
+        self, state: JobState, known: dict[str, SseEntry], entries: list[SseEntry], archive: list[tuple]
+    ) -> None:
         self.state, self.known, self.entries, self.archive = state, known, entries, archive
 
     def add(self, item: Incoming) -> None:
@@ -135,19 +139,32 @@ class _Folder:
             self.entries.append(self.known[envelope.event_id])
             return
         self.state, n = number(apply(self.state, decode(envelope), item.seq), item.seq)
-        self.archive.append((item.seq, envelope.job_id, n, envelope.event_id, envelope.event_type,
-                             envelope.schema_version, envelope.occurred_at, envelope.source,
-                             envelope.model_dump_json()))
+        self.archive.append(
+            (
+                item.seq,
+                envelope.job_id,
+                n,
+                envelope.event_id,
+                envelope.event_type,
+                envelope.schema_version,
+                envelope.occurred_at,
+                envelope.source,
+                envelope.model_dump_json(),
+            )
+        )
         entry = SseEntry.of(envelope, n)
         self.known[envelope.event_id] = entry
         self.entries.append(entry)
 
 
 async def _archived(conn: asyncpg.Connection, event_ids: list[str]) -> dict[str, SseEntry]:
-    rows = await conn.fetch("SELECT event_id, job_seq, event_type, envelope FROM event_archive "
-                            "WHERE event_id = ANY($1::uuid[])", event_ids)
-    return {str(r["event_id"]): SseEntry(r["job_seq"], r["event_type"], json.loads(r["envelope"]))
-            for r in rows}
+    rows = await conn.fetch(
+        "SELECT event_id, job_seq, event_type, envelope FROM event_archive WHERE event_id = ANY($1::uuid[])",
+        event_ids,
+    )
+    return {
+        str(r["event_id"]): SseEntry(r["job_seq"], r["event_type"], json.loads(r["envelope"])) for r in rows
+    }
 
 
 async def _lock(conn: asyncpg.Connection, job_ids: list[str]) -> dict[str, JobState]:
@@ -155,7 +172,10 @@ async def _lock(conn: asyncpg.Connection, job_ids: list[str]) -> dict[str, JobSt
     await conn.execute(
         "INSERT INTO jobs (job_id, status, stage, progress) "
         "SELECT id, 'submitted', 'queued', 0 FROM unnest($1::uuid[]) AS id ORDER BY id "
-        "ON CONFLICT (job_id) DO NOTHING", job_ids)
-    rows = await conn.fetch("SELECT * FROM jobs WHERE job_id = ANY($1::uuid[]) ORDER BY job_id "
-                            "FOR UPDATE", job_ids)
+        "ON CONFLICT (job_id) DO NOTHING",
+        job_ids,
+    )
+    rows = await conn.fetch(
+        "SELECT * FROM jobs WHERE job_id = ANY($1::uuid[]) ORDER BY job_id FOR UPDATE", job_ids
+    )
     return {str(r["job_id"]): state_of(r) for r in rows}
