@@ -17,7 +17,7 @@ NOT_MCP_E2E = --ignore=tests/e2e/test_edge_sessions.py --ignore=tests/e2e/test_e
 	--ignore=tests/e2e/test_api_errors.py --ignore=tests/e2e/test_web_page.py
 UP_FLAGS = $(if $(filter 1 yes true,$(DETACH)),--detach) $(if $(COMPONENTS),--components $(COMPONENTS))
 
-.PHONY: help install install-test system-packages up down status test test-one bench clean distclean
+.PHONY: help install install-test system-packages up down status lint test test-one bench clean distclean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -49,7 +49,12 @@ down: ## stop a stack started with DETACH=1 (or left behind)
 status: ## show what runs
 	$(PY_ANY) -m devstack status
 
-test: install-test ## the whole suite (our MCP server), then the e2e suite against the official docling-mcp
+lint: install-test ## ruff (lint and format) over the whole tree, then mypy (its file list: pyproject.toml)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+test: install-test lint ## lint, then the whole suite (our MCP server), then the e2e suite against the official docling-mcp
 	$(PY) -m pytest $(PYTEST_ARGS)
 	TEST_MCP_SERVER=official $(PY) -m pytest tests/e2e $(NOT_MCP_E2E) $(PYTEST_ARGS)
 

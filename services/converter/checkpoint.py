@@ -90,7 +90,8 @@ class Part:
 
 def encode(checkpoint: Checkpoint) -> tuple[str, list[Part]]:
     """The JSON text (at most ``MAX_BYTES``) and the partial results stored beside it."""
-    inline, beside = {}, []
+    inline: dict[str, str | dict | None] = {}
+    beside: list[Part] = []
     for fmt in FORMATS:
         text = checkpoint.partial.get(fmt)
         if text is not None and len(text.encode()) > INLINE_LIMIT:

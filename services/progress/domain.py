@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from contracts.envelope import Event
 from contracts.events import (
@@ -100,7 +101,7 @@ def _fields(state: JobState, event: Event) -> JobState:
     return state
 
 
-def _end(state: JobState, status: str, stage: str, progress: int, **facts: object) -> JobState:
+def _end(state: JobState, status: str, stage: str, progress: int, **facts: Any) -> JobState:
     if state.terminal:
         return state
     return replace(state, status=status, stage=stage, progress=progress, **facts)
