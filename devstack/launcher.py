@@ -16,7 +16,7 @@ from devstack.control import live_components, live_launcher
 from devstack.errors import StackError
 from devstack.layout import HOME_ENV, LAUNCHER, REPO_ROOT, Layout
 from devstack.ports import Ports, ensure_free
-from devstack.proc import PidRecord
+from devstack.proc import PidRecord, log_line
 from devstack.stack import Stack, StackCancelled
 
 MONITOR_INTERVAL = 0.5
@@ -131,7 +131,7 @@ def _spawn_launcher(
     ]
     env = {**os.environ, **ports.as_env(), HOME_ENV: str(layout.home)}
     with layout.log(LAUNCHER).open("ab") as log:
-        log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} detached launcher\n".encode())
+        log.write(log_line("detached launcher"))
         log.flush()
         child = subprocess.Popen(
             argv,

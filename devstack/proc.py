@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -54,10 +56,22 @@ class RunAs:
     group: str = "nogroup"
 
 
+def log_line(msg: str, **fields: object) -> bytes:
+    """The launcher's own line in a component's log: one JSON object, as the services write."""
+    line = {
+        "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "level": "info",
+        "service": "devstack",
+        "msg": msg,
+        **fields,
+    }
+    return (json.dumps(line) + "\n").encode()
+
+
 def run_once(argv: Sequence[str], *, cwd: Path, log_path: Path | None, run_as: RunAs | None = None) -> int:
     """Run argv to completion (output appended to log_path, or discarded); its exit code."""
     with open(log_path or os.devnull, "ab") as log:
-        log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} running: {' '.join(argv)}\n".encode())
+        log.write(log_line("running", argv=list(argv)))
         log.flush()
         return subprocess.run(
             list(argv),
@@ -82,7 +96,7 @@ def spawn(
 ) -> subprocess.Popen[bytes]:
     """Start argv in its own session, stdout+stderr appended to log_path."""
     with log_path.open("ab") as log:
-        log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} starting: {' '.join(argv)}\n".encode())
+        log.write(log_line("starting", argv=list(argv)))
         log.flush()
         return subprocess.Popen(
             list(argv),

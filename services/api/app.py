@@ -35,4 +35,7 @@ def create_app(settings: ApiSettings | None = None) -> Litestar:
             title="docling-jobs", version="1.0.0", path="/schema", components=openapi.COMPONENTS
         ),
         debug=False,
+        # Litestar's default logging config replaces the root handler with a plain-text one; the
+        # process's JSON handler (services.runtime.logs) stays, and problems.py logs what fails
+        logging_config=None,
     )

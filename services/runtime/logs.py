@@ -38,5 +38,12 @@ def configure(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    logging.captureWarnings(True)  # a library's warnings become log lines too, not bare stderr text
+    # libraries that bring a handler of their own (FastStream: coloured text on stderr) log through
+    # ours instead, so every line of a service's log is one JSON object
+    for library in ("faststream", "uvicorn", "uvicorn.error", "uvicorn.access"):
+        own = logging.getLogger(library)
+        own.handlers[:] = []
+        own.propagate = True
     for noisy in ("httpx", "httpx2", "mcp.client.streamable_http"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
