@@ -1,4 +1,4 @@
-"""`python -m devstack up [--detach] | down | status | clean | url | redis-cli | psql | logs`."""
+"""`python -m devstack up [--detach] | down | status | clean | restart | url | redis-cli | psql | logs`."""
 
 from __future__ import annotations
 
@@ -51,6 +51,8 @@ def _pass_through(command: str, args: list[str], layout: Layout) -> int:
 
 def _operate(args: argparse.Namespace, layout: Layout) -> int:
     """The runbook's commands (devstack/ops.py)."""
+    if args.command == "restart":
+        return control.restart(layout, args.name)
     if args.command == "url":
         print(ops.url(layout, args.name))
         return 0
@@ -102,6 +104,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_operator_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    restart = sub.add_parser("restart", help="stop one component of the running stack and start it again")
+    restart.add_argument(
+        "name", help="postgres, nats, valkey, mcp, progress, ingest, converter, api, api-2, ..."
+    )
     url = sub.add_parser("url", help="print a component's address (api, ingest, mcp, nats-monitor, ...)")
     url.add_argument("name")
     sub.add_parser("redis-cli", help="redis-cli CMD ARG...: one command against the stack's Redis")
