@@ -17,7 +17,7 @@ NOT_MCP_E2E = --ignore=tests/e2e/test_edge_sessions.py --ignore=tests/e2e/test_e
 	--ignore=tests/e2e/test_api_errors.py --ignore=tests/e2e/test_web_page.py
 UP_FLAGS = $(if $(filter 1 yes true,$(DETACH)),--detach) $(if $(COMPONENTS),--components $(COMPONENTS))
 
-.PHONY: help install install-test system-packages up down status restart url redis-cli psql logs lint test test-one bench clean distclean
+.PHONY: help install install-test system-packages up down status health restart url redis-cli psql logs lint test test-one bench clean distclean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ down: ## stop a stack started with DETACH=1 (or left behind)
 
 status: ## show what runs
 	$(PY_ANY) -m devstack status
+
+health: ## each component of the running stack through its readiness probe (exit 1 when one fails)
+	$(PY) -m devstack health
 
 restart: ## stop one component of the running stack and start it again: make restart C=converter
 	$(PY) -m devstack restart $(C)

@@ -1,4 +1,4 @@
-"""`python -m devstack up [--detach] | down | status | clean | restart | url | redis-cli | psql | logs`."""
+"""`python -m devstack up [--detach] | down | status | clean`, and the runbook's commands (ops.py)."""
 
 from __future__ import annotations
 
@@ -51,6 +51,8 @@ def _pass_through(command: str, args: list[str], layout: Layout) -> int:
 
 def _operate(args: argparse.Namespace, layout: Layout) -> int:
     """The runbook's commands (devstack/ops.py)."""
+    if args.command == "health":
+        return ops.health(layout)
     if args.command == "restart":
         return control.restart(layout, args.name)
     if args.command == "url":
@@ -104,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_operator_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sub.add_parser("health", help="each component of the running stack through its readiness probe")
     restart = sub.add_parser("restart", help="stop one component of the running stack and start it again")
     restart.add_argument(
         "name", help="postgres, nats, valkey, mcp, progress, ingest, converter, api, api-2, ..."

@@ -1,4 +1,4 @@
-"""Operator commands the runbook uses: `url`, `redis-cli`, `psql`, `logs`.
+"""Operator commands the runbook uses: `health`, `url`, `redis-cli`, `psql`, `logs`.
 
 Each finds the stack the way `status` does: the running local stack's `run/stack.json` (under
 DOCLING_JOBS_HOME, default .stack/), else the environment the services read (REDIS_HOST,
@@ -15,7 +15,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from devstack import postgres
+from devstack import postgres, probes
+from devstack.components import Context, build
 from devstack.errors import StackError
 from devstack.layout import Layout
 from devstack.ports import HOST, Ports
@@ -41,6 +42,28 @@ def ports(layout: Layout) -> dict[str, int]:
         return {name.replace("_", "-"): port for name, port in recorded.items()}
     found = {name.replace("_", "-"): int(port) for name, port in info["ports"].items()}
     return found | {name: int(port) for name, port in info.get("copies", {}).items()}
+
+
+def health(layout: Layout) -> int:
+    """Each component of the running stack through its readiness probe; 1 when one fails.
+
+    The MCP server is asked to list its tools (what a client does), so the probe holds for any
+    MCP server, ours (which also has GET /health) or the official one (which has none).
+    """
+    info = stack_info(layout)
+    if not info:
+        raise StackError(f"no stack runs from {layout.home} (no {layout.stack_info}); `make up` starts one")
+    fields = Ports(**info["ports"])
+    ctx = Context(layout, fields, {"MCP_SERVER_URL": info["urls"]["mcp"]}, copy_ports=info.get("copies", {}))
+    failed = 0
+    for name in info["components"]:
+        if name == "mcp":
+            ready = probes.mcp_lists_tools(info["urls"]["mcp"], fields.mcp)
+        else:
+            ready = build(name, ctx).is_ready()
+        failed += not ready
+        print(f"{name:<12} {'ready' if ready else 'NOT READY'}")
+    return 1 if failed else 0
 
 
 def url(layout: Layout, name: str) -> str:
