@@ -17,7 +17,7 @@ NOT_MCP_E2E = --ignore=tests/e2e/test_edge_sessions.py --ignore=tests/e2e/test_e
 	--ignore=tests/e2e/test_api_errors.py --ignore=tests/e2e/test_web_page.py
 UP_FLAGS = $(if $(filter 1 yes true,$(DETACH)),--detach) $(if $(COMPONENTS),--components $(COMPONENTS))
 
-.PHONY: help install install-test system-packages up down status health restart url redis-cli psql logs lint test test-one bench clean distclean
+.PHONY: help install install-test system-packages up down status health env lag restart url redis-cli psql logs lint test test-one bench clean distclean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -51,6 +51,12 @@ status: ## show what runs
 
 health: ## each component of the running stack through its readiness probe (exit 1 when one fails)
 	$(PY) -m devstack health
+
+env: ## the running stack's addresses as export lines, for a service's own tools (eval them)
+	$(PY) -m devstack env
+
+lag: ## each JetStream consumer's backlog: pending, ack pending, redelivered
+	$(PY) -m devstack lag
 
 restart: ## stop one component of the running stack and start it again: make restart C=converter
 	$(PY) -m devstack restart $(C)

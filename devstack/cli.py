@@ -53,6 +53,11 @@ def _operate(args: argparse.Namespace, layout: Layout) -> int:
     """The runbook's commands (devstack/ops.py)."""
     if args.command == "health":
         return ops.health(layout)
+    if args.command == "env":
+        print(ops.env(layout))
+        return 0
+    if args.command == "lag":
+        return ops.lag(layout)
     if args.command == "restart":
         return control.restart(layout, args.name)
     if args.command == "url":
@@ -107,6 +112,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _add_operator_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sub.add_parser("health", help="each component of the running stack through its readiness probe")
+    sub.add_parser("env", help="export lines: the running stack's addresses, as the services read them")
+    sub.add_parser("lag", help="each JetStream consumer's backlog (NATS monitoring port)")
     restart = sub.add_parser("restart", help="stop one component of the running stack and start it again")
     restart.add_argument(
         "name", help="postgres, nats, valkey, mcp, progress, ingest, converter, api, api-2, ..."

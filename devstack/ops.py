@@ -1,4 +1,4 @@
-"""Operator commands the runbook uses: `health`, `url`, `redis-cli`, `psql`, `logs`.
+"""Operator commands the runbook uses: `health`, `env`, `lag`, `url`, `redis-cli`, `psql`, `logs`.
 
 Each finds the stack the way `status` does: the running local stack's `run/stack.json` (under
 DOCLING_JOBS_HOME, default .stack/), else the environment the services read (REDIS_HOST,
@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
+import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -64,6 +66,39 @@ def health(layout: Layout) -> int:
         failed += not ready
         print(f"{name:<12} {'ready' if ready else 'NOT READY'}")
     return 1 if failed else 0
+
+
+def env(layout: Layout) -> str:
+    """`export` lines for the addresses the services read, so a service's own command-line tool
+    (`services.progress.rebuild`, `services.converter.checkpoints`) reaches the running stack."""
+    info = stack_info(layout)
+    if not info:
+        raise StackError(f"no stack runs from {layout.home} (no {layout.stack_info}); `make up` starts one")
+    values = {
+        "NATS_URL": info["urls"]["nats"],
+        "REDIS_HOST": HOST,
+        "REDIS_PORT": str(info["ports"]["redis"]),
+        "DATABASE_URL": info["urls"]["database"],
+        "MCP_SERVER_URL": info["urls"]["mcp"],
+        "UPLOAD_DIR": str(layout.uploads),
+    }
+    return "\n".join(f"export {name}={shlex.quote(value)}" for name, value in values.items())
+
+
+def lag(layout: Layout) -> int:
+    """Each JetStream consumer's backlog, from the NATS monitoring port (`/jsz?consumers=true`)."""
+    address = f"{url(layout, 'nats-monitor')}/jsz?consumers=true"
+    with urllib.request.urlopen(address, timeout=5) as answer:
+        report = json.load(answer)
+    print(f"{'stream':<8} {'consumer':<18} {'pending':>8} {'ack pending':>12} {'redelivered':>12}")
+    for account in report.get("account_details", []):
+        for stream in account.get("stream_detail", []):
+            for consumer in stream.get("consumer_detail", []):
+                print(
+                    f"{stream['name']:<8} {consumer['name']:<18} {consumer.get('num_pending', 0):>8} "
+                    f"{consumer.get('num_ack_pending', 0):>12} {consumer.get('num_redelivered', 0):>12}"
+                )
+    return 0
 
 
 def url(layout: Layout, name: str) -> str:
