@@ -114,9 +114,9 @@ def url(layout: Layout, name: str) -> str:
 
 def database_url(layout: Layout, environ: Mapping[str, str] = os.environ) -> str:
     info = stack_info(layout)
-    if info:
-        return str(info["urls"]["database"])
-    return environ.get("DATABASE_URL") or postgres.database_url(Ports.from_env(environ).postgres)
+    if environ.get("DATABASE_URL") or not info:
+        return environ.get("DATABASE_URL") or postgres.database_url(Ports.from_env(environ).postgres)
+    return str(info["urls"]["database"])
 
 
 def redis_address(layout: Layout, environ: Mapping[str, str] = os.environ) -> tuple[str, int]:
