@@ -143,3 +143,10 @@ def test_the_checks_can_fail(tmp_path: Path) -> None:
     assert "NO_SUCH_VAR" not in read_by_code()
     assert "API_DATABASE_URL" in settings_env_names(ApiSettings) - set(documented(page))
     assert "MCP_PORT" in settings_env_names(McpServerSettings)
+
+
+def test_every_make_target_the_manual_names_exists() -> None:
+    targets = set(re.findall(r"^([a-z][a-z-]*):", (ROOT / "Makefile").read_text(), flags=re.MULTILINE))
+    named = set(re.findall(r"\bmake (?:-s )?([a-z][a-z-]*)", MANUAL.read_text()))
+    assert {"redis-cli", "psql", "restart", "health", "logs", "url", "lag", "env"} <= named
+    assert sorted(named - targets) == []
