@@ -88,9 +88,9 @@ def _watch(stack: Stack) -> None:
             if name not in reported:
                 reported.add(name)
                 print(f"warning: {name} exited with code {code}; see {stack.layout.log(name)}", flush=True)
-        if (name := take_restart_request(stack.layout)) is not None:
-            reported.discard(name)
-            answer_restart(stack.layout, _restart(stack, name))
+        if (asked := take_restart_request(stack.layout)) is not None:
+            reported.discard(asked)
+            answer_restart(stack.layout, _restart(stack, asked))
         time.sleep(MONITOR_INTERVAL)
 
 

@@ -181,7 +181,11 @@ def logs(layout: Layout, name: str, level: str, tail: int) -> int:
         raise StackError(f"no log {path}; the logs there: {', '.join(sorted(_log_names(layout)))}")
     least = LEVELS.index(level)
     lines = [line for line in path.read_text(errors="replace").splitlines() if _at_least(line, least)]
-    print("\n".join(lines[-tail:]) if tail else "\n".join(lines))
+    shown = lines[-tail:] if tail else lines
+    if shown:
+        print("\n".join(shown))
+    else:
+        print(f"(no {level} line or above in {path})", file=sys.stderr)
     return 0
 
 
