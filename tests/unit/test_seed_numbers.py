@@ -155,3 +155,16 @@ def test_the_helpers_can_fail() -> None:
     with pytest.raises(AssertionError):
         row("no such first cell")
     assert seconds("5m") == 300 and threshold("DoclingRedisSlow") != (">", 0.5)
+
+
+def test_the_numbers_that_drifted_before_match_the_code() -> None:
+    """Last-Event-ID's bound and the projection's fetch size once had copies that disagreed."""
+    from services.api.domain import MAX_EVENT_ID
+    from services.progress.entrypoint import BATCH
+
+    sse = (ROOT / "docs" / "sse.md").read_text()
+    assert f"at most {len(str(MAX_EVENT_ID))} of them and at most {MAX_EVENT_ID}" in sse
+    assert f"0 to {MAX_EVENT_ID}" in MANUAL and f"from 0 to {MAX_EVENT_ID}" in sse
+    assert f"up to {BATCH} waiting messages a fetch" in (ROOT / "docs" / "event-log.md").read_text()
+    everything = MANUAL + "".join(p.read_text() for p in (ROOT / "docs").glob("*.md"))
+    assert "19 of them" not in everything and "256 waiting messages" not in everything
