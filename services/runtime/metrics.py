@@ -1,4 +1,4 @@
-"""Prometheus metrics every service shares; metric names are spelled here (CLAUDE.md lists them).
+"""Prometheus metrics every service shares; metric names are spelled here (docs/monitoring.md lists them).
 
 Everything registers in prometheus_client's default registry, which each service exposes at its
 ``/metrics`` (the API at ``/api/v1/metrics``), so a metric another module creates there (e.g. the

@@ -153,3 +153,28 @@ def _eventually(condition: object, timeout: float = 10) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def test_restart_replaces_one_component_of_a_running_launcher(tmp_path: Path) -> None:
+    env = {**os.environ, **Ports.free().as_env(), "DOCLING_JOBS_HOME": str(tmp_path)}
+
+    def devstack(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "devstack", *args],
+            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+
+    assert devstack("up", "--detach", "--components", "nats").returncode == 0
+    try:
+        first = int((tmp_path / "run" / "nats.pid").read_text().split()[0])
+        restarted = devstack("restart", "nats")
+        assert (restarted.returncode, restarted.stdout.strip()) == (0, "nats: restarted"), restarted.stderr
+        second = int((tmp_path / "run" / "nats.pid").read_text().split()[0])
+        assert second != first and _gone(first)
+        monitor = devstack("url", "nats-monitor").stdout.strip()
+        with urllib.request.urlopen(f"{monitor}/healthz?js-enabled-only=true", timeout=5) as answer:
+            assert answer.status == 200
+        unknown = devstack("restart", "nonesuch")
+        assert unknown.returncode == 1 and "nonesuch" in unknown.stdout
+    finally:
+        devstack("down")

@@ -1,4 +1,4 @@
-"""Every key in Redis matches a pattern CLAUDE.md's "Redis Key Patterns" lists."""
+"""Every key in Redis matches a pattern the manual's "Redis Key Patterns" lists (docs/redis-keys.md)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def test_every_key_the_system_writes_is_documented(stack: Stack, api_url: str) -
     with redis.Redis(port=int(stack.env()["REDIS_PORT"]), decode_responses=True) as r:
         found = list(r.scan_iter(count=1000))
     patterns = documented_patterns()
-    assert unlisted(found, patterns) == [], "keys whose pattern CLAUDE.md does not list"
+    assert unlisted(found, patterns) == [], "keys whose pattern docs/redis-keys.md does not list"
     # the run wrote each kind it was meant to (else this test would prove little)
     for kind in (
         "session:{uuid}",

@@ -1,11 +1,11 @@
-"""contracts/keys.py (where keys are spelled) and CLAUDE.md's "Redis Key Patterns" agree."""
+"""contracts/keys.py (where keys are spelled), docs/redis-keys.md and CLAUDE.md's table agree."""
 
 from __future__ import annotations
 
 import inspect
 
 from contracts import keys
-from tests.redis_keys import as_regex, documented_patterns, unlisted
+from tests.redis_keys import as_regex, documented_patterns, runbook_patterns, unlisted
 
 CHANNELS = {"sse_live"}  # pub/sub channels: documented apart, they store nothing
 
@@ -47,3 +47,7 @@ def test_the_matcher_can_fail() -> None:
         ["session:abc", "sessions:abc", "ratelimit:x", "ratelimit:s:submit", "other"],
         ["session:{uuid}", "ratelimit:{sessionId}:{endpoint}"],
     ) == ["other", "ratelimit:x", "sessions:abc"]
+
+
+def test_the_runbook_table_lists_the_same_patterns() -> None:
+    assert sorted(runbook_patterns()) == sorted(documented_patterns())
