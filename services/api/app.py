@@ -35,4 +35,5 @@ def create_app(settings: ApiSettings | None = None) -> Litestar:
             title="docling-jobs", version="1.0.0", path="/schema", components=openapi.COMPONENTS
         ),
         debug=False,
+        logging_config=None,  # keep services.runtime.logs' JSON lines (Litestar's would replace them)
     )
