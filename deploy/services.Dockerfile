@@ -10,5 +10,7 @@ COPY services services
 COPY clients clients
 COPY devstack devstack
 RUN pip install --no-cache-dir --no-deps -e .
-USER nobody
+# ingest writes uploads here: a new named volume mounted on it takes this owner
+RUN install -d -o nobody -g nogroup /data /data/uploads
+USER nobody:nogroup
 CMD ["python", "-m", "services.api"]

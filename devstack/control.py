@@ -7,12 +7,14 @@ import os
 import shutil
 import signal
 import time
+from collections.abc import Sequence
 
 from devstack.components import ALL, stop_policy
 from devstack.errors import StackError
 from devstack.layout import LAUNCHER, Layout
 from devstack.postgres import external_root
 from devstack.proc import PidRecord, terminate
+from devstack.supervision import read_history
 
 LAUNCHER_STOP_TIMEOUT = 300.0
 LEFTOVER_STOP_TIMEOUT = 15.0
@@ -27,9 +29,9 @@ def live_launcher(layout: Layout) -> PidRecord | None:
     return record if record is not None and record.alive() else None
 
 
-def live_components(layout: Layout) -> dict[str, PidRecord]:
+def live_components(layout: Layout, names: Sequence[str] = ALL) -> dict[str, PidRecord]:
     """Components whose pid file names a process that still runs."""
-    records = {name: PidRecord.read(layout.pid_file(name)) for name in ALL}
+    records = {name: PidRecord.read(layout.pid_file(name)) for name in names}
     return {name: r for name, r in records.items() if r is not None and r.alive()}
 
 
@@ -43,19 +45,45 @@ def down(layout: Layout) -> int:
 
 
 def status(layout: Layout) -> int:
-    """Print what runs, with pids and ports."""
-    launcher, running = live_launcher(layout), live_components(layout)
+    """Print what runs, with pids and ports, and what the supervisor restarted or gave up on."""
+    names = _recorded_components(layout)
+    launcher, running = live_launcher(layout), live_components(layout, names)
     if launcher is None and not running:
         print(f"no stack is running (state dir {layout.home})")
         return 0
     print(f"state dir {layout.home}")
-    print(f"  {LAUNCHER:<10} " + (f"running (pid {launcher.pid})" if launcher else "not running"))
-    ports = _recorded_ports(layout)
-    for name in ALL:
-        if layout.pid_file(name).exists():
-            state = f"running (pid {running[name].pid})" if name in running else "not running"
-            print(f"  {name:<10} {state}{_port_note(name, ports)}")
+    print(f"  {LAUNCHER:<12} " + (f"running (pid {launcher.pid})" if launcher else "not running"))
+    ports, history = _recorded_ports(layout), read_history(layout)
+    for name in names:
+        if layout.pid_file(name).exists() or name in history:
+            state = _state(running[name].pid if name in running else None, history.get(name))
+            print(f"  {name:<12} {state}{_port_note(name, ports)}{_history_note(history.get(name))}")
     return 0
+
+
+def _state(pid: int | None, record: dict | None) -> str:
+    """``running (pid N)``; ``starting (pid N)`` while a restart waits for ready; else the
+    supervisor's word (``restarting``, ``failed``) or ``not running``."""
+    restarting = record is not None and record["state"] == "restarting"
+    if pid:
+        return f"{'starting' if restarting else 'running'} (pid {pid})"
+    return str(record["state"]) if record is not None else "not running"
+
+
+def _history_note(record: dict | None) -> str:
+    """``  restarts 2, last exit signal SIGKILL at 20:31:07, last restart 20:31:09``."""
+    if not record:
+        return ""
+    parts = [f"restarts {record['restarts']}"]
+    if record.get("last_exit"):
+        parts.append(f"last exit {record['last_exit']} at {_clock(record['last_exit_at'])}")
+    if record.get("last_restart_at"):
+        parts.append(f"last restart {_clock(record['last_restart_at'])}")
+    return "  " + ", ".join(parts)
+
+
+def _clock(wall: float | None) -> str:
+    return "?" if wall is None else time.strftime("%H:%M:%S", time.localtime(wall))
 
 
 def clean(layout: Layout) -> int:
@@ -113,6 +141,14 @@ def _stop_leftovers(layout: Layout) -> list[str]:
             done.append(f"{'killed' if killed else 'stopped'} leftover {name} (pid {record.pid})")
         layout.pid_file(name).unlink(missing_ok=True)
     return done
+
+
+def _recorded_components(layout: Layout) -> tuple[str, ...]:
+    """Every component the running stack has (copies included), or the known ones."""
+    try:
+        return tuple(json.loads(layout.stack_info.read_text())["components"])
+    except (OSError, ValueError, KeyError):
+        return ALL
 
 
 def _recorded_ports(layout: Layout) -> dict[str, int]:

@@ -18,6 +18,8 @@ from devstack.layout import HOME_ENV, LAUNCHER, REPO_ROOT, Layout
 from devstack.ports import Ports, ensure_free
 from devstack.proc import PidRecord, log_line
 from devstack.stack import Stack, StackCancelled
+from devstack.supervision import RestartPolicy
+from devstack.supervisor import Supervisor
 
 MONITOR_INTERVAL = 0.5
 
@@ -81,15 +83,17 @@ def _serve(stack: Stack, ready_fd: int | None) -> int:
 
 
 def _watch(stack: Stack) -> None:
-    """Wait for a stop signal; say so once when a component dies on its own; restart on request."""
-    reported: set[str] = set()
+    """Supervise until a stop signal: what exits on its own is restarted (``RestartPolicy``); an
+    operator's restart request (``make restart C=...``) is carried out in turn."""
+    stack.layout.supervision.unlink(missing_ok=True)  # a new stack starts with no history
+    supervisor = Supervisor(stack, RestartPolicy.from_env())
     while not stack.cancelled:
-        for name, code in stack.exited().items():
-            if name not in reported:
-                reported.add(name)
-                print(f"warning: {name} exited with code {code}; see {stack.layout.log(name)}", flush=True)
+        try:
+            supervisor.tick()
+        except StackCancelled:
+            return
         if (asked := take_restart_request(stack.layout)) is not None:
-            reported.discard(asked)
+            supervisor.due.pop(asked, None)  # restarted now, not again by the supervisor
             answer_restart(stack.layout, _restart(stack, asked))
         time.sleep(MONITOR_INTERVAL)
 

@@ -64,6 +64,11 @@ class Layout:
         """JSON written at start: ports, components, urls (read by status)."""
         return self.run / "stack.json"
 
+    @property
+    def supervision(self) -> Path:
+        """JSON the launcher's supervisor keeps: restarts, last exit, failed components."""
+        return self.run / "supervision.json"
+
     def log(self, name: str) -> Path:
         return self.logs / f"{name}.log"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
@@ -11,6 +12,7 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from services.api import health
 from services.api.adapters.bus import Submissions
 from services.api.adapters.fallback import RedisFallback
 from services.api.adapters.limiter import RateLimiter
@@ -19,12 +21,13 @@ from services.api.adapters.read_model import ReadModel
 from services.api.adapters.sessions import SessionStore
 from services.api.settings import RATE_LIMIT_DEFAULTS, ApiSettings
 from services.runtime import bus, schema
+from services.runtime.links import Link
 
 
 def lifespan(settings: ApiSettings) -> Callable[[Litestar], AbstractAsyncContextManager]:
     @asynccontextmanager
     async def wire(app: Litestar) -> AsyncIterator[None]:
-        broker = bus.broker(settings.nats_url, "api")
+        broker = bus.broker(settings.nats_url, "api", settings.reconnect_policy())
         for endpoint in RATE_LIMIT_DEFAULTS:  # a malformed limit stops the start, not a request
             settings.policy(endpoint)
         redis = Redis(
@@ -58,9 +61,12 @@ def lifespan(settings: ApiSettings) -> Callable[[Litestar], AbstractAsyncContext
             limiter=RateLimiter(redis, fallback),
         )
         app.state.health_http = httpx.AsyncClient(timeout=2.0)  # the health report's MCP probe
+        app.state.links = {name: Link(name) for name in ("postgres", "redis", "mcp")}
+        watcher = asyncio.create_task(health.watch(app.state), name="watch-dependencies")
         try:
             yield
         finally:
+            watcher.cancel()
             await broker.stop()
             await redis.aclose()
             await pool.close()

@@ -20,6 +20,8 @@ from litestar import Controller, Response, get
 from litestar.datastructures import State
 
 from contracts import keys
+from services.runtime import bus
+from services.runtime.links import WATCH_INTERVAL_S
 
 CRITICAL = ("postgres", "nats")  # down: unhealthy
 DEGRADING = ("redis", "mcp")  # down: degraded
@@ -119,6 +121,8 @@ async def check(state: State) -> Report:
     }
     results = await asyncio.gather(*(_timed(probe) for probe in probes.values()))
     dependencies = dict(zip(probes, results, strict=True))
+    for name, link in state.links.items():  # NATS's own link follows its client's callbacks
+        link.mark(dependencies[name].up)
     circuit = dependencies["redis"].details.pop("circuit", None)
     status = overall({name: probe.up for name, probe in dependencies.items()}, circuit)
     return Report(status, dependencies, circuit)
@@ -151,6 +155,17 @@ class HealthController(Controller):
         return await report(state)
 
     @get("/livez", operation_id="getLiveness", include_in_schema=False)
-    async def liveness(self) -> dict:
-        """The process answers; no dependency is asked."""
-        return {"status": "alive"}
+    async def liveness(self, state: State) -> Response[dict]:
+        """The process can recover by itself: 503 once its NATS connection is closed for good (a
+        supervisor restarts it then); no dependency is asked."""
+        if bus.link(state.broker).closed:
+            return Response({"status": "dead", "failed": ["nats"]}, status_code=503)
+        return Response({"status": "alive"}, status_code=200)
+
+
+async def watch(state: State, every_s: float = WATCH_INTERVAL_S) -> None:
+    """Check the dependencies every ``every_s`` so an outage is logged (once) and counted in
+    ``docling_connection_up`` even when nobody asks for health."""
+    while True:
+        await check(state)
+        await asyncio.sleep(every_s)

@@ -10,6 +10,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 
 from contracts import errors
+from services.runtime.outages import BUS_OUTAGES
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
@@ -23,6 +24,8 @@ UNAVAILABLE = (
     asyncpg.CannotConnectNowError,
     redis.exceptions.ConnectionError,
 )
+RETRY_AFTER_S = 5  # the Retry-After of every 503 (a dependency away; clients come back then)
+BUS_DETAIL = "The job queue is unreachable right now; the request was not carried out."
 
 
 class Problem(Exception):
@@ -37,6 +40,8 @@ class Problem(Exception):
 
 def render(request: Request, problem: Problem) -> Response:
     entry = problem.entry
+    if entry.http_status == 503:  # a dependency is away: say when to come back
+        problem.headers.setdefault("Retry-After", str(RETRY_AFTER_S))
     body = {
         "type": f"https://docling-jobs.dev/problems/{entry.code}",
         "title": entry.title,
@@ -81,6 +86,9 @@ def on_http_exception(request: Request, exc: HTTPException) -> Response:
 
 
 def on_unexpected(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, BUS_OUTAGES):
+        log.warning("NATS unavailable", extra={"path": request.url.path, "error": type(exc).__name__})
+        return render(request, Problem("E503", BUS_DETAIL))
     if isinstance(exc, UNAVAILABLE):
         log.warning("dependency unavailable", extra={"path": request.url.path, "error": type(exc).__name__})
         return render(request, Problem("E503"))

@@ -25,7 +25,7 @@ REDIS_TIMEOUT_S = 1.0  # the circuit falls back to memory rather than wait longe
 
 
 def build(settings: ConverterSettings) -> AsgiFastStream:
-    broker = bus.broker(settings.nats_url, "converter")
+    broker = bus.broker(settings.nats_url, "converter", settings.reconnect_policy())
     redis = aioredis.Redis(
         host=settings.redis_host,
         port=settings.redis_port,

@@ -12,7 +12,7 @@ from services.runtime import bus, worker
 
 
 def build(settings: IngestSettings) -> AsgiFastStream:
-    broker = bus.broker(settings.nats_url, "ingest")
+    broker = bus.broker(settings.nats_url, "ingest", settings.reconnect_policy())
     settings.upload_dir.mkdir(parents=True, exist_ok=True)
     deps = handlers.Deps(
         staging=Staging(broker),

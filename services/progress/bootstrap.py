@@ -13,7 +13,7 @@ from services.runtime import bus, schema, worker
 
 
 def build(settings: ProgressSettings) -> AsgiFastStream:
-    broker = bus.broker(settings.nats_url, "progress")
+    broker = bus.broker(settings.nats_url, "progress", settings.reconnect_policy())
     redis = Redis(host=settings.redis_host, port=settings.redis_port, decode_responses=True)
     deps = handlers.Deps(pool=None, buffer=SseBuffer(redis))  # the pool is made at start-up
     consumers = []
@@ -40,5 +40,9 @@ def build(settings: ProgressSettings) -> AsgiFastStream:
         return bool(await redis.ping())
 
     return worker.build_app(
-        broker, checks={"postgres": database_ok, "redis": redis_ok}, on_startup=[prepare], on_shutdown=[close]
+        broker,
+        checks={"postgres": database_ok, "redis": redis_ok},
+        on_startup=[prepare],
+        on_shutdown=[close],
+        alive={"consumer": lambda: all(consumer.running() for consumer in consumers)},
     )

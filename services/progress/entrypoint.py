@@ -26,4 +26,6 @@ def consumer(js: JetStreamContext, deps: handlers.Deps, settings: CommonSettings
     # Unacknowledged messages the consumer hands out across all copies: room for every copy's
     # batch (the default, 1000, would stall a fifth copy's fetch until its timeout).
     config.max_ack_pending = MAX_ACK_PENDING
-    return BatchConsumer(js, ALL_JOB_EVENTS, "progress", config, project, batch=BATCH)
+    return BatchConsumer(
+        js, ALL_JOB_EVENTS, "progress", config, project, batch=BATCH, policy=settings.reconnect_policy()
+    )

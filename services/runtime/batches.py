@@ -19,6 +19,9 @@ from nats.js.errors import NotFoundError
 
 from contracts.envelope import Envelope
 from contracts.subjects import STREAM
+from services.runtime import outages
+from services.runtime.bus import kept_alive
+from services.runtime.reconnect import ReconnectPolicy
 from services.runtime.tracing import message_spans
 
 log = logging.getLogger(__name__)
@@ -48,11 +51,18 @@ class BatchConsumer:
         config: ConsumerConfig,
         handler: BatchHandler,
         batch: int = 256,
+        policy: ReconnectPolicy | None = None,
     ) -> None:
         self.js, self.subject, self.durable, self.config = js, subject, durable, config
         self.handler, self.batch = handler, batch
+        self.policy = policy or ReconnectPolicy()
         self.task: asyncio.Task | None = None
         self.backlog = False  # the last batch came back full
+        self.fetch_failing = False  # logged once when fetching starts failing, once when it works again
+
+    def running(self) -> bool:
+        """False once the consuming loop has ended (it never should while the process runs)."""
+        return self.task is None or not self.task.done()
 
     async def start(self) -> None:
         self.sub = await self.js.pull_subscribe(
@@ -99,21 +109,34 @@ class BatchConsumer:
                     except TimeoutError:  # another copy took them meanwhile
                         pass
             self.backlog = len(batch) == self.batch
+            self._fetched(True)
             return batch
         except TimeoutError:
             self.backlog = False
+            self._fetched(True)
             return []
         except Exception:  # connection trouble: nats-py reconnects; try again shortly
-            log.exception("fetch failed", extra={"durable": self.durable})
+            self._fetched(False)
             await asyncio.sleep(1.0)
             return []
+
+    def _fetched(self, ok: bool) -> None:
+        if ok == (not self.fetch_failing):
+            return
+        self.fetch_failing = not ok
+        if ok:
+            log.warning("fetching works again", extra={"durable": self.durable})
+        else:
+            log.warning(
+                "fetch failed; trying again every second", exc_info=True, extra={"durable": self.durable}
+            )
 
     async def _handle(self, messages: list[Msg]) -> None:
         readable = [(m, e) for m in messages if (e := await _envelope(m)) is not None]
         if not readable:
             return
         try:
-            await self._project(readable)
+            await self._ride_out(readable)
         except Exception:
             log.warning(
                 "batch failed; projecting its messages one by one",
@@ -126,6 +149,18 @@ class BatchConsumer:
         for m, _ in readable:
             await m.ack()
 
+    async def _ride_out(self, readable: list[tuple[Msg, Envelope]]) -> None:
+        """Project the batch, waiting through a PostgreSQL or NATS outage of any length with the
+        messages kept in progress: an outage costs time, never a delivery (``max_deliver``)."""
+
+        async def in_progress() -> None:
+            for message, _ in readable:
+                await message.in_progress()
+
+        every_s = (self.config.ack_wait or 30.0) / 3
+        async with kept_alive(in_progress, every_s):
+            await outages.ride_out(lambda: self._project(readable), self.policy, {"durable": self.durable})
+
     async def _project(self, readable: list[tuple[Msg, Envelope]]) -> None:
         floor = (await self.sub.consumer_info()).ack_floor.stream_seq
         await self.handler([Incoming(e, _stream_seq(m)) for m, e in readable], floor)
@@ -133,7 +168,7 @@ class BatchConsumer:
     async def _alone(self, message: Msg, envelope: Envelope) -> None:
         """One message in its own transaction: a poison message cannot hold the others back."""
         try:
-            await self._project([(message, envelope)])
+            await self._ride_out([(message, envelope)])
         except Exception:
             last = message.metadata.num_delivered >= (self.config.max_deliver or 0) > 0
             log.exception(

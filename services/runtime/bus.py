@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -16,7 +17,9 @@ from nats.js.object_store import ObjectStore
 
 from contracts.envelope import Envelope, Event
 from contracts.subjects import ALL_JOB_EVENTS, STAGING_BUCKET, STREAM, event_subject, outcome_subject
-from services.runtime import metrics, tracing
+from services.runtime import metrics, outages, tracing
+from services.runtime.links import Link
+from services.runtime.reconnect import ReconnectPolicy, choose_server
 from services.runtime.settings import CommonSettings
 
 log = logging.getLogger(__name__)
@@ -44,16 +47,53 @@ def stream_config(settings: CommonSettings) -> StreamConfig:
     )
 
 
-def broker(url: str, name: str) -> NatsBroker:
+_LINKS: weakref.WeakKeyDictionary[NatsBroker, Link] = weakref.WeakKeyDictionary()
+
+
+def broker(url: str, name: str, policy: ReconnectPolicy | None = None) -> NatsBroker:
     """A broker whose per-message logs are debug-level and go through the JSON log handler, with
-    tracing (context in the message headers) and FastStream's Prometheus message metrics."""
-    return NatsBroker(
+    tracing (context in the message headers) and FastStream's Prometheus message metrics.
+
+    It reconnects for ever (``policy``: capped, jittered backoff; nats-py alone would close the
+    connection for good after 60 attempts), and its state is on :func:`link`.
+    """
+    policy = policy or ReconnectPolicy()
+    state = Link("nats")
+
+    async def disconnected() -> None:
+        state.mark(False)
+
+    async def reconnected() -> None:
+        state.mark(True)
+
+    async def closed() -> None:
+        state.mark_closed()
+
+    async def error(_: Exception) -> None:
+        if state.up is not True:  # an attempt to (re)connect failed
+            state.attempt_failed()
+
+    made = NatsBroker(
         url,
         name=name,
         logger=logging.getLogger("faststream"),
         log_level=logging.DEBUG,
         middlewares=(tracing.broker_middleware(), metrics.broker_middleware()),
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=policy.base_s,  # type: ignore[arg-type]  # the first connect's retries
+        reconnect_to_server_handler=choose_server(policy),
+        disconnected_cb=disconnected,
+        reconnected_cb=reconnected,
+        closed_cb=closed,
+        error_cb=error,
     )
+    _LINKS[made] = state
+    return made
+
+
+def link(broker: NatsBroker) -> Link:
+    """The broker's connection state (``up`` once :func:`ensure_stream` reached the server)."""
+    return _LINKS[broker]
 
 
 def consumer_config(settings: CommonSettings) -> ConsumerConfig:
@@ -93,6 +133,7 @@ async def ensure_stream(broker: NatsBroker, settings: CommonSettings) -> None:
         await js.add_stream(config)
     except BadRequestError:
         await js.update_stream(config)
+    link(broker).mark(True)
 
 
 async def publish(broker: NatsBroker, event: Event) -> int:
@@ -162,7 +203,10 @@ async def kept_alive(in_progress: Callable[[], Awaitable[None]], every_s: float)
     async def beat() -> None:
         while True:
             await asyncio.sleep(every_s)
-            await in_progress()
+            try:
+                await in_progress()
+            except Exception:  # NATS away: the beat resumes once it is back
+                log.debug("in-progress acknowledgement failed", exc_info=True)
 
     task = asyncio.create_task(beat())
     try:
@@ -190,11 +234,13 @@ async def handle(
     """Run ``work`` with the message kept alive; on its last delivery, a failure calls ``give_up``.
 
     ``give_up`` ends the job with a code, so a message that fails every delivery (a poison
-    message) never leaves its job stuck.
+    message) never leaves its job stuck. A dependency outage (PostgreSQL, Redis, NATS) is not a
+    failure: ``work`` waits for it and runs again, however long it lasts, without using a delivery.
     """
+    context = {"subject": message.raw_message.subject}
     try:
         async with kept_alive(message.raw_message.in_progress, settings.ack_wait_s / 3):
-            await work()
+            await outages.ride_out(work, settings.reconnect_policy(), context)
     except Exception:
         if not final_attempt(message, settings):
             raise

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.runtime.reconnect import ReconnectPolicy
+
 
 def seed_name(name: str) -> AliasChoices:
     """Read a field from the seed's un-prefixed variable name (``DATABASE_URL``, ...)."""
@@ -25,5 +27,12 @@ class CommonSettings(BaseSettings):
     stream_max_age_days: float = Field(7.0, validation_alias=seed_name("NATS_STREAM_MAX_AGE_DAYS"))
     ack_wait_s: float = Field(30.0, validation_alias=seed_name("NATS_ACK_WAIT_S"))
     max_deliver: int = Field(5, validation_alias=seed_name("NATS_MAX_DELIVER"))
+    # reconnecting for ever: first wait, doubling up to the cap, +/- 20 % jitter (NATS, and the
+    # waits of a message whose handler meets a PostgreSQL/Redis/NATS outage)
+    reconnect_wait_s: float = Field(0.5, validation_alias=seed_name("RECONNECT_WAIT_S"))
+    reconnect_max_wait_s: float = Field(10.0, validation_alias=seed_name("RECONNECT_MAX_WAIT_S"))
     log_level: str = Field("INFO", validation_alias=seed_name("LOG_LEVEL"))
     bind_host: str = Field("127.0.0.1", validation_alias=seed_name("BIND_HOST"))
+
+    def reconnect_policy(self) -> ReconnectPolicy:
+        return ReconnectPolicy(self.reconnect_wait_s, max(self.reconnect_wait_s, self.reconnect_max_wait_s))

@@ -1,32 +1,36 @@
-"""Hosts a FastStream worker as an ASGI app on its own port: ``/livez`` (liveness: the process
-answers), ``/readyz`` and ``/health`` (readiness: NATS and the worker's own dependencies answer),
-``/metrics`` (Prometheus: the default registry, FastStream's message metrics included)."""
+"""Hosts a FastStream worker as an ASGI app on its own port: ``/livez`` (liveness: the process can
+still recover by itself), ``/readyz`` and ``/health`` (readiness: NATS and the worker's own
+dependencies answer), ``/metrics`` (Prometheus: the default registry, FastStream's message metrics
+included)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AsyncExitStack
 
 import uvicorn
 from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.nats import NatsBroker
 
+from services.runtime import bus, links
+from services.runtime.links import Check, Link
 from services.runtime.metrics import exposition
 
-Check = Callable[[], Awaitable[bool]]
+Alive = Callable[[], bool]
+PROBE_TIMEOUT_S = 2.0
 
 
-def health_route(broker: NatsBroker, checks: dict[str, Check]) -> object:
+def _json(body: object, code: int) -> AsgiResponse:
+    return AsgiResponse(json.dumps(body).encode(), code, {"content-type": "application/json"})
+
+
+def health_route(broker: NatsBroker, checks: Mapping[str, Check], states: Mapping[str, Link]) -> object:
     @get(include_in_schema=False)
     async def health(scope: object) -> AsgiResponse:
-        status = {"nats": await broker.ping(timeout=2.0)}
-        for name, check in checks.items():
-            try:
-                status[name] = await check()
-            except Exception:  # a failing probe is an unhealthy dependency, not a crash
-                status[name] = False
-        code = 200 if all(status.values()) else 503
-        return AsgiResponse(json.dumps(status).encode(), code, {"content-type": "application/json"})
+        status = {"nats": await broker.ping(timeout=PROBE_TIMEOUT_S)}
+        status.update(await links.look(checks, states, PROBE_TIMEOUT_S))
+        return _json(status, 200 if all(status.values()) else 503)
 
     return health
 
@@ -40,28 +44,46 @@ def metrics_route() -> object:
     return metrics
 
 
-def liveness_route() -> object:
+def liveness_route(alive: Mapping[str, Alive]) -> object:
+    """200 while the process can recover by itself; 503 naming what cannot (a supervisor restarts
+    it then): the NATS connection closed for good, or a consumer loop that ended."""
+
     @get(include_in_schema=False)
     async def livez(scope: object) -> AsgiResponse:
-        return AsgiResponse(b'{"status": "alive"}', 200, {"content-type": "application/json"})
+        dead = sorted(name for name, check in alive.items() if not check())
+        if dead:
+            return _json({"status": "dead", "failed": dead}, 503)
+        return _json({"status": "alive"}, 200)
 
     return livez
 
 
 def build_app(
-    broker: NatsBroker, *, checks: dict[str, Check], on_startup: Sequence = (), on_shutdown: Sequence = ()
+    broker: NatsBroker,
+    *,
+    checks: dict[str, Check],
+    on_startup: Sequence = (),
+    on_shutdown: Sequence = (),
+    alive: Mapping[str, Alive] | None = None,
 ) -> AsgiFastStream:
-    ready = health_route(broker, checks)
+    states = {name: Link(name) for name in checks}
+    nats = bus.link(broker)
+    alive = {"nats": lambda: not nats.closed, **(alive or {})}
+    watcher = AsyncExitStack()
+
+    async def watch() -> None:
+        await watcher.enter_async_context(links.watching(checks, states))
+
     return AsgiFastStream(
         broker,
         asgi_routes=[
-            ("/health", ready),
-            ("/readyz", ready),
-            ("/livez", liveness_route()),
+            ("/health", health_route(broker, checks, states)),
+            ("/readyz", health_route(broker, checks, states)),
+            ("/livez", liveness_route(alive)),
             ("/metrics", metrics_route()),
         ],
-        on_startup=on_startup,
-        on_shutdown=on_shutdown,
+        on_startup=[*on_startup, watch],
+        on_shutdown=[watcher.aclose, *on_shutdown],
     )
 
 

