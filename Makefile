@@ -21,7 +21,7 @@ UP_FLAGS = $(if $(filter 1 yes true,$(DETACH)),--detach) $(if $(COMPONENTS),--co
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
-	@echo "  variables: DETACH=1 (up in background), COMPONENTS=infra,mcp (subset), PYTEST_ARGS=..., *_PORT=..."
+	@echo "  variables: DETACH=1 (up in background), COMPONENTS=infra,mcp (subset), NATS_NODES=3 (NATS cluster), PYTEST_ARGS=..., *_PORT=..."
 
 install: $(STAMPS)/venv $(STAMPS)/venv-mcp ## create .venv (services) and .venv-mcp (Docling MCP server)
 
@@ -40,8 +40,8 @@ system-packages:
 	  $$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(strip $(SYSTEM_PACKAGES)); \
 	fi
 
-up: install ## run the stack (Ctrl-C stops it; DETACH=1 in the background; COPIES=2 doubles each service)
-	$(if $(COPIES),DEVSTACK_COPIES=$(COPIES)) $(PY) -m devstack up $(UP_FLAGS)
+up: install ## run the stack (Ctrl-C stops it; DETACH=1 in the background; COPIES=2 doubles each service; NATS_NODES=3 a NATS cluster)
+	$(if $(COPIES),DEVSTACK_COPIES=$(COPIES)) $(if $(NATS_NODES),DEVSTACK_NATS_NODES=$(NATS_NODES)) $(PY) -m devstack up $(UP_FLAGS)
 
 down: ## stop a stack started with DETACH=1 (or left behind)
 	$(PY_ANY) -m devstack down

@@ -8,6 +8,7 @@ import shutil
 import signal
 import time
 
+from devstack.cluster import MAX_NODES, node_names
 from devstack.components import ALL, stop_policy
 from devstack.errors import StackError
 from devstack.layout import LAUNCHER, Layout
@@ -16,6 +17,10 @@ from devstack.proc import PidRecord, terminate
 
 LAUNCHER_STOP_TIMEOUT = 300.0
 LEFTOVER_STOP_TIMEOUT = 15.0
+# the first NATS node is "nats"; the others of a cluster come right after it
+KNOWN: tuple[str, ...] = tuple(
+    n for name in ALL for n in (node_names(MAX_NODES) if name == "nats" else (name,))
+)
 
 
 def live_launcher(layout: Layout) -> PidRecord | None:
@@ -26,7 +31,7 @@ def live_launcher(layout: Layout) -> PidRecord | None:
 
 def live_components(layout: Layout) -> dict[str, PidRecord]:
     """Components whose pid file names a process that still runs."""
-    records = {name: PidRecord.read(layout.pid_file(name)) for name in ALL}
+    records = {name: PidRecord.read(layout.pid_file(name)) for name in KNOWN}
     return {name: r for name, r in records.items() if r is not None and r.alive()}
 
 
@@ -48,7 +53,7 @@ def status(layout: Layout) -> int:
     print(f"state dir {layout.home}")
     print(f"  {LAUNCHER:<10} " + (f"running (pid {launcher.pid})" if launcher else "not running"))
     ports = _recorded_ports(layout)
-    for name in ALL:
+    for name in KNOWN:
         if layout.pid_file(name).exists():
             state = f"running (pid {running[name].pid})" if name in running else "not running"
             print(f"  {name:<10} {state}{_port_note(name, ports)}")
@@ -102,7 +107,7 @@ def _stop_launcher(layout: Layout) -> list[str]:
 
 def _stop_leftovers(layout: Layout) -> list[str]:
     done = []
-    for name in reversed(ALL):
+    for name in reversed(KNOWN):
         record = PidRecord.read(layout.pid_file(name))
         if record is not None and record.alive():
             sig, group = stop_policy(name)
@@ -114,8 +119,9 @@ def _stop_leftovers(layout: Layout) -> list[str]:
 
 def _recorded_ports(layout: Layout) -> dict[str, int]:
     try:
-        return dict(json.loads(layout.stack_info.read_text())["ports"])
-    except (OSError, ValueError, KeyError):
+        info = json.loads(layout.stack_info.read_text())
+        return {**info["ports"], **{n["name"]: n["client"] for n in info.get("nats_nodes", [])}}
+    except (OSError, ValueError, KeyError, TypeError):
         return {}
 
 

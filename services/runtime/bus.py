@@ -44,11 +44,17 @@ def stream_config(settings: CommonSettings) -> StreamConfig:
     )
 
 
+def servers(url: str) -> list[str]:
+    """The server addresses of ``NATS_URL``: one, or every node of a cluster, comma-separated."""
+    return [part.strip() for part in url.split(",") if part.strip()]
+
+
 def broker(url: str, name: str) -> NatsBroker:
     """A broker whose per-message logs are debug-level and go through the JSON log handler, with
-    tracing (context in the message headers) and FastStream's Prometheus message metrics."""
+    tracing (context in the message headers) and FastStream's Prometheus message metrics.
+    ``url`` may name several servers (a cluster), comma-separated: the client uses any of them."""
     return NatsBroker(
-        url,
+        servers(url),
         name=name,
         logger=logging.getLogger("faststream"),
         log_level=logging.DEBUG,
@@ -174,10 +180,11 @@ async def kept_alive(in_progress: Callable[[], Awaitable[None]], every_s: float)
 STAGING_TTL_S = 24 * 3600.0
 
 
-async def staging_store(broker: NatsBroker, *, declare: bool = False) -> ObjectStore:
-    """The bucket where the API leaves upload bytes for ingest; leftovers expire after a day."""
+async def staging_store(broker: NatsBroker, *, declare: bool = False, replicas: int = 1) -> ObjectStore:
+    """The bucket where the API leaves upload bytes for ingest; leftovers expire after a day.
+    Declared with ``replicas`` copies (``NATS_STREAM_REPLICAS``, like the job stream)."""
     return await broker.object_storage(
-        STAGING_BUCKET, ttl=STAGING_TTL_S, storage=StorageType.FILE, declare=declare
+        STAGING_BUCKET, ttl=STAGING_TTL_S, storage=StorageType.FILE, replicas=replicas, declare=declare
     )
 
 
