@@ -10,6 +10,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 
 from contracts import errors
+from services.runtime import bus
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
@@ -22,6 +23,7 @@ UNAVAILABLE = (
     asyncpg.UndefinedTableError,
     asyncpg.CannotConnectNowError,
     redis.exceptions.ConnectionError,
+    *bus.LEADERLESS,  # a NATS cluster electing a stream leader
 )
 
 

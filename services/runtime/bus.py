@@ -6,12 +6,21 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 from faststream.middlewares import AckPolicy
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import APIError, BadRequestError, NotFoundError
+from nats.js.errors import (
+    APIError,
+    BadRequestError,
+    NoStreamResponseError,
+    NotFoundError,
+    ServiceUnavailableError,
+)
 from nats.js.object_store import ObjectStore
 
 from contracts.envelope import Envelope, Event
@@ -20,9 +29,14 @@ from services.runtime import metrics, tracing
 from services.runtime.settings import CommonSettings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DUPLICATE_WINDOW_S = 120.0
 WRONG_LAST_SEQUENCE = 10071  # JetStream: Nats-Expected-Last-Subject-Sequence did not hold
+# the stream has no leader for a moment (a NATS cluster electing one after a node died): no one
+# answers the publish, or the answer is late; the same publish again is safe (Nats-Msg-Id dedup)
+LEADERLESS = (NoStreamResponseError, NoRespondersError, ServiceUnavailableError, NatsTimeoutError)
+PUBLISH_RETRY_S = 10.0  # how long a publish keeps trying through an election before it fails
 
 
 class OutcomeTaken(Exception):
@@ -115,11 +129,13 @@ async def publish(broker: NatsBroker, event: Event) -> int:
         "Nats-Expected-Last-Subject-Sequence-Subject": outcome_subject(event.job_id),
     }
     try:
-        ack = await broker.publish(
-            Envelope.wrap(event).to_bytes(),
-            event_subject(event.job_id, event.event_type, event.terminal),
-            headers=headers,
-            stream=STREAM,
+        ack = await _through_elections(
+            lambda: broker.publish(
+                Envelope.wrap(event).to_bytes(),
+                event_subject(event.job_id, event.event_type, event.terminal),
+                headers=headers,
+                stream=STREAM,
+            )
         )
     except APIError as error:
         if error.err_code == WRONG_LAST_SEQUENCE:
@@ -138,6 +154,22 @@ async def publish(broker: NatsBroker, event: Event) -> int:
     if not ack.duplicate:
         metrics.count_outcome(event)
     return ack.seq
+
+
+async def _through_elections(send: Callable[[], Awaitable[T]]) -> T:
+    """``send()``, tried again with backoff (0.1 s doubling to 1 s) for up to ``PUBLISH_RETRY_S``
+    while the stream has no leader; then the error is raised."""
+    loop = asyncio.get_running_loop()
+    deadline, delay = loop.time() + PUBLISH_RETRY_S, 0.1
+    while True:
+        try:
+            return await send()
+        except LEADERLESS:
+            if loop.time() + delay > deadline:
+                raise
+            log.info("stream without a leader; publishing again", extra={"retry_in_s": delay})
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 1.0)
 
 
 async def has_outcome(broker: NatsBroker, job_id: str) -> bool:
