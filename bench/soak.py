@@ -47,7 +47,7 @@ import redis
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from contracts import keys
 from contracts.subjects import STREAM
-from devstack import SERVICES, Stack
+from devstack import SERVICES, Stack, StackError
 from services.api.adapters.sessions import Session
 from services.runtime import bus
 from tests.faults import mixed_documents, private_stack, submit
@@ -56,6 +56,7 @@ from tests.outcomes import Tally, audit_all, settle
 KINDS = ("kill-service", "kill-nats", "restart-valkey", "restart-postgres", "mcp-outage")
 WEIGHTS = (6, 3, 2, 2, 2)
 CANCEL_SHARE = 8  # one job in eight is cancelled
+RESTART_PATIENCE_S = 600.0  # a component that started but is not ready yet (a loaded machine)
 
 
 @dataclass(frozen=True)
@@ -106,8 +107,24 @@ class Injector:
                 self.log.append(f"{at:7.1f} s  {fault.kind:<16} {target:<10} down {fault.down_s:5.1f} s")
         finally:
             for name in self.stack.components:  # whatever happened, leave everything running
-                self.stack.start_component(name)
+                self._bring_back(name)
             self.done.set()
+
+    def _bring_back(self, name: str) -> None:
+        """Start it again; on a machine too busy for the launcher's deadline, wait longer (logged)."""
+        for _ in range(5):
+            try:
+                self.stack.start_component(name)
+                return
+            except StackError as error:
+                self.log.append(f"          {name} slow to start again: {str(error).splitlines()[0]}")
+            if self.stack.pid(name) is not None:  # it runs, it is only slow: wait for it
+                deadline = time.monotonic() + RESTART_PATIENCE_S
+                while not self.stack.ready(name) and time.monotonic() < deadline:
+                    time.sleep(1)
+                if self.stack.ready(name):
+                    return
+        raise StackError(f"{name} could not be started again")
 
     def _strike(self, fault: Fault) -> str:
         if fault.target == "valkey":
@@ -123,7 +140,7 @@ class Injector:
         else:
             self.stack.stop_component(target)
         time.sleep(fault.down_s)
-        self.stack.start_component(target)
+        self._bring_back(target)
         if target == "valkey":
             self.restore_session()
         return target

@@ -172,6 +172,10 @@ class Stack:
             raise StackError(f"{name} is not running")
         signal_process(pid, sig, group=True)
 
+    def ready(self, name: str) -> bool:
+        """The component runs and its readiness probe passes now."""
+        return self.pid(name) is not None and self._component(name).is_ready()
+
     def pid(self, name: str) -> int | None:
         """Pid of the component's main process, None when it is not running."""
         self._check_name(name)
