@@ -94,7 +94,8 @@ class Injector:
     faults: list[Fault]
     restore_session: Callable[[], None]
     gate: threading.Lock  # held by the submitter per request; by a Valkey restart until the session is back
-    log: list[str] = field(default_factory=list)
+    log: list[str] = field(default_factory=list)  # one line per fault injected
+    notes: list[str] = field(default_factory=list)  # components slow to come back
     done: threading.Event = field(default_factory=threading.Event)
 
     def run(self) -> None:
@@ -117,7 +118,7 @@ class Injector:
                 self.stack.start_component(name)
                 return
             except StackError as error:
-                self.log.append(f"          {name} slow to start again: {str(error).splitlines()[0]}")
+                self.notes.append(f"{name} slow to start again: {str(error).splitlines()[0]}")
             if self.stack.pid(name) is not None:  # it runs, it is only slow: wait for it
                 deadline = time.monotonic() + RESTART_PATIENCE_S
                 while not self.stack.ready(name) and time.monotonic() < deadline:
@@ -246,7 +247,7 @@ def soak(
         settle(api, job_ids, settle_s)
         tally = audit_all(api, job_ids)
     valkey.close()
-    return Report(tally, injector.log, time.monotonic() - started)
+    return Report(tally, injector.log, injector.notes, time.monotonic() - started)
 
 
 def main() -> int:
