@@ -119,3 +119,17 @@ class ServiceProcesses:
                 process.wait(10)
             log.close()
         self.running.clear()
+
+
+@contextmanager
+def without(stack: Stack, *components: str) -> Iterator[None]:
+    """Every copy of these components stopped for the block (a test's own take their place), then
+    started again."""
+    names = [name for name in stack.components if name.rsplit("-", 1)[0] in components or name in components]
+    for name in names:
+        stack.stop_component(name)
+    try:
+        yield
+    finally:
+        for name in names:
+            stack.start_component(name)

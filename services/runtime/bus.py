@@ -220,6 +220,15 @@ async def staging_store(broker: NatsBroker, *, declare: bool = False, replicas: 
     )
 
 
+REDELIVERY_DELAYS_S = (1.0, 3.0, 9.0, 27.0)  # after the 1st, 2nd, 3rd, 4th failed delivery
+
+
+def redelivery_delay(delivered: int) -> float:
+    """How long JetStream waits before it delivers a failed message again: 1, 3, 9, 27 s, so the
+    deliveries of a message span about 40 s and a short outage (a database restart) costs no job."""
+    return REDELIVERY_DELAYS_S[min(max(delivered, 1), len(REDELIVERY_DELAYS_S)) - 1]
+
+
 async def handle(
     message: NatsMessage,
     settings: CommonSettings,
@@ -236,6 +245,7 @@ async def handle(
             await work()
     except Exception:
         if not final_attempt(message, settings):
+            await message.nack(delay=redelivery_delay(message.raw_message.metadata.num_delivered))
             raise
         log.exception("last delivery failed; ending the job", extra={"subject": message.raw_message.subject})
         try:
