@@ -12,16 +12,18 @@ STAMPS := .make
 PIP_QUIET := { grep -v "is ignored: it is neither" || true; }
 # python for commands that need only the standard library (works before `make install`)
 PY_ANY = $(if $(wildcard $(PY)),$(PY),$(PYTHON))
-# e2e files about the API's edge and the web page, not the MCP server: the official-server pass skips them
+# e2e files about the API's edge, the web page and the infrastructure faults, not the MCP server: the official-server pass skips them
 NOT_MCP_E2E = --ignore=tests/e2e/test_edge_sessions.py --ignore=tests/e2e/test_edge_uploads.py \
-	--ignore=tests/e2e/test_api_errors.py --ignore=tests/e2e/test_web_page.py
+	--ignore=tests/e2e/test_api_errors.py --ignore=tests/e2e/test_web_page.py \
+	--ignore=tests/e2e/test_infrastructure_faults.py --ignore=tests/e2e/test_network_faults.py \
+	--ignore=tests/e2e/test_full_disk.py
 UP_FLAGS = $(if $(filter 1 yes true,$(DETACH)),--detach) $(if $(COMPONENTS),--components $(COMPONENTS))
 
 .PHONY: help install install-test system-packages up down status health env lag restart url redis-cli psql logs lint test test-one bench clean distclean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
-	@echo "  variables: DETACH=1 (up in background), COMPONENTS=infra,mcp (subset), PYTEST_ARGS=..., *_PORT=..."
+	@echo "  variables: DETACH=1 (up in background), COMPONENTS=infra,mcp (subset), NATS_NODES=3 (NATS cluster), PYTEST_ARGS=..., *_PORT=..."
 
 install: $(STAMPS)/venv $(STAMPS)/venv-mcp ## create .venv (services) and .venv-mcp (Docling MCP server)
 
@@ -40,8 +42,8 @@ system-packages:
 	  $$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(strip $(SYSTEM_PACKAGES)); \
 	fi
 
-up: install ## run the stack (Ctrl-C stops it; DETACH=1 in the background; COPIES=2 doubles each service)
-	$(if $(COPIES),DEVSTACK_COPIES=$(COPIES)) $(PY) -m devstack up $(UP_FLAGS)
+up: install ## run the stack (Ctrl-C stops it; DETACH=1 in the background; COPIES=2 doubles each service; NATS_NODES=3 a NATS cluster)
+	$(if $(COPIES),DEVSTACK_COPIES=$(COPIES)) $(if $(NATS_NODES),DEVSTACK_NATS_NODES=$(NATS_NODES)) $(PY) -m devstack up $(UP_FLAGS)
 
 down: ## stop a stack started with DETACH=1 (or left behind)
 	$(PY_ANY) -m devstack down

@@ -8,7 +8,7 @@ import shlex
 import sys
 from collections.abc import Sequence
 
-from devstack import components, control, launcher, ops
+from devstack import cluster, components, control, launcher, ops
 from devstack.errors import StackError
 from devstack.layout import Layout, default_home
 from devstack.ports import Ports
@@ -70,9 +70,12 @@ def _up(args: argparse.Namespace, layout: Layout) -> int:
     try:
         ports = Ports.from_env()
         chosen = components.select(args.components)
+        nodes = cluster.node_count()
         if args.detach:
-            return launcher.up_detached(layout.home, ports, chosen)
-        stack = Stack(layout.home, ports, chosen, mcp_command=_mcp_command(), copies=_copies())
+            return launcher.up_detached(layout.home, ports, chosen, nats_nodes=nodes)
+        stack = Stack(
+            layout.home, ports, chosen, mcp_command=_mcp_command(), copies=_copies(), nats_nodes=nodes
+        )
     except (StackError, ValueError) as error:
         print(error, file=sys.stderr)
         return 1

@@ -6,11 +6,13 @@ import os
 import shutil
 import signal
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devstack import postgres, probes
+from devstack import cluster, postgres, probes
+from devstack.cluster import NatsNode
 from devstack.errors import StackError
 from devstack.layout import REPO_ROOT, Layout
 from devstack.ports import HOST, Ports
@@ -52,6 +54,7 @@ class Context:
     stack_env: Mapping[str, str]
     mcp_command: Sequence[str] = DEFAULT_MCP_COMMAND
     copy_ports: Mapping[str, int] = field(default_factory=dict)  # "api-2" -> its port
+    nats_nodes: tuple[NatsNode, ...] = ()  # every NATS server: one, or the nodes of a cluster
 
 
 @dataclass
@@ -114,34 +117,65 @@ class Postgres(Component):
 
 
 SYNC_INTERVAL_ENV = "NATS_SYNC_INTERVAL"
+HEALTH_TIMEOUT = 60.0
 
 
 @dataclass
 class Nats(Component):
-    """NATS with JetStream. Its store is flushed to disk after every write by default
+    """One NATS server with JetStream (one node of the cluster when ``DEVSTACK_NATS_NODES`` > 1,
+    see devstack/cluster.py). Its store is flushed to disk after every write by default
     (``sync_interval: always``): an acknowledged event survives a power cut, not only a crash.
     ``NATS_SYNC_INTERVAL`` (e.g. ``2m``, NATS's own default) trades that for speed."""
 
     name: str = "nats"
     port_fields: tuple[str, ...] = ("nats", "nats_monitor")
 
+    @property
+    def nodes(self) -> tuple[NatsNode, ...]:
+        return self.ctx.nats_nodes or cluster.plan(1, self.ctx.ports)
+
+    @property
+    def node(self) -> NatsNode:
+        return next(node for node in self.nodes if node.name == self.name)
+
+    @property
+    def clustered(self) -> bool:
+        return len(self.nodes) > 1
+
     def prepare(self) -> None:
         sync = self.ctx.stack_env.get(SYNC_INTERVAL_ENV) or os.environ.get(SYNC_INTERVAL_ENV, "always")
-        self._config.write_text(
-            f'jetstream {{\n  store_dir: "{self.ctx.layout.nats}"\n  sync_interval: "{sync}"\n}}\n'
-        )
+        self._store.mkdir(parents=True, exist_ok=True)
+        self._config.write_text(cluster.config(self.node, self.nodes, str(self._store), sync))
+
+    @property
+    def _store(self) -> Path:
+        return self.ctx.layout.nats / self.name if self.clustered else self.ctx.layout.nats
 
     @property
     def _config(self) -> Path:
-        return self.ctx.layout.home / "nats.conf"
+        return self.ctx.layout.home / f"{self.name}.conf"
 
     def argv(self) -> list[str]:
-        p = self.ctx.ports
-        return [_venv_binary("nats-server"), "-c", str(self._config), "-a", HOST, "-p", str(p.nats),
-                "-m", str(p.nats_monitor), "--name", "docling-jobs"]  # fmt: skip
+        node, server_name = self.node, self.name if self.clustered else "docling-jobs"
+        return [_venv_binary("nats-server"), "-c", str(self._config), "-a", HOST, "-p", str(node.client),
+                "-m", str(node.monitor), "--name", server_name]  # fmt: skip
 
     def is_ready(self) -> bool:
-        return probes.http_ok(f"http://{HOST}:{self.ctx.ports.nats_monitor}/healthz?js-enabled-only=true")
+        return probes.http_ok(f"http://{HOST}:{self.node.monitor}/healthz?js-enabled-only=true")
+
+    def after_ready(self) -> None:
+        """In a cluster whose every node runs, wait until this one is current (full /healthz: a
+        JetStream meta leader, and every stream and consumer replica caught up)."""
+        if not self.clustered or not all(probes.tcp_open(n.monitor) for n in self.nodes):
+            return
+        url = f"http://{HOST}:{self.node.monitor}/healthz"
+        deadline = time.monotonic() + HEALTH_TIMEOUT
+        while not probes.http_ok(url):
+            if time.monotonic() > deadline:
+                raise StackError(
+                    f"{self.name} did not become healthy in its cluster within {HEALTH_TIMEOUT:.0f} s"
+                )
+            time.sleep(0.2)
 
 
 VALKEY_MAXMEMORY = "256mb"  # the denominator of docling_redis_memory_percent
@@ -229,6 +263,8 @@ def build(name: str, ctx: Context) -> Component:
         return Service(ctx, name=name, port_fields=(name,), module=name)
     if name in ctx.copy_ports:
         return Service(ctx, name=name, module=name.rsplit("-", 1)[0])
+    if name != "nats" and name in {node.name for node in ctx.nats_nodes}:
+        return Nats(ctx, name=name, port_fields=())
     kinds: dict[str, type[Component]] = {
         "postgres": Postgres,
         "nats": Nats,

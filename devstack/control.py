@@ -9,6 +9,7 @@ import signal
 import time
 from collections.abc import Sequence
 
+from devstack.cluster import MAX_NODES, node_names
 from devstack.components import ALL, stop_policy
 from devstack.errors import StackError
 from devstack.layout import LAUNCHER, Layout
@@ -21,6 +22,10 @@ LEFTOVER_STOP_TIMEOUT = 15.0
 RESTART_TIMEOUT = 240.0  # stop (15 s) plus the slowest start (the MCP server, 180 s), with room
 RESTART_REQUEST = "restart.request"  # in run/: the name of the component the launcher should restart
 RESTART_RESULT = "restart.result"  # in run/: "ok", or "failed: <why>", written by the launcher
+# the first NATS node is "nats"; the others of a cluster come right after it
+KNOWN: tuple[str, ...] = tuple(
+    n for name in ALL for n in (node_names(MAX_NODES) if name == "nats" else (name,))
+)
 
 
 def live_launcher(layout: Layout) -> PidRecord | None:
@@ -29,7 +34,7 @@ def live_launcher(layout: Layout) -> PidRecord | None:
     return record if record is not None and record.alive() else None
 
 
-def live_components(layout: Layout, names: Sequence[str] = ALL) -> dict[str, PidRecord]:
+def live_components(layout: Layout, names: Sequence[str] = KNOWN) -> dict[str, PidRecord]:
     """Components whose pid file names a process that still runs."""
     records = {name: PidRecord.read(layout.pid_file(name)) for name in names}
     return {name: r for name, r in records.items() if r is not None and r.alive()}
@@ -133,7 +138,7 @@ def _stop_launcher(layout: Layout) -> list[str]:
 
 def _stop_leftovers(layout: Layout) -> list[str]:
     done = []
-    for name in reversed(ALL):
+    for name in reversed(KNOWN):
         record = PidRecord.read(layout.pid_file(name))
         if record is not None and record.alive():
             sig, group = stop_policy(name)
@@ -144,17 +149,21 @@ def _stop_leftovers(layout: Layout) -> list[str]:
 
 
 def _recorded_components(layout: Layout) -> tuple[str, ...]:
-    """Every component the running stack has (copies included), or the known ones."""
+    """Every component the running stack has (copies and NATS cluster nodes included), or the
+    known ones."""
     try:
-        return tuple(json.loads(layout.stack_info.read_text())["components"])
+        recorded = tuple(json.loads(layout.stack_info.read_text())["components"])
     except (OSError, ValueError, KeyError):
-        return ALL
+        return KNOWN
+    nodes = tuple(n for n in KNOWN if n.startswith("nats-") and layout.pid_file(n).exists())
+    return tuple(dict.fromkeys((*recorded, *nodes)))
 
 
 def _recorded_ports(layout: Layout) -> dict[str, int]:
     try:
-        return dict(json.loads(layout.stack_info.read_text())["ports"])
-    except (OSError, ValueError, KeyError):
+        info = json.loads(layout.stack_info.read_text())
+        return {**info["ports"], **{n["name"]: n["client"] for n in info.get("nats_nodes", [])}}
+    except (OSError, ValueError, KeyError, TypeError):
         return {}
 
 

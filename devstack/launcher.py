@@ -40,7 +40,7 @@ def up_foreground(stack: Stack, ready_fd: int | None = None) -> int:
         stack.layout.pid_file(LAUNCHER).unlink(missing_ok=True)
 
 
-def up_detached(home: Path, ports: Ports, components: Sequence[str]) -> int:
+def up_detached(home: Path, ports: Ports, components: Sequence[str], nats_nodes: int = 1) -> int:
     """Start a launcher in the background and return once its stack is ready (0) or failed (1)."""
     layout = Layout(home)
     if (other := _refuse_if_running(layout)) is not None:
@@ -59,7 +59,7 @@ def up_detached(home: Path, ports: Ports, components: Sequence[str]) -> int:
         child.send_signal(signal.SIGTERM)
         child.wait()
         return 130
-    return _detached_outcome(Stack(home, ports, components), child, message)
+    return _detached_outcome(Stack(home, ports, components, nats_nodes=nats_nodes), child, message)
 
 
 def _serve(stack: Stack, ready_fd: int | None) -> int:

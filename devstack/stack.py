@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
 
-from devstack import postgres
+from devstack import cluster, postgres
 from devstack.components import (
     ALL,
     Component,
@@ -65,16 +65,23 @@ class Stack:
         components: str | Sequence[str] = ALL,
         mcp_command: Sequence[str] | None = None,
         copies: int = 1,
+        nats_nodes: int = 1,
+        free_cluster_ports: bool = False,
     ) -> None:
+        """``nats_nodes`` > 1 runs a NATS cluster (see devstack/cluster.py); its other nodes listen
+        on the ports after NATS_PORT / NATS_MONITOR_PORT, or on free ones with ``free_cluster_ports``."""
         self.home = Path(home).resolve()
         self.ports = ports if ports is not None else Ports.from_env()
         chosen = _select(components)
+        self.nats_nodes = cluster.plan(nats_nodes, self.ports, free=free_cluster_ports)
         extra = tuple(n for n in copy_names(copies) if n.rsplit("-", 1)[0] in chosen)
-        self.components: tuple[str, ...] = chosen + extra
+        self.components: tuple[str, ...] = _with_nodes(chosen, self.nats_nodes) + extra
         self.copy_ports = dict(zip(extra, free_ports(len(extra)), strict=True))
         self.layout = Layout(self.home)
         self.mcp_command: tuple[str, ...] = tuple(mcp_command or default_mcp_command())
-        self._ctx = Context(self.layout, self.ports, self.env(), self.mcp_command, self.copy_ports)
+        self._ctx = Context(
+            self.layout, self.ports, self.env(), self.mcp_command, self.copy_ports, self.nats_nodes
+        )
         self._running: dict[str, _Running] = {}
         self._cancelled = False
 
@@ -165,6 +172,10 @@ class Stack:
             raise StackError(f"{name} is not running")
         signal_process(pid, sig, group=True)
 
+    def ready(self, name: str) -> bool:
+        """The component runs and its readiness probe passes now."""
+        return self.pid(name) is not None and self._component(name).is_ready()
+
     def pid(self, name: str) -> int | None:
         """Pid of the component's main process, None when it is not running."""
         self._check_name(name)
@@ -183,7 +194,8 @@ class Stack:
         """Environment variables the services get on top of os.environ."""
         p = self.ports
         return {
-            "NATS_URL": f"nats://{HOST}:{p.nats}",
+            "NATS_URL": cluster.servers_url(self.nats_nodes),
+            "NATS_STREAM_REPLICAS": str(len(self.nats_nodes)),
             "REDIS_HOST": HOST,
             "REDIS_PORT": str(p.redis),
             "DATABASE_URL": postgres.database_url(p.postgres),
@@ -209,7 +221,7 @@ class Stack:
         return StackUrls(
             api=f"http://{HOST}:{p.api}",
             mcp=f"http://{HOST}:{p.mcp}/mcp",
-            nats=f"nats://{HOST}:{p.nats}",
+            nats=cluster.servers_url(self.nats_nodes),
             redis=f"redis://{HOST}:{p.redis}/0",
             database=postgres.database_url(p.postgres),
         )
@@ -253,6 +265,7 @@ class Stack:
             "urls": asdict(self.urls),
             "copies": self.copy_ports,
             "api_urls": self.api_urls,
+            "nats_nodes": [asdict(node) for node in self.nats_nodes],
         }
         self.layout.stack_info.write_text(json.dumps(info, indent=2) + "\n")
 
@@ -262,6 +275,14 @@ def _select(spec: str | Sequence[str]) -> tuple[str, ...]:
     if not chosen:
         raise StackError("no components selected")
     return chosen
+
+
+def _with_nodes(chosen: tuple[str, ...], nodes: tuple[cluster.NatsNode, ...]) -> tuple[str, ...]:
+    """The chosen components with the cluster's other NATS nodes right after the first."""
+    if "nats" not in chosen:
+        return chosen
+    at = chosen.index("nats") + 1
+    return (*chosen[:at], *(node.name for node in nodes[1:]), *chosen[at:])
 
 
 def _tail(path: Path, lines: int = 15) -> str:

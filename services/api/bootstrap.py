@@ -48,7 +48,7 @@ def lifespan(settings: ApiSettings) -> Callable[[Litestar], AbstractAsyncContext
         fallback = RedisFallback()
         await broker.start()
         await bus.ensure_stream(broker, settings)
-        await bus.staging_store(broker, declare=True)
+        await bus.staging_store(broker, declare=True, replicas=settings.stream_replicas)
         app.state.update(
             settings=settings,
             broker=broker,

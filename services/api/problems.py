@@ -10,6 +10,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 
 from contracts import errors
+from services.runtime import bus
 from services.runtime.outages import BUS_OUTAGES
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,7 @@ UNAVAILABLE = (
     asyncpg.UndefinedTableError,
     asyncpg.CannotConnectNowError,
     redis.exceptions.ConnectionError,
+    *bus.LEADERLESS,  # a NATS cluster electing a stream leader
 )
 RETRY_AFTER_S = 5  # the Retry-After of every 503 (a dependency away; clients come back then)
 BUS_DETAIL = "The job queue is unreachable right now; the request was not carried out."

@@ -25,6 +25,6 @@ def build(settings: IngestSettings) -> AsgiFastStream:
     async def prepare() -> None:
         await broker.connect()
         await bus.ensure_stream(broker, settings)
-        await bus.staging_store(broker, declare=True)
+        await bus.staging_store(broker, declare=True, replicas=settings.stream_replicas)
 
     return worker.build_app(broker, checks={}, on_startup=[prepare])

@@ -7,12 +7,21 @@ import logging
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 from faststream.middlewares import AckPolicy
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import APIError, BadRequestError, NotFoundError
+from nats.js.errors import (
+    APIError,
+    BadRequestError,
+    NoStreamResponseError,
+    NotFoundError,
+    ServiceUnavailableError,
+)
 from nats.js.object_store import ObjectStore
 
 from contracts.envelope import Envelope, Event
@@ -23,9 +32,14 @@ from services.runtime.reconnect import ReconnectPolicy, choose_server
 from services.runtime.settings import CommonSettings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DUPLICATE_WINDOW_S = 120.0
 WRONG_LAST_SEQUENCE = 10071  # JetStream: Nats-Expected-Last-Subject-Sequence did not hold
+# the stream has no leader for a moment (a NATS cluster electing one after a node died): no one
+# answers the publish, or the answer is late; the same publish again is safe (Nats-Msg-Id dedup)
+LEADERLESS = (NoStreamResponseError, NoRespondersError, ServiceUnavailableError, NatsTimeoutError)
+PUBLISH_RETRY_S = 10.0  # how long a publish keeps trying through an election before it fails
 
 
 class OutcomeTaken(Exception):
@@ -50,9 +64,15 @@ def stream_config(settings: CommonSettings) -> StreamConfig:
 _LINKS: weakref.WeakKeyDictionary[NatsBroker, Link] = weakref.WeakKeyDictionary()
 
 
+def servers(url: str) -> list[str]:
+    """The server addresses of ``NATS_URL``: one, or every node of a cluster, comma-separated."""
+    return [part.strip() for part in url.split(",") if part.strip()]
+
+
 def broker(url: str, name: str, policy: ReconnectPolicy | None = None) -> NatsBroker:
     """A broker whose per-message logs are debug-level and go through the JSON log handler, with
     tracing (context in the message headers) and FastStream's Prometheus message metrics.
+    ``url`` may name several servers (a cluster), comma-separated: the client uses any of them.
 
     It reconnects for ever (``policy``: capped, jittered backoff; nats-py alone would close the
     connection for good after 60 attempts), and its state is on :func:`link`.
@@ -74,7 +94,7 @@ def broker(url: str, name: str, policy: ReconnectPolicy | None = None) -> NatsBr
             state.attempt_failed()
 
     made = NatsBroker(
-        url,
+        servers(url),
         name=name,
         logger=logging.getLogger("faststream"),
         log_level=logging.DEBUG,
@@ -150,11 +170,13 @@ async def publish(broker: NatsBroker, event: Event) -> int:
         "Nats-Expected-Last-Subject-Sequence-Subject": outcome_subject(event.job_id),
     }
     try:
-        ack = await broker.publish(
-            Envelope.wrap(event).to_bytes(),
-            event_subject(event.job_id, event.event_type, event.terminal),
-            headers=headers,
-            stream=STREAM,
+        ack = await _through_elections(
+            lambda: broker.publish(
+                Envelope.wrap(event).to_bytes(),
+                event_subject(event.job_id, event.event_type, event.terminal),
+                headers=headers,
+                stream=STREAM,
+            )
         )
     except APIError as error:
         if error.err_code == WRONG_LAST_SEQUENCE:
@@ -173,6 +195,22 @@ async def publish(broker: NatsBroker, event: Event) -> int:
     if not ack.duplicate:
         metrics.count_outcome(event)
     return ack.seq
+
+
+async def _through_elections(send: Callable[[], Awaitable[T]]) -> T:
+    """``send()``, tried again with backoff (0.1 s doubling to 1 s) for up to ``PUBLISH_RETRY_S``
+    while the stream has no leader; then the error is raised."""
+    loop = asyncio.get_running_loop()
+    deadline, delay = loop.time() + PUBLISH_RETRY_S, 0.1
+    while True:
+        try:
+            return await send()
+        except LEADERLESS:
+            if loop.time() + delay > deadline:
+                raise
+            log.info("stream without a leader; publishing again", extra={"retry_in_s": delay})
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 1.0)
 
 
 async def has_outcome(broker: NatsBroker, job_id: str) -> bool:
@@ -218,11 +256,21 @@ async def kept_alive(in_progress: Callable[[], Awaitable[None]], every_s: float)
 STAGING_TTL_S = 24 * 3600.0
 
 
-async def staging_store(broker: NatsBroker, *, declare: bool = False) -> ObjectStore:
-    """The bucket where the API leaves upload bytes for ingest; leftovers expire after a day."""
+async def staging_store(broker: NatsBroker, *, declare: bool = False, replicas: int = 1) -> ObjectStore:
+    """The bucket where the API leaves upload bytes for ingest; leftovers expire after a day.
+    Declared with ``replicas`` copies (``NATS_STREAM_REPLICAS``, like the job stream)."""
     return await broker.object_storage(
-        STAGING_BUCKET, ttl=STAGING_TTL_S, storage=StorageType.FILE, declare=declare
+        STAGING_BUCKET, ttl=STAGING_TTL_S, storage=StorageType.FILE, replicas=replicas, declare=declare
     )
+
+
+REDELIVERY_DELAYS_S = (1.0, 3.0, 9.0, 27.0)  # after the 1st, 2nd, 3rd, 4th failed delivery
+
+
+def redelivery_delay(delivered: int) -> float:
+    """How long JetStream waits before it delivers a failed message again: 1, 3, 9, 27 s, so the
+    deliveries of a message span about 40 s and a short outage (a database restart) costs no job."""
+    return REDELIVERY_DELAYS_S[min(max(delivered, 1), len(REDELIVERY_DELAYS_S)) - 1]
 
 
 async def handle(
@@ -243,6 +291,7 @@ async def handle(
             await outages.ride_out(work, settings.reconnect_policy(), context)
     except Exception:
         if not final_attempt(message, settings):
+            await message.nack(delay=redelivery_delay(message.raw_message.metadata.num_delivered))
             raise
         log.exception("last delivery failed; ending the job", extra={"subject": message.raw_message.subject})
         try:

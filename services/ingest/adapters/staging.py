@@ -7,16 +7,23 @@ from nats.js.errors import NotFoundError, ObjectNotFoundError
 
 from services.runtime import bus
 
+NO_MESSAGE = 10037  # JetStream: no message found (as opposed to, e.g., 10059 stream not found)
+
 
 class Staging:
     def __init__(self, broker: NatsBroker) -> None:
         self.broker = broker
 
     async def fetch(self, name: str) -> bytes | None:
+        """The upload's bytes; None only when JetStream says the object is not there. A "not found"
+        about the stream itself (a cluster between two stream leaders) is raised, to be retried."""
         store = await bus.staging_store(self.broker)
         try:
             return (await store.get(name)).data
-        except (ObjectNotFoundError, NotFoundError):
+        except (ObjectNotFoundError, NotFoundError) as missing:
+            cause = missing if isinstance(missing, NotFoundError) else missing.__context__
+            if isinstance(cause, NotFoundError) and cause.err_code not in (None, NO_MESSAGE):
+                raise
             return None
 
     async def discard(self, name: str) -> None:

@@ -31,6 +31,9 @@ log = logging.getLogger("services.mcp_server.worker")
 # Test-only triggers, honoured only with MCP_SERVER_TEST_FAULTS=1: a file starting with one of these lines.
 FAULT_CRASH = b"DOCLING-JOBS-TEST-FAULT: crash"
 FAULT_HANG = b"DOCLING-JOBS-TEST-FAULT: hang"
+FAULT_HOG = b"DOCLING-JOBS-TEST-FAULT: hog"  # allocates until a memory limit has the kernel kill it
+HOG_CHUNK = 16 * 1024 * 1024
+HOG_LIMIT = 4 * 1024 * 1024 * 1024  # without a memory limit, give up here rather than exhaust the host
 _SUCCEEDED = (ConversionStatus.SUCCESS, ConversionStatus.PARTIAL_SUCCESS)
 _WARM = (
     InputFormat.DOCX,
@@ -210,6 +213,10 @@ def _injected_fault(path: str) -> None:
         log.warning("test fault: hanging this worker")
         while True:
             time.sleep(60)
+    if head.startswith(FAULT_HOG):
+        log.warning("test fault: allocating memory until killed")
+        held = [bytearray(HOG_CHUNK) for _ in range(HOG_LIMIT // HOG_CHUNK)]  # bytearray touches every page
+        os._exit(71 if held else 72)
 
 
 def _rss_bytes() -> int:
