@@ -7,6 +7,7 @@ import os
 import shlex
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 
 from devstack import components, control, launcher
 from devstack.errors import StackError
@@ -28,7 +29,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return control.status(layout)
     if args.command == "clean":
         return control.clean(layout)
+    if args.command == "restore":
+        return _restore(args, layout)
     return _up(args, layout)
+
+
+def _restore(args: argparse.Namespace, layout: Layout) -> int:
+    from devstack.restore import restore
+
+    try:
+        until = datetime.fromisoformat(args.until) if args.until else None
+        if until is not None and until.tzinfo is None:
+            raise ValueError(f"--until needs a time zone (e.g. {args.until}Z or +00:00)")
+        return restore(layout, Ports.from_env(), args.set, until)
+    except (StackError, ValueError, FileNotFoundError) as error:
+        print(error, file=sys.stderr)
+        return 1
 
 
 def _up(args: argparse.Namespace, layout: Layout) -> int:
@@ -71,4 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("down", help="stop a running stack")
     sub.add_parser("status", help="show what runs")
     sub.add_parser("clean", help="remove the state dir (refuses while a stack runs)")
+    restore = sub.add_parser("restore", help="stop the stack, restore a backup set, start it again")
+    restore.add_argument("--set", required=True, help="set id (under $BACKUP_DIR/sets) or folder")
+    restore.add_argument("--until", default=None, help="point in time (ISO 8601 with zone): replay WAL to it")
     return parser
