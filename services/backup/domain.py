@@ -176,8 +176,8 @@ def event_log_action(
     """
     if until or position is None or stream_first_seq is None or stream_last_seq is None:
         return "rebuild"
-    if stream_last_seq < position.archived_through:
-        return "rebuild"  # not the stream the copy was taken from
+    if stream_last_seq < position.stream_last_seq:
+        return "rebuild"  # shorter than when the copy was taken: not that stream
     if stream_first_seq > position.archived_through + 1 and stream_last_seq > position.archived_through:
         return "rebuild"  # the events right after the copy have aged out
     return "reproject"
