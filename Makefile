@@ -15,9 +15,12 @@ PY_ANY = $(if $(wildcard $(PY)),$(PY),$(PYTHON))
 # e2e files about the API's edge and the web page, not the MCP server: the official-server pass skips them
 NOT_MCP_E2E = --ignore=tests/e2e/test_edge_sessions.py --ignore=tests/e2e/test_edge_uploads.py \
 	--ignore=tests/e2e/test_api_errors.py --ignore=tests/e2e/test_web_page.py
+# where backup sets and the WAL archive go (make up archives WAL there; see CLAUDE.md "Backup & Recovery")
+BACKUP_DIR ?= $(CURDIR)/.backups
 UP_FLAGS = $(if $(filter 1 yes true,$(DETACH)),--detach) $(if $(COMPONENTS),--components $(COMPONENTS))
 
-.PHONY: help install install-test system-packages up down status test test-one bench clean distclean
+.PHONY: help install install-test system-packages up down status test test-one bench clean distclean \
+	backup backup-verify restore
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -41,13 +44,23 @@ system-packages:
 	fi
 
 up: install ## run the stack (Ctrl-C stops it; DETACH=1 in the background; COPIES=2 doubles each service)
-	$(if $(COPIES),DEVSTACK_COPIES=$(COPIES)) $(PY) -m devstack up $(UP_FLAGS)
+	$(if $(COPIES),DEVSTACK_COPIES=$(COPIES)) BACKUP_DIR=$(BACKUP_DIR) $(PY) -m devstack up $(UP_FLAGS)
 
 down: ## stop a stack started with DETACH=1 (or left behind)
 	$(PY_ANY) -m devstack down
 
 status: ## show what runs
 	$(PY_ANY) -m devstack status
+
+backup: ## one backup set of the running stack under BACKUP_DIR (default .backups), then retention
+	BACKUP_DIR=$(BACKUP_DIR) $(PY) -m devstack run -- $(PY) -m services.backup backup
+
+backup-verify: ## check the newest set (or BACKUP=<set>) and restore its dump into a scratch PostgreSQL
+	BACKUP_DIR=$(BACKUP_DIR) $(PY) -m services.backup verify $(if $(BACKUP),--set $(BACKUP))
+
+restore: ## stop the stack, restore BACKUP=<set> [UNTIL=<ISO time with zone>], start it again
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=<set id> [UNTIL=2026-12-01T12:00:00Z]" >&2; exit 1; }
+	BACKUP_DIR=$(BACKUP_DIR) $(PY) -m devstack restore --set $(BACKUP) $(if $(UNTIL),--until $(UNTIL))
 
 test: install-test ## the whole suite (our MCP server), then the e2e suite against the official docling-mcp
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import subprocess
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -31,7 +32,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return control.clean(layout)
     if args.command == "restore":
         return _restore(args, layout)
+    if args.command == "run":
+        return _run(args.argv, layout)
     return _up(args, layout)
+
+
+def _run(argv: list[str], layout: Layout) -> int:
+    """Run a command with the services' environment of this stack (its recorded ports, else the
+    ports from the environment): DATABASE_URL, NATS_URL, REDIS_*, UPLOAD_DIR, ..."""
+    command = argv[1:] if argv[:1] == ["--"] else argv
+    if not command:
+        print("usage: python -m devstack run -- COMMAND ...", file=sys.stderr)
+        return 2
+    ports = control.recorded_ports(layout) or Ports.from_env()
+    env = {**os.environ, **Stack(layout.home, ports, components.ALL).env()}
+    return subprocess.run(command, env=env, check=False).returncode
 
 
 def _restore(args: argparse.Namespace, layout: Layout) -> int:
@@ -87,6 +102,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("down", help="stop a running stack")
     sub.add_parser("status", help="show what runs")
     sub.add_parser("clean", help="remove the state dir (refuses while a stack runs)")
+    run = sub.add_parser("run", help="run a command with the stack's service environment (DATABASE_URL, ...)")
+    run.add_argument("argv", nargs=argparse.REMAINDER)
     restore = sub.add_parser("restore", help="stop the stack, restore a backup set, start it again")
     restore.add_argument("--set", required=True, help="set id (under $BACKUP_DIR/sets) or folder")
     restore.add_argument("--until", default=None, help="point in time (ISO 8601 with zone): replay WAL to it")

@@ -11,6 +11,7 @@ import time
 from devstack.components import ALL, stop_policy
 from devstack.errors import StackError
 from devstack.layout import LAUNCHER, Layout
+from devstack.ports import Ports
 from devstack.postgres import external_root
 from devstack.proc import PidRecord, terminate
 
@@ -110,6 +111,12 @@ def _stop_leftovers(layout: Layout) -> list[str]:
             done.append(f"{'killed' if killed else 'stopped'} leftover {name} (pid {record.pid})")
         layout.pid_file(name).unlink(missing_ok=True)
     return done
+
+
+def recorded_ports(layout: Layout) -> Ports | None:
+    """The ports of the stack that runs from this state dir, as it recorded them."""
+    ports = _recorded_ports(layout)
+    return Ports(**ports) if ports else None
 
 
 def _recorded_ports(layout: Layout) -> dict[str, int]:

@@ -195,16 +195,20 @@ class ArchivedEvent:
 
 
 def to_republish(events: Iterable[ArchivedEvent]) -> list[ArchivedEvent]:
-    """What a rebuilt stream needs: every event of a job still in flight (its consumers resume
-    it), and only the terminal event of an ended job (the outcome subject then guards it: no
-    second terminal event can be stored). In archive order."""
+    """What a rebuilt stream needs, in archive order: the terminal event of an ended job (the
+    outcome subject then guards it: no second terminal event can be stored), and every event of a
+    job still in flight so its consumers resume it, except ``JobSubmitted`` once ``UploadStored``
+    is there (ingest's work is done; its staged bytes went with the old stream)."""
     by_job: dict[str, list[ArchivedEvent]] = {}
     for event in events:
         by_job.setdefault(event.job_id, []).append(event)
     chosen: list[ArchivedEvent] = []
     for job_events in by_job.values():
         ended = [e for e in job_events if e.terminal]
-        chosen.extend(ended[:1] if ended else job_events)
+        stored = any(e.event_type == "UploadStored" for e in job_events)
+        chosen.extend(
+            ended[:1] if ended else [e for e in job_events if not (stored and e.event_type == "JobSubmitted")]
+        )
     return sorted(chosen, key=lambda e: e.seq)
 
 

@@ -130,15 +130,16 @@ def test_a_rebuilt_stream_gets_in_flight_jobs_whole_and_ended_jobs_outcome_only(
         _event(4, "busy", 2, "UploadStored"),
         _event(5, "done", 3, "ConversionSucceeded", terminal=True),
         _event(6, "busy", 3, "ConversionStarted"),
+        _event(7, "queued", 1, "JobSubmitted"),
     ]
     chosen = domain.to_republish(events)
     assert [(e.job_id, e.event_type) for e in chosen] == [
-        ("busy", "JobSubmitted"),
-        ("busy", "UploadStored"),
+        ("busy", "UploadStored"),  # stored already: ingest must not see JobSubmitted again
         ("done", "ConversionSucceeded"),
         ("busy", "ConversionStarted"),
+        ("queued", "JobSubmitted"),  # not stored yet: ingest gets it (and rejects it: E107, bytes lost)
     ]
-    assert domain.republished_start(6) == 7
+    assert domain.republished_start(7) == 8
 
 
 def test_the_client_tools_of_the_servers_major_version_are_chosen() -> None:
