@@ -45,6 +45,9 @@ def _run(args: argparse.Namespace, settings: BackupSettings) -> int:
     elif args.command == "restore-postgres":
         restore.lay_down_postgres(folder, Path(args.pgdata), BackupDir(settings.backup_dir).wal, until, None)
         report = {"pgdata": args.pgdata, "until": args.until}
+    elif args.command == "restore-dump":
+        asyncio.run(restore.restore_dump(settings, folder))
+        report = {"restored": "dump"}
     elif args.command == "reconcile":
         report = asyncio.run(restore.reconcile_event_log(settings, folder, until is not None))
     else:
@@ -64,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     for name, text in (
         ("restore-files", "copy the set's upload files back into UPLOAD_DIR"),
         ("restore-postgres", "replace a stopped server's data folder with the set's base backup"),
+        ("restore-dump", "no base backup possible: replace the database's objects with the set's dump"),
         ("reconcile", "PostgreSQL and NATS up, services down: re-project or rebuild the event log"),
         ("projections", "services up: rebuild the Redis projections, put the set's sessions back"),
     ):

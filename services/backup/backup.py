@@ -25,11 +25,7 @@ async def take(settings: BackupSettings) -> Path:
         manifest = await _database_parts(settings, folder, await _position(settings))
         manifest = manifest.model_copy(update={"files": _copy_uploads(backups, settings.upload_dir)})
         count = await _sessions(settings, folder)
-        names = [
-            database.DUMP,
-            *(f"{database.BASE}/{p.name}" for p in sorted((folder / database.BASE).iterdir())),
-        ]
-        parts = [store.part_of(folder, name) for name in [*names, sessions.SESSIONS]]
+        parts = [store.part_of(folder, name) for name in _part_names(folder)]
         manifest = manifest.model_copy(
             update={"parts": parts, "versions": {**manifest.versions, "sessions": str(count)}}
         )
@@ -39,6 +35,12 @@ async def take(settings: BackupSettings) -> Path:
         raise
     retention.apply(backups, settings)
     return folder
+
+
+def _part_names(folder: Path) -> list[str]:
+    base = folder / database.BASE
+    in_base = sorted(p.name for p in base.iterdir()) if base.is_dir() else []
+    return [database.DUMP, *(f"{database.BASE}/{name}" for name in in_base), sessions.SESSIONS]
 
 
 async def _position(settings: BackupSettings) -> domain.StreamPosition | None:
@@ -62,7 +64,9 @@ async def _database_parts(
         created = datetime.now(UTC)
         bin_dir = pgtools.bin_dir_for(snap.server_version_num, settings.postgres_bin_dir)
         await database.dump(bin_dir, url, snap.snapshot_id, folder / database.DUMP)
-    wal_start = await database.base_backup(bin_dir, url, folder / database.BASE)
+    wal_start = (
+        await database.base_backup(bin_dir, url, folder / database.BASE) if settings.base_backup else ""
+    )
     pg_dump = (await pgtools.run([str(bin_dir / "pg_dump"), "--version"])).strip()
     return domain.Manifest(
         set_id=folder.name,

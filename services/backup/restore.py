@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 
 from contracts.sse import SseEntry
 from services.backup import domain
-from services.backup.adapters import database, eventlog, sessions, store
+from services.backup.adapters import database, eventlog, pgtools, sessions, store
 from services.backup.settings import BackupSettings
 from services.progress.rebuild import reset_redis
 
@@ -61,6 +61,19 @@ def _recovery_settings(pgdata: Path, wal: Path, until: datetime | None) -> None:
         lines += [f"recovery_target_time = '{until.isoformat()}'", "recovery_target_action = 'promote'"]
     conf.write_text("\n".join(lines) + "\n")
     (pgdata / "recovery.signal").touch()
+
+
+async def restore_dump(settings: BackupSettings, folder: Path) -> None:
+    """Without a base backup (a deployment whose server takes no replication connection): replace
+    the database's objects with the set's dump. No point in time: the dump's moment."""
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        version = int(await conn.fetchval("SHOW server_version_num"))
+    finally:
+        await conn.close()
+    bin_dir = pgtools.bin_dir_for(version, settings.postgres_bin_dir)
+    await pgtools.run([str(bin_dir / "pg_restore"), "--clean", "--if-exists", "--no-owner", "--exit-on-error",
+                       "-d", settings.database_url, str(folder / database.DUMP)])  # fmt: skip
 
 
 async def wait_promoted(url: str, timeout: float = PROMOTE_TIMEOUT_S) -> None:

@@ -17,5 +17,7 @@ class BackupSettings(CommonSettings):
     upload_dir: Path = Field(Path(".stack/uploads"), validation_alias=seed_name("UPLOAD_DIR"))
     db_retention_days: float = 30.0  # BACKUP_DB_RETENTION_DAYS
     files_retention_days: float = 90.0  # BACKUP_FILES_RETENTION_DAYS
+    # a pg_basebackup in each set (needs a replication connection; point-in-time restores need it)
+    base_backup: bool = True  # BACKUP_BASE_BACKUP
     # where pg_dump & co. of the server's major version live; unset: looked for (see pgtools)
     postgres_bin_dir: Path | None = Field(None, validation_alias=seed_name("POSTGRES_BIN_DIR"))

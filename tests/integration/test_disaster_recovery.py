@@ -45,9 +45,12 @@ class Drill:
     api: httpx.Client
     database_url: str
 
-    def make(self, *args: str, timeout: float = 900) -> str:
-        done = subprocess.run(["make", "-s", *args], cwd=REPO_ROOT, env=self.env, capture_output=True,
+    def run_make(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["make", "-s", *args], cwd=REPO_ROOT, env=self.env, capture_output=True,
                               text=True, timeout=timeout, check=False)  # fmt: skip
+
+    def make(self, *args: str) -> str:
+        done = self.run_make(*args)
         assert done.returncode == 0, f"make {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
         return done.stdout
 
@@ -261,3 +264,21 @@ def test_point_in_time_restore_keeps_the_first_job_and_drops_the_second(drill: D
     assert _snapshot(api, first) == before
     assert api.get(f"/api/v1/jobs/{second}").status_code == 404
     assert second not in asyncio.run(_terminal_counts(drill.database_url))
+
+
+def test_backup_verify_passes_on_a_fresh_set_and_fails_on_a_corrupted_file(drill: Drill) -> None:
+    set_id = drill.backup()
+    verified = drill.make("backup-verify")
+    print(f"\n{verified.strip()}")
+    assert f"backup-verify {set_id}: PASS" in verified
+
+    manifest = read_manifest(drill.backups / "sets" / set_id)
+    victim = drill.backups / manifest.files[0].name  # an upload in the shared pool
+    content = bytearray(victim.read_bytes())
+    content[len(content) // 2] ^= 0xFF  # one flipped byte, same size
+    victim.write_bytes(bytes(content))
+    failed = drill.run_make("backup-verify")
+    print(failed.stdout.strip())
+    assert failed.returncode != 0
+    assert f"backup-verify {set_id}: FAIL" in failed.stdout
+    assert f"{manifest.files[0].name}: sha256" in failed.stdout
