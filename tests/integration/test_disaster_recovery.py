@@ -181,16 +181,19 @@ async def _db_now(url: str) -> datetime:
         await conn.close()
 
 
-async def _archive_current_wal(url: str) -> None:
-    """Close the current WAL file and wait until the archive has it (what archive_timeout does)."""
+async def _switch_wal(url: str) -> str:
+    """Close the current WAL file (what archive_timeout does); its name."""
     conn = await asyncpg.connect(url)
     try:
-        name = await conn.fetchval("SELECT pg_walfile_name(pg_switch_wal())")
-        for _ in range(600):
-            if (await conn.fetchval("SELECT last_archived_wal FROM pg_stat_archiver") or "") >= name:
-                return
-            await asyncio.sleep(0.1)
-        raise AssertionError(f"WAL file {name} was not archived within 60 s")
+        return await conn.fetchval("SELECT pg_walfile_name(pg_switch_wal())")
+    finally:
+        await conn.close()
+
+
+async def _archived_through(url: str) -> str:
+    conn = await asyncpg.connect(url)
+    try:
+        return await conn.fetchval("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver")
     finally:
         await conn.close()
 
@@ -253,9 +256,10 @@ def test_point_in_time_restore_keeps_the_first_job_and_drops_the_second(drill: D
     between = asyncio.run(_db_now(drill.database_url))
     second = _submit(api, make_docx(tmp_path / "second.docx"))
     _reaches(api, second, "succeeded")
-    asyncio.run(
-        _archive_current_wal(drill.database_url)
-    )  # the second job's WAL is archived: PITR must drop it
+    closed = asyncio.run(_switch_wal(drill.database_url))  # the second job's WAL archived: PITR must drop it
+    wait_for(
+        lambda: asyncio.run(_archived_through(drill.database_url)) >= closed, 60, f"WAL {closed} archived"
+    )
 
     struck = drill.disaster()
     report = drill.restore(set_id, until=between.astimezone(UTC).isoformat())
