@@ -14,12 +14,16 @@ import pwd
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from devstack import control, launcher, postgres
 from devstack.components import ALL
 from devstack.layout import Layout
 from devstack.ports import Ports
 from devstack.stack import Stack
+
+if TYPE_CHECKING:
+    from services.backup.settings import BackupSettings
 
 
 def restore(layout: Layout, ports: Ports, set_name: str, until: datetime | None) -> int:
@@ -51,8 +55,8 @@ def restore(layout: Layout, ports: Ports, set_name: str, until: datetime | None)
     return 0
 
 
-def _settings(stack: Stack):  # -> BackupSettings (imported lazily: devstack runs before `make install`)
-    from services.backup.settings import BackupSettings
+def _settings(stack: Stack) -> BackupSettings:
+    from services.backup.settings import BackupSettings  # lazily: devstack runs before `make install`
 
     env = stack.env()
     return BackupSettings(
