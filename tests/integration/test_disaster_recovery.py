@@ -273,7 +273,10 @@ def test_point_in_time_restore_keeps_the_first_job_and_drops_the_second(drill: D
 
 
 def test_backup_verify_passes_on_a_fresh_set_and_fails_on_a_corrupted_file(drill: Drill) -> None:
+    pool = drill.backups / "files"
+    earlier = {p: p.stat().st_ino for p in pool.rglob("*") if p.is_file()}
     set_id = drill.backup()
+    assert earlier and all(p.stat().st_ino == inode for p, inode in earlier.items())  # not copied again
     verified = drill.make("backup-verify")
     print(f"\n{verified.strip()}")
     assert f"backup-verify {set_id}: PASS" in verified
