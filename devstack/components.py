@@ -103,7 +103,8 @@ class Postgres(Component):
 
     def argv(self) -> list[str]:
         assert self._plan is not None
-        return postgres.server_argv(self._plan, self.ctx.ports.postgres)
+        archive = postgres.wal_archive(self._plan, dict(self.ctx.stack_env) | dict(os.environ))
+        return postgres.server_argv(self._plan, self.ctx.ports.postgres, archive)
 
     def cwd(self) -> Path:
         assert self._plan is not None

@@ -13,6 +13,7 @@ from devstack.cluster import MAX_NODES, node_names
 from devstack.components import ALL, stop_policy
 from devstack.errors import StackError
 from devstack.layout import LAUNCHER, Layout
+from devstack.ports import Ports
 from devstack.postgres import external_root
 from devstack.proc import PidRecord, terminate
 from devstack.supervision import read_history
@@ -157,6 +158,12 @@ def _recorded_components(layout: Layout) -> tuple[str, ...]:
         return KNOWN
     nodes = tuple(n for n in KNOWN if n.startswith("nats-") and layout.pid_file(n).exists())
     return tuple(dict.fromkeys((*recorded, *nodes)))
+
+
+def recorded_ports(layout: Layout) -> Ports | None:
+    """The ports of the stack that runs from this state dir, as it recorded them."""
+    ports = _recorded_ports(layout)
+    return Ports(**ports) if ports else None
 
 
 def _recorded_ports(layout: Layout) -> dict[str, int]:

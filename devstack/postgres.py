@@ -13,6 +13,7 @@ import importlib.util
 import os
 import pwd
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,10 @@ USER = "docling"
 DATABASE = "docling"
 EXTERNAL_ROOT = Path("/var/tmp/docling-jobs")
 OWNER_FILE = "state-dir"  # inside an external root: the state dir it belongs to
+BACKUP_DIR_ENV = "BACKUP_DIR"  # set: WAL is archived continuously into $BACKUP_DIR/wal
+ARCHIVE_TIMEOUT_ENV = "POSTGRES_ARCHIVE_TIMEOUT_S"
+DEFAULT_ARCHIVE_TIMEOUT_S = 60  # a WAL file is archived at least this often while anything is written
+WAL_SEGMENT_MB = 1  # small segments: a forced switch (archive_timeout) archives 1 MB, not 16
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,7 @@ def initdb_if_needed(pg: PgPlan, log_path: Path) -> None:
         "-E",
         "UTF8",
         "--locale=C",
+        f"--wal-segsize={WAL_SEGMENT_MB}",
         "-D",
         str(pg.data_dir),
     ]
@@ -95,8 +101,9 @@ def initdb_if_needed(pg: PgPlan, log_path: Path) -> None:
         raise StackError(f"postgres: initdb failed (exit {code}); see {log_path}")
 
 
-def server_argv(pg: PgPlan, port: int) -> list[str]:
-    """The postmaster command line: TCP on 127.0.0.1 only, no Unix socket."""
+def server_argv(pg: PgPlan, port: int, wal_archive: Path | None = None) -> list[str]:
+    """The postmaster command line: TCP on 127.0.0.1 only, no Unix socket; WAL archived into
+    ``wal_archive`` (the bundled ``basic_archive`` module: fsynced, atomic) when given."""
     return [
         str(pg.bin_dir / "postgres"),
         "-D", str(pg.data_dir),
@@ -106,7 +113,41 @@ def server_argv(pg: PgPlan, port: int) -> list[str]:
         "-c", "fsync=on",
         "-c", "synchronous_commit=on",
         "-c", "max_connections=200",
+        *archive_args(wal_archive),
     ]  # fmt: skip
+
+
+def archive_args(wal_archive: Path | None) -> list[str]:
+    if wal_archive is None:
+        return []
+    timeout = int(os.environ.get(ARCHIVE_TIMEOUT_ENV, DEFAULT_ARCHIVE_TIMEOUT_S))
+    return [
+        "-c", "archive_mode=on",
+        "-c", "archive_library=basic_archive",
+        "-c", f"basic_archive.archive_directory={wal_archive}",
+        "-c", f"archive_timeout={timeout}",
+    ]  # fmt: skip
+
+
+def wal_archive(pg: PgPlan, environ: dict[str, str] | None = None) -> Path | None:
+    """``$BACKUP_DIR/wal``, created for the server's user, when BACKUP_DIR is set and that user can
+    reach it; None (no archiving) otherwise."""
+    value = (os.environ if environ is None else environ).get(BACKUP_DIR_ENV)
+    if not value:
+        return None
+    folder = Path(value).expanduser().resolve() / "wal"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if pg.run_as is not None:
+        entry = pwd.getpwnam(pg.run_as.user)
+        os.chown(folder, entry.pw_uid, entry.pw_gid)
+        if not _reachable_as(pg.run_as, folder):
+            print(
+                f"warning: WAL archiving is off: {pg.run_as.user} cannot reach {folder}; set "
+                f"{BACKUP_DIR_ENV} to a folder {pg.run_as.user} can reach (e.g. under /var/tmp)",
+                file=sys.stderr,
+            )
+            return None
+    return folder
 
 
 def ensure_database(port: int) -> None:
