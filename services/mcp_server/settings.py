@@ -5,7 +5,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, IPvAnyNetwork, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -22,6 +22,10 @@ class McpServerSettings(BaseSettings):
     port: int = Field(8000, validation_alias=AliasChoices("MCP_SERVER_PORT", "MCP_PORT"))
     log_level: str = Field("INFO", validation_alias=AliasChoices("MCP_SERVER_LOG_LEVEL", "LOG_LEVEL"))
 
+    # who may call: each secret is one client (comma-separated here, or one a line in the file)
+    token: SecretStr = SecretStr("")
+    token_file: Path | None = None
+
     # worker processes
     workers: int = Field(default_factory=_default_workers, ge=1)
     worker_threads: int = Field(1, ge=1)  # torch / PDF parser threads inside one worker
@@ -37,8 +41,13 @@ class McpServerSettings(BaseSettings):
     max_file_size_mb: float = Field(
         100.0, gt=0, validation_alias=AliasChoices("MCP_SERVER_MAX_FILE_SIZE_MB", "MAX_FILE_SIZE_MB")
     )
-    allow_urls: bool = True
-    url_timeout_s: float = Field(30.0, gt=0)
+    allow_urls: bool = False  # URL sources: public http(s) addresses only (see adapters/public_http.py)
+    url_timeout_s: float = Field(30.0, gt=0)  # connect, and each read
+    url_total_timeout_s: float = Field(60.0, gt=0)  # a whole download, redirects included
+    url_max_redirects: int = Field(5, ge=0)
+    # comma-separated networks URL sources may reach besides public addresses (e.g. an internal file
+    # server such as 10.1.2.0/24); empty by default: loopback, private and link-local are refused
+    url_allowed_networks: Annotated[list[IPvAnyNetwork], NoDecode] = Field(default_factory=list)
 
     # documents kept for the export tools
     cache_max_documents: int = Field(200, ge=1)
@@ -62,6 +71,20 @@ class McpServerSettings(BaseSettings):
         if isinstance(value, str):
             return [part for part in value.split(os.pathsep) if part.strip()]
         return value
+
+    @field_validator("url_allowed_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    def tokens(self) -> list[str]:
+        """Every client secret; the file is read at each call (a rotated file needs a restart only)."""
+        found = self.token.get_secret_value().split(",")
+        if self.token_file is not None:
+            found += self.token_file.read_text(encoding="utf-8").splitlines()
+        return [token.strip() for token in found if token.strip()]
 
     @property
     def max_file_bytes(self) -> int:

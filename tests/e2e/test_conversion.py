@@ -11,7 +11,7 @@ import pytest
 
 from services.api.adapters.sessions import owner_of
 from tests.documents import MAKERS, make_csv, make_pdf
-from tests.e2e.helpers import direct_markdown, read_stream, submit
+from tests.e2e.helpers import direct_markdown, mcp_token, read_stream, submit
 from tests.servers import OWN
 
 START = ["JobSubmitted", "UploadStored", "ConversionStarted"]
@@ -48,7 +48,7 @@ async def test_markdown_equals_the_servers_own_answer(
     assert ours.status_code == 200 and ours.headers["content-type"].startswith("text/markdown")
     # a fresh source where the server may read (its allowed root), answered from its cache or not
     copy = shutil.copy(document, Path(stack_env["UPLOAD_DIR"]) / f"direct-{job['job_id']}.{kind}")
-    assert ours.text == await direct_markdown(mcp_url, Path(copy))
+    assert ours.text == await direct_markdown(mcp_url, Path(copy), mcp_token(stack_env))
 
 
 def test_html_and_json_results(api: httpx.Client, tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""The project's MCP server: PDFs without models, crashing and hanging documents, allowed roots, health."""
+"""The project's MCP server: PDFs without models, crashing and hanging documents, allowed roots, health,
+its shared secret and each client's own cache."""
 
 from __future__ import annotations
 
@@ -13,10 +14,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests import documents
 from tests.integration.mcp_servers import (
+    OTHER_TOKEN,
+    TOKEN,
     RunningServer,
     error_text,
     launch_own,
@@ -47,6 +51,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, root: Path) -> Iterator[Run
         doc_timeout_s="4",
         worker_max_docs="5",
         max_file_size_mb="1",
+        allow_urls="1",
+        url_allowed_networks="127.0.0.1/32",  # the test's web server stands for an internal file server
     )
     try:
         running.wait_ready(own_ready(running))
@@ -200,3 +206,56 @@ async def test_urls_are_downloaded_and_keyed_by_content(server: RunningServer, r
     assert not by_url.is_error, error_text(by_url)
     assert by_path.structured_content == {**by_url.structured_content, "from_cache": True}
     assert missing.is_error and "HTTP 404" in error_text(missing)
+
+
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"},
+    },
+}
+
+
+def initialize_status(server: RunningServer, authorization: str | None) -> int:
+    headers = {"Accept": "application/json, text/event-stream"}
+    if authorization is not None:
+        headers["Authorization"] = authorization
+    return httpx.post(server.url, json=INITIALIZE, headers=headers, timeout=30).status_code
+
+
+def test_the_mcp_endpoint_needs_the_shared_secret(server: RunningServer) -> None:
+    refused = [None, "Bearer wrong-secret", f"Basic {TOKEN}", "Bearer", f"Bearer {TOKEN}x"]
+    assert [initialize_status(server, header) for header in refused] == [401] * len(refused)
+    assert initialize_status(server, f"Bearer {TOKEN}") == 200
+    assert initialize_status(server, f"Bearer {OTHER_TOKEN}") == 200
+    assert server.get("/health")[0] in (200, 503)  # health and metrics stay open (no document data)
+
+
+async def test_a_client_sees_only_its_own_cached_documents(server: RunningServer, root: Path) -> None:
+    path = root / f"mine-{os.urandom(4).hex()}.md"
+    path.write_text(f"# Private {path.stem}\n\nOnly mine.\n")
+    async with session(server.url) as mine:
+        converted = await mine.call_tool(CONVERT, {"source": str(path)})
+        assert not converted.is_error, error_text(converted)
+    key = converted.structured_content["document_key"]
+    async with session(server.url, OTHER_TOKEN) as other:
+        listed = await other.call_tool("list_cached_documents", {})
+        exported = await other.call_tool("export_docling_document_to_markdown", {"document_key": key})
+        saved = await other.call_tool("save_docling_document", {"document_key": key})
+        held = await other.call_tool("check_document_in_local_cache", {"document_key": key})
+        evicted = await other.call_tool("remove_document_from_local_cache", {"document_key": key})
+        again = await other.call_tool(CONVERT, {"source": str(path)})  # its own conversion, not mine
+    assert key not in listed.structured_content["document_keys"]
+    assert exported.is_error and "not found" in error_text(exported)
+    assert saved.is_error and "not found" in error_text(saved)
+    assert held.structured_content == {"in_cache": False} and evicted.structured_content == {"dropped": False}
+    assert again.structured_content["from_cache"] is False
+    async with session(server.url) as mine:
+        still = await mine.call_tool("export_docling_document_to_markdown", {"document_key": key})
+        mine_listed = await mine.call_tool("list_cached_documents", {})
+    assert not still.is_error and still.structured_content["markdown"].startswith("# Private")
+    assert key in mine_listed.structured_content["document_keys"]
