@@ -86,6 +86,13 @@ CODES = _table(
         "Wait for the time given in Retry-After, then try again",
         429,
     ),
+    ErrorCode(
+        "E114",
+        "Cross-site request refused",
+        "A request from another site may not act with this browser's session cookie.",
+        "Use the service's own page, or send the session as Authorization: Bearer <token>",
+        403,
+    ),
     # -- the MCP path: the seed's JSON-RPC table -------------------------------------------
     ErrorCode(
         "E200", "Server communication error", "Server communication error", "Retry after 5 seconds", 502
