@@ -29,10 +29,32 @@ class DocumentFailed(ToolFailure):
     """Docling could not convert the document (corrupt file, no text layer, unsupported format)."""
 
 
+class DocumentOverLimit(DocumentFailed):
+    """The document overran one of the server's limits; the message carries its application code
+    as "[E2xx] ..." so the converter can tell the user what to do."""
+
+    code = "E205"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"[{self.code}] {message}")
+
+
+class DocumentTooLarge(DocumentOverLimit):
+    """Memory, archive expansion, rows, cells, paragraphs or result size past the limit."""
+
+    code = "E209"
+
+
+class DocumentTooComplex(DocumentOverLimit):
+    """CPU time, wall time or nesting depth past the limit."""
+
+    code = "E210"
+
+
 class WorkerLost(ToolFailure):
     """The worker converting the document crashed or overran the time limit; it was replaced."""
 
-    def __init__(self, message: str, reason: Literal["crash", "timeout"] = "crash") -> None:
+    def __init__(self, message: str, reason: Literal["crash", "timeout", "memory", "cpu"] = "crash") -> None:
         super().__init__(message)
         self.reason = reason
 

@@ -9,13 +9,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.mcp_server.adapters import metrics
+from services.mcp_server.adapters import caps, metrics
 from services.mcp_server.adapters.pool import WorkerPool
 from services.mcp_server.adapters.sources import LocalSource, SourceReader
 from services.mcp_server.domain import (
     ConvertedDocument,
     DocumentCache,
     DocumentFailed,
+    DocumentTooLarge,
     ProgressTrack,
     ToolFailure,
     WorkerLost,
@@ -100,7 +101,9 @@ class DocumentService:
         started = time.monotonic()
         relay.push("queued")
         try:
+            await asyncio.to_thread(caps.check, local.path, self.settings.caps())
             document = await self.pool.convert(str(local.path), relay.push)
+            _check_result(document, self.settings.max_result_mb)
         except WorkerLost as exc:
             metrics.CONVERSIONS.labels(exc.reason, "unknown").inc()
             raise
@@ -146,6 +149,11 @@ class DocumentService:
     def _observe_cache(self) -> None:
         metrics.CACHE_DOCUMENTS.set(len(self.cache))
         metrics.CACHE_BYTES.set(self.cache.size_bytes)
+
+
+def _check_result(document: ConvertedDocument, max_mb: float) -> None:
+    if document.size_bytes > max_mb * 2**20:
+        raise DocumentTooLarge(f"its result would be larger than {max_mb:g} MB")
 
 
 def _scoped(client: str, key: str) -> str:

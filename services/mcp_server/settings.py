@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, IPvAnyNetwork, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from services.mcp_server.adapters.caps import Caps
+
 
 def _default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
@@ -33,6 +35,19 @@ class McpServerSettings(BaseSettings):
     worker_start_timeout_s: float = Field(180.0, gt=0)
     worker_max_docs: int = Field(500, ge=1)  # recycle a worker after this many documents
     worker_max_rss_mb: int = Field(2048, ge=64)  # ... or once its resident memory passes this
+    # per conversion: past either the worker is killed and replaced, the job fails E209 / E210
+    worker_memory_mb: int = Field(3072, ge=128)  # resident memory, sampled every 0.25 s while converting
+    doc_cpu_s: int = Field(90, ge=1)  # CPU seconds (RLIMIT_CPU: the kernel stops the worker)
+
+    # input caps docling lacks (adapters/caps.py) and the result's size
+    max_archive_mb: float = Field(256.0, gt=0)  # OOXML expanded size
+    max_archive_members: int = Field(10_000, ge=1)
+    max_compression_ratio: float = Field(200.0, gt=1)  # for any part expanding past 1 MB
+    max_paragraphs: int = Field(20_000, ge=1)  # DOCX, PPTX
+    max_rows: int = Field(20_000, ge=1)  # CSV, XLSX
+    max_cells: int = Field(100_000, ge=1)  # CSV, XLSX
+    max_html_depth: int = Field(256, ge=1)
+    max_result_mb: float = Field(64.0, gt=0)  # Markdown + HTML + JSON of one document
 
     # what may be read
     allowed_roots: Annotated[list[Path], NoDecode] = Field(  # colon-separated; defaults to UPLOAD_DIR
@@ -89,6 +104,17 @@ class McpServerSettings(BaseSettings):
     @property
     def max_file_bytes(self) -> int:
         return int(self.max_file_size_mb * 1024 * 1024)
+
+    def caps(self) -> Caps:
+        return Caps(
+            archive_bytes=int(self.max_archive_mb * 2**20),
+            archive_members=self.max_archive_members,
+            compression_ratio=self.max_compression_ratio,
+            paragraphs=self.max_paragraphs,
+            rows=self.max_rows,
+            cells=self.max_cells,
+            html_depth=self.max_html_depth,
+        )
 
     @property
     def cache_max_bytes(self) -> int:
