@@ -71,7 +71,8 @@ async def measure(stack: Stack, docs: Path, jobs: int, profile: bool) -> None:
         cpu_after = cpu_profile.snapshot(stack)
     straight = [make_docx(direct_docs / f"bench-direct-{n}.docx") for n in range(jobs)]
     started = time.perf_counter()
-    await asyncio.gather(*(direct_markdown(mcp_url, path) for path in straight))
+    token = stack.layout.mcp_token.read_text().strip()
+    await asyncio.gather(*(direct_markdown(mcp_url, path, token) for path in straight))
     direct_s = time.perf_counter() - started
     print(
         f"low load (20 one at a time)  median {statistics.median(low) * 1000:7.1f} ms   "

@@ -50,10 +50,10 @@ def through_pipeline(client: Client, path: Path) -> float:
     return time.perf_counter() - started
 
 
-async def straight_to_server(mcp_url: str, path: Path) -> float:
+async def straight_to_server(mcp_url: str, path: Path, token: str) -> float:
     started = time.perf_counter()
     async with (
-        httpx2.AsyncClient(timeout=120) as http,
+        httpx2.AsyncClient(timeout=120, headers={"Authorization": f"Bearer {token}"}) as http,
         streamable_http_client(mcp_url, http_client=http) as (read, write),
         ClientSession(read, write) as session,
     ):
@@ -74,17 +74,17 @@ def p90(values: list[float]) -> float:
     return statistics.quantiles(values, n=10)[-1]
 
 
-def run(api_url: str, mcp_url: str, rounds: int, workdir: Path, direct_dir: Path) -> None:
+def run(api_url: str, mcp_url: str, token: str, rounds: int, workdir: Path, direct_dir: Path) -> None:
     pipeline, direct, kinds = [], [], []
     with Client(api_url, timeout=120) as client:
         for kind, make in MAKERS.items():  # warm-up: first conversions load docling's pieces
             through_pipeline(client, make(workdir / f"warm.{kind}"))
-            asyncio.run(straight_to_server(mcp_url, make(direct_dir / f"warm-direct.{kind}")))
+            asyncio.run(straight_to_server(mcp_url, make(direct_dir / f"warm-direct.{kind}"), token))
         for n in range(rounds):
             for kind, make in MAKERS.items():
                 doc, twin = make(workdir / f"doc{n}.{kind}"), make(direct_dir / f"bench-{n}-direct.{kind}")
                 pipeline.append(through_pipeline(client, doc))
-                direct.append(asyncio.run(straight_to_server(mcp_url, twin)))
+                direct.append(asyncio.run(straight_to_server(mcp_url, twin, token)))
                 kinds.append(kind)
     report(pipeline, direct, kinds)
 
@@ -112,10 +112,17 @@ def main() -> None:
         default=Path(".stack/uploads"),
         help="the running stack's UPLOAD_DIR (with --api-url)",
     )
+    parser.add_argument(
+        "--mcp-token-file",
+        type=Path,
+        default=Path(".stack/secrets/mcp-token"),
+        help="the running stack's MCP server secret (with --mcp-url)",
+    )
     parser.add_argument("--rounds", type=int, default=8, help="documents per format (default 8)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp, contextlib.ExitStack() as stack:
         api_url, mcp_url, direct_dir = args.api_url, args.mcp_url, args.upload_dir
+        token_file = args.mcp_token_file
         if not (api_url and mcp_url):
             from devstack import Ports, Stack
             from tests.limits import lift_rate_limits
@@ -126,10 +133,11 @@ def main() -> None:
             print("starting a private stack ...", file=sys.stderr)
             running.start()
             api_url, mcp_url, direct_dir = running.urls.api, running.urls.mcp, running.layout.uploads
+            token_file = running.layout.mcp_token
         workdir = Path(tmp) / "docs"
         workdir.mkdir()
         direct_dir.mkdir(parents=True, exist_ok=True)
-        run(api_url, mcp_url, args.rounds, workdir, direct_dir)
+        run(api_url, mcp_url, token_file.read_text().strip(), args.rounds, workdir, direct_dir)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ mapping, E206+ the cases it does not name), E5xx the system itself.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -86,6 +87,13 @@ CODES = _table(
         "Wait for the time given in Retry-After, then try again",
         429,
     ),
+    ErrorCode(
+        "E114",
+        "Cross-site request refused",
+        "A request from another site may not act with this browser's session cookie.",
+        "Use the service's own page, or send the session as Authorization: Bearer <token>",
+        403,
+    ),
     # -- the MCP path: the seed's JSON-RPC table -------------------------------------------
     ErrorCode(
         "E200", "Server communication error", "Server communication error", "Retry after 5 seconds", 502
@@ -120,6 +128,22 @@ CODES = _table(
         "The conversion service returned an unusable result.",
         "Verify MCP server version",
         502,
+    ),
+    ErrorCode(
+        "E209",
+        "Document too large",
+        "The document is too large to convert: it expands past this service's memory, archive, "
+        "row, cell or result limits.",
+        "Split the document into smaller files (fewer rows, sheets, slides or pages) and submit each",
+        422,
+    ),
+    ErrorCode(
+        "E210",
+        "Document too complex",
+        "The document is too complex to convert: it needs more processing time than this service "
+        "allows, or its structure is nested too deeply.",
+        "Simplify the document (flatten nested elements, split long documents) and submit it again",
+        422,
     ),
     # -- the system ------------------------------------------------------------------------
     ErrorCode(
@@ -162,6 +186,18 @@ MCP_FAILURES = {
         McpFailure("result", "E208", False, "the tool answered without the fields the converter needs"),
     )
 }
+
+
+# Codes the project's MCP server puts in a tool error as "[E209] ..." when a document overruns a limit:
+# the document's fault (never trips the circuit), with a recovery of its own instead of E205's.
+DOCUMENT_LIMIT_CODES = ("E209", "E210")
+_TAGGED = re.compile(r"\[(E2\d\d)\]")
+
+
+def code_in_tool_error(text: str) -> str | None:
+    """The document-limit code a tool error names ("[E209] ..."), or None (plain E205)."""
+    found = _TAGGED.search(text)
+    return found.group(1) if found and found.group(1) in DOCUMENT_LIMIT_CODES else None
 
 
 def from_jsonrpc(code: int) -> ErrorCode:

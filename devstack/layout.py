@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from devstack.credentials import ensure_secret
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HOME_ENV = "DOCLING_JOBS_HOME"
 LAUNCHER = "launcher"
@@ -50,6 +52,15 @@ class Layout:
         return self.home / "valkey"
 
     @property
+    def secrets(self) -> Path:
+        return self.home / "secrets"
+
+    @property
+    def mcp_token(self) -> Path:
+        """The MCP server's shared secret (its clients send it as a bearer token); mode 0600."""
+        return self.secrets / "mcp-token"
+
+    @property
     def marker(self) -> Path:
         """Proves the folder is a launcher state dir (clean removes only such folders)."""
         return self.home / ".docling-jobs-stack"
@@ -79,4 +90,5 @@ class Layout:
         """Create the folders every component needs."""
         for folder in (self.home, self.logs, self.run, self.uploads, self.mcp_cache, self.nats, self.valkey):
             folder.mkdir(parents=True, exist_ok=True)
+        ensure_secret(self.mcp_token)
         self.marker.touch()

@@ -202,6 +202,7 @@ class Stack:
             "REDIS_PORT": str(p.redis),
             "DATABASE_URL": postgres.database_url(p.postgres),
             "MCP_SERVER_URL": f"http://{HOST}:{p.mcp}/mcp",
+            "MCP_SERVER_TOKEN_FILE": str(self.layout.mcp_token),  # generated at first start (0600)
             "UPLOAD_DIR": str(self.layout.uploads),
             "MCP_CACHE_DIR": str(self.layout.mcp_cache),
             "API_PORT": str(p.api),

@@ -130,7 +130,7 @@ class JobController(Controller):
             # page never pairs the terminal event with an older state
             await load_job(state, str(job_id), session)  # before reading anything: 404 if not ours
             history = await missed(state.feed, state.read_model, str(job_id), since)
-            items = [views.EventItem(id=e.id, event=e.event, data=e.data) for e in history.entries]
+            items = [views.EventItem.of(e) for e in history.entries]
             return Response(views.EventPage(events=items, job=await load_job(state, str(job_id), session)))
         job = await load_job(state, str(job_id), session)
         if state.fallback.active:  # no live feed without Redis: the client falls back to polling

@@ -31,6 +31,11 @@ class ApiSettings(CommonSettings):
     cookie_secure: bool = (
         False  # always mark the cookie Secure (TLS ends at a proxy); https requests always are
     )
+    # comma-separated addresses or networks of reverse proxies whose X-Forwarded-For / -Proto are
+    # believed (uvicorn's forwarded_allow_ips); empty: forwarded headers are ignored from every peer
+    trusted_proxies: str = ""
+    header_timeout_s: float = Field(10.0, gt=0)  # request headers complete within this
+    body_timeout_s: float = Field(30.0, gt=0)  # longest silence while a request body is incomplete
     rate_limit_session_create: str = RATE_LIMIT_DEFAULTS["session_create"]
     rate_limit_session: str = RATE_LIMIT_DEFAULTS["session"]
     rate_limit_submit: str = RATE_LIMIT_DEFAULTS["submit"]

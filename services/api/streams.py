@@ -17,6 +17,7 @@ from litestar.response import ServerSentEventMessage
 from contracts.sse import SseEntry
 from services.api.adapters.live import EventFeed
 from services.api.adapters.read_model import ReadModel
+from services.api.public import public_envelope
 
 
 @dataclass
@@ -87,7 +88,8 @@ class JobStream:
 
     def _message(self, entry: SseEntry) -> ServerSentEventMessage:
         self.after = entry.id
-        return ServerSentEventMessage(data=json.dumps(entry.data), event=entry.event, id=entry.id)
+        shown = public_envelope(entry.event, entry.data)
+        return ServerSentEventMessage(data=json.dumps(shown), event=entry.event, id=entry.id)
 
     def _sync(self, history: History, asked: int) -> ServerSentEventMessage:
         """After the replay: the job's state and what was replayed (no id: it is not a job event)."""

@@ -7,6 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from contracts.sse import SseEntry
+from services.api.public import public_envelope
+
 PREFIX = "/api/v1/jobs"
 
 
@@ -42,7 +45,11 @@ class JobView(BaseModel):
 class EventItem(BaseModel):
     id: int
     event: str
-    data: dict
+    data: dict  # the event's public envelope (services/api/public.py), never the internal one
+
+    @classmethod
+    def of(cls, entry: SseEntry) -> EventItem:
+        return cls(id=entry.id, event=entry.event, data=public_envelope(entry.event, entry.data))
 
 
 class EventPage(BaseModel):

@@ -33,14 +33,16 @@ def build(settings: ConverterSettings) -> AsgiFastStream:
         socket_connect_timeout=REDIS_TIMEOUT_S,
         retry=Retry(NoBackoff(), 0),
     )
+    token = settings.mcp_token()
     circuit = SharedCircuit(
         settings.breaker_name,
         settings.breaker_config(),
         redis,
-        probe=partial(probe, settings.mcp_server_url, settings.breaker_probe_timeout_s),
+        probe=partial(probe, settings.mcp_server_url, settings.breaker_probe_timeout_s, token),
     )
     sessions = SessionPool(
-        partial(docling_session, settings.mcp_server_url, settings.mcp_timeout_s), settings.mcp_sessions
+        partial(docling_session, settings.mcp_server_url, settings.mcp_timeout_s, token),
+        settings.mcp_sessions,
     )
     deps = handlers.Deps(
         open_session=sessions.lease,

@@ -43,9 +43,14 @@ class ConversionError(Exception):
 
 
 class ToolFailed(ConversionError):
-    """The server ran the tool and it failed: the document itself is the problem."""
+    """The server ran the tool and it failed: the document itself is the problem (E205, or the
+    document-limit code the server named: E209 too large, E210 too complex)."""
 
     kind = "tool"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.code = errors.code_in_tool_error(detail) or self.code
 
 
 class ProtocolError(ConversionError):

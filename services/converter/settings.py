@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from pydantic import Field
+from pathlib import Path
+
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from services.converter.breaker import Config
@@ -11,6 +13,9 @@ class ConverterSettings(CommonSettings):
     model_config = SettingsConfigDict(env_prefix="CONVERTER_", extra="ignore", populate_by_name=True)
 
     mcp_server_url: str = Field("http://127.0.0.1:8000/mcp", validation_alias=seed_name("MCP_SERVER_URL"))
+    # the MCP server's shared secret, sent as a bearer token (the first, when several are listed)
+    mcp_server_token: SecretStr = Field(SecretStr(""), validation_alias=seed_name("MCP_SERVER_TOKEN"))
+    mcp_server_token_file: Path | None = Field(None, validation_alias=seed_name("MCP_SERVER_TOKEN_FILE"))
     port: int = Field(3002, validation_alias=seed_name("CONVERTER_PORT"))
     mcp_timeout_s: float = 300.0
     concurrency: int = Field(8, ge=1)  # jobs one converter copy works on at once
@@ -31,6 +36,13 @@ class ConverterSettings(CommonSettings):
     wait_poll_s: float = Field(1.0, gt=0)  # how often a waiting job looks at the circuit again
 
     checkpoint_max_age_days: float = Field(7.0, gt=0)  # checkpoints of failed jobs are purged after
+
+    def mcp_token(self) -> str:
+        """The secret this converter presents ('' for a server without auth, e.g. the official one)."""
+        listed = self.mcp_server_token.get_secret_value().split(",")
+        if self.mcp_server_token_file is not None:
+            listed += self.mcp_server_token_file.read_text(encoding="utf-8").splitlines()
+        return next((token.strip() for token in listed if token.strip()), "")
 
     def breaker_config(self) -> Config:
         return Config(

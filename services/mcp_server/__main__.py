@@ -25,6 +25,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("tools", nargs="*", help="docling-mcp tool groups; accepted and ignored")
     args = parser.parse_args(argv)
     settings = settings.model_copy(update={"host": args.host, "port": args.port})
+    if not settings.tokens():
+        parser.error("no client secret: set MCP_SERVER_TOKEN or MCP_SERVER_TOKEN_FILE (see CLAUDE.md)")
     logs.configure(settings.log_level)
     logging.getLogger(__name__).info(
         "starting",

@@ -1,20 +1,22 @@
-"""The HTTP application: MCP (streamable HTTP) at /mcp, plus GET /health and GET /metrics."""
+"""The HTTP application: MCP (streamable HTTP) at /mcp behind a bearer secret, plus GET /health and
+GET /metrics (open: no document data)."""
 
 from __future__ import annotations
 
 import importlib.metadata
 
 from mcp.server.mcpserver import MCPServer
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp
 
 from services.mcp_server import tools
 from services.mcp_server.adapters import metrics
+from services.mcp_server.auth import BearerAuth, Clients
 from services.mcp_server.service import DocumentService
 
 
-def build(service: DocumentService, host: str) -> Starlette:
+def build(service: DocumentService, host: str, clients: Clients) -> ASGIApp:
     server = MCPServer(
         "docling",
         version=_version(),
@@ -23,7 +25,7 @@ def build(service: DocumentService, host: str) -> Starlette:
             "document_key it returns (markdown, html, json)."
         ),
     )
-    tools.register(server, service)
+    tools.register(server, service, clients)
 
     @server.custom_route("/health", methods=["GET"], include_in_schema=False)
     async def health(request: Request) -> Response:
@@ -43,7 +45,7 @@ def build(service: DocumentService, host: str) -> Starlette:
         body, content_type = metrics.exposition()
         return Response(body, media_type=content_type)
 
-    return server.streamable_http_app(host=host)
+    return BearerAuth(server.streamable_http_app(host=host), clients)
 
 
 def _version() -> str:

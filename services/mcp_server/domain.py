@@ -6,8 +6,10 @@ Nothing here does I/O; paths arrive already resolved.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Literal
@@ -27,10 +29,32 @@ class DocumentFailed(ToolFailure):
     """Docling could not convert the document (corrupt file, no text layer, unsupported format)."""
 
 
+class DocumentOverLimit(DocumentFailed):
+    """The document overran one of the server's limits; the message carries its application code
+    as "[E2xx] ..." so the converter can tell the user what to do."""
+
+    code = "E205"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"[{self.code}] {message}")
+
+
+class DocumentTooLarge(DocumentOverLimit):
+    """Memory, archive expansion, rows, cells, paragraphs or result size past the limit."""
+
+    code = "E209"
+
+
+class DocumentTooComplex(DocumentOverLimit):
+    """CPU time, wall time or nesting depth past the limit."""
+
+    code = "E210"
+
+
 class WorkerLost(ToolFailure):
     """The worker converting the document crashed or overran the time limit; it was replaced."""
 
-    def __init__(self, message: str, reason: Literal["crash", "timeout"] = "crash") -> None:
+    def __init__(self, message: str, reason: Literal["crash", "timeout", "memory", "cpu"] = "crash") -> None:
         super().__init__(message)
         self.reason = reason
 
@@ -107,6 +131,39 @@ def is_within_roots(resolved: PurePath, roots: list[PurePath]) -> bool:
     if not resolved.is_absolute() or ".." in resolved.parts:
         return False
     return any(resolved == root or root in resolved.parents for root in roots)
+
+
+def is_public_address(address: str) -> bool:
+    """Whether a URL source may be fetched from this IP: globally routable unicast only.
+
+    Refuses loopback, private (10/8, 172.16/12, 192.168/16, fc00::/7), link-local (169.254/16, the
+    cloud metadata address among them, fe80::/10), shared (100.64/10), reserved, multicast and
+    unspecified addresses, and IPv4 addresses hidden in IPv6 (::ffff:127.0.0.1, 64:ff9b::/96).
+    """
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is not None or ip in ipaddress.ip_network("64:ff9b::/96"):
+            return False
+    return ip.is_global and not ip.is_multicast
+
+
+def address_policy(extra_networks: list) -> Callable[[str], bool]:
+    """Public addresses, plus any address inside the operator's ``extra_networks``."""
+
+    def allowed(address: str) -> bool:
+        if is_public_address(address):
+            return True
+        try:
+            ip = ipaddress.ip_address(address.split("%", 1)[0])
+        except ValueError:
+            return False
+        return any(ip.version == net.version and ip in net for net in extra_networks)
+
+    return allowed
 
 
 def choose_pdf_pipeline(mode: str, standard_error: str | None) -> PdfPipeline:

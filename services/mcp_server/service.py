@@ -9,13 +9,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.mcp_server.adapters import metrics
+from services.mcp_server.adapters import caps, metrics
 from services.mcp_server.adapters.pool import WorkerPool
 from services.mcp_server.adapters.sources import LocalSource, SourceReader
 from services.mcp_server.domain import (
     ConvertedDocument,
     DocumentCache,
     DocumentFailed,
+    DocumentTooLarge,
     ProgressTrack,
     ToolFailure,
     WorkerLost,
@@ -71,34 +72,38 @@ class DocumentService:
         }
         self._inflight: dict[str, asyncio.Task[ConvertedDocument]] = {}
 
-    async def convert(self, source: str, report: Report) -> Conversion:
+    async def convert(self, source: str, report: Report, client: str) -> Conversion:
+        """Convert for ``client``: its cache entries and conversions in flight are its own."""
         relay = ProgressRelay(report)
         try:
             relay.push("received")
             local = await self.reader.open(source)
             key = document_key(local.sha256, local.suffix, self.context)
-            cached = self.cache.get(key)
+            scoped = _scoped(client, key)
+            cached = self.cache.get(scoped)
             if cached is not None:
                 self.reader.release(local)
                 metrics.CACHE_HITS.inc()
                 relay.push("done")
                 return Conversion(True, key, cached.pipeline)
-            shared = key in self._inflight
+            shared = scoped in self._inflight
             if shared:
                 self.reader.release(local)
             else:
-                self._inflight[key] = asyncio.create_task(self._convert_new(key, local, relay))
-            document = await asyncio.shield(self._inflight[key])
+                self._inflight[scoped] = asyncio.create_task(self._convert_new(scoped, local, relay))
+            document = await asyncio.shield(self._inflight[scoped])
             relay.push("done")
             return Conversion(shared, key, document.pipeline)
         finally:
             await relay.close()
 
-    async def _convert_new(self, key: str, local: LocalSource, relay: ProgressRelay) -> ConvertedDocument:
+    async def _convert_new(self, scoped: str, local: LocalSource, relay: ProgressRelay) -> ConvertedDocument:
         started = time.monotonic()
         relay.push("queued")
         try:
+            await asyncio.to_thread(caps.check, local.path, self.settings.caps())
             document = await self.pool.convert(str(local.path), relay.push)
+            _check_result(document, self.settings.max_result_mb)
         except WorkerLost as exc:
             metrics.CONVERSIONS.labels(exc.reason, "unknown").inc()
             raise
@@ -106,28 +111,36 @@ class DocumentService:
             metrics.CONVERSIONS.labels("failed", "unknown").inc()
             raise
         finally:
-            self._inflight.pop(key, None)
+            self._inflight.pop(scoped, None)
             self.reader.release(local)
         metrics.CONVERSIONS.labels("ok", document.pipeline).inc()
         metrics.CONVERSION_SECONDS.labels(document.pipeline).observe(time.monotonic() - started)
-        self.cache.put(key, document)
+        self.cache.put(scoped, document)
         self._observe_cache()
         return document
 
-    def document(self, key: str) -> ConvertedDocument:
-        document = self.cache.get(key)
+    def document(self, key: str, client: str) -> ConvertedDocument:
+        """The client's own document; another client's looks like none."""
+        document = self.cache.get(_scoped(client, key))
         if document is None:
             raise ToolFailure(f"document-key: {key} is not found. Convert the document first.")
         return document
 
-    def drop(self, key: str) -> bool:
-        dropped = self.cache.drop(key)
+    def holds(self, key: str, client: str) -> bool:
+        return _scoped(client, key) in self.cache
+
+    def keys(self, client: str) -> list[str]:
+        prefix = _scoped(client, "")
+        return [scoped.removeprefix(prefix) for scoped in self.cache.keys() if scoped.startswith(prefix)]
+
+    def drop(self, key: str, client: str) -> bool:
+        dropped = self.cache.drop(_scoped(client, key))
         self._observe_cache()
         return dropped
 
-    async def save(self, key: str) -> tuple[str, str]:
+    async def save(self, key: str, client: str) -> tuple[str, str]:
         """docling-mcp's `save_docling_document`: `<key>.md` (72 columns) and `<key>.json` in CACHE_DIR."""
-        document = self.document(key)
+        document = self.document(key, client)
         folder = self.settings.cache_dir
         md_file, json_file = folder / f"{key}.md", folder / f"{key}.json"
         await asyncio.to_thread(_save, document, md_file, json_file)
@@ -136,6 +149,16 @@ class DocumentService:
     def _observe_cache(self) -> None:
         metrics.CACHE_DOCUMENTS.set(len(self.cache))
         metrics.CACHE_BYTES.set(self.cache.size_bytes)
+
+
+def _check_result(document: ConvertedDocument, max_mb: float) -> None:
+    if document.size_bytes > max_mb * 2**20:
+        raise DocumentTooLarge(f"its result would be larger than {max_mb:g} MB")
+
+
+def _scoped(client: str, key: str) -> str:
+    """The cache's own key: the client's id, then the document key it was given."""
+    return f"{client}/{key}"
 
 
 def _save(document: ConvertedDocument, md_file: Path, json_file: Path) -> None:

@@ -9,8 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from services.api.adapters.sessions import owner_of
 from tests.documents import MAKERS, make_csv, make_pdf
-from tests.e2e.helpers import direct_markdown, read_stream, submit
+from tests.e2e.helpers import direct_markdown, mcp_token, read_stream, submit
 from tests.servers import OWN
 
 START = ["JobSubmitted", "UploadStored", "ConversionStarted"]
@@ -47,7 +48,7 @@ async def test_markdown_equals_the_servers_own_answer(
     assert ours.status_code == 200 and ours.headers["content-type"].startswith("text/markdown")
     # a fresh source where the server may read (its allowed root), answered from its cache or not
     copy = shutil.copy(document, Path(stack_env["UPLOAD_DIR"]) / f"direct-{job['job_id']}.{kind}")
-    assert ours.text == await direct_markdown(mcp_url, Path(copy))
+    assert ours.text == await direct_markdown(mcp_url, Path(copy), mcp_token(stack_env))
 
 
 def test_html_and_json_results(api: httpx.Client, tmp_path: Path) -> None:
@@ -118,3 +119,18 @@ def test_a_text_pdf_converts_without_layout_models(api: httpx.Client, tmp_path: 
     assert_in_order(read_stream(api, job["job_id"]))
     markdown = api.get(f"/api/v1/jobs/{job['job_id']}/result", params={"format": "markdown"}).text
     assert "Hello PDF" in markdown
+
+
+def test_public_events_carry_nothing_internal(
+    api: httpx.Client, session_token: str, mcp_url: str, stack_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The real stream and its polling form: no upload path, MCP address or owner hash."""
+    job = submit(api, MAKERS["md"](tmp_path / "private.md"))
+    streamed = json.dumps(read_stream(api, job["job_id"]))
+    polled = api.get(
+        f"/api/v1/jobs/{job['job_id']}/events", params={"after": 0}, headers={"Accept": "application/json"}
+    ).text
+    internals = (stack_env["UPLOAD_DIR"], mcp_url, owner_of(session_token), "staging_object", '"path"')
+    for shown in (streamed, polled):
+        assert "ConversionSucceeded" in shown
+        assert not [value for value in internals if value in shown], shown

@@ -35,15 +35,19 @@ async def converter(env: dict[str, str]) -> AsyncIterator[handlers.Deps]:
     await broker.connect()
     pool = await asyncpg.create_pool(env["DATABASE_URL"], min_size=1, max_size=4)
     redis = aioredis.Redis(host=env["REDIS_HOST"], port=int(env["REDIS_PORT"]))
+    token = Path(env["MCP_SERVER_TOKEN_FILE"]).read_text(encoding="utf-8").strip()
     try:
         yield handlers.Deps(
-            open_session=partial(docling_session, env["MCP_SERVER_URL"], 120.0),
+            open_session=partial(docling_session, env["MCP_SERVER_URL"], 120.0, token),
             read_saved_json=read_saved_json,
             results=ResultStore(pool),
             publish=lambda event: bus.publish(broker, event),
             server_url=env["MCP_SERVER_URL"],
             circuit=SharedCircuit(
-                f"test-{uuid.uuid4().hex[:8]}", Config(), redis, partial(probe, env["MCP_SERVER_URL"], 5.0)
+                f"test-{uuid.uuid4().hex[:8]}",
+                Config(),
+                redis,
+                partial(probe, env["MCP_SERVER_URL"], 5.0, token),
             ),
             checkpoints=CheckpointStore(pool),
             has_outcome=lambda job_id: bus.has_outcome(broker, job_id),

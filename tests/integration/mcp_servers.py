@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -21,6 +22,9 @@ from devstack.layout import REPO_ROOT
 from devstack.probes import mcp_lists_tools
 
 VENV_MCP_BIN = REPO_ROOT / ".venv-mcp" / "bin"
+# the secrets servers started here accept: each is one client (own server only; the official has none)
+TOKEN = secrets.token_urlsafe(16)
+OTHER_TOKEN = secrets.token_urlsafe(16)
 
 
 def free_port() -> int:
@@ -100,6 +104,7 @@ def launch_own(folder: Path, **settings: str) -> RunningServer:
         "PORT": str(port),
         "CACHE_DIR": str(folder / "own-cache"),
         "PYTHONPATH": str(REPO_ROOT),
+        "MCP_SERVER_TOKEN": f"{TOKEN},{OTHER_TOKEN}",
         **{f"MCP_SERVER_{name.upper()}": value for name, value in settings.items()},
     }
     argv = [
@@ -144,9 +149,9 @@ def official_ready(server: RunningServer) -> Callable[[], bool]:
 
 
 @asynccontextmanager
-async def session(url: str) -> AsyncIterator[ClientSession]:
+async def session(url: str, token: str = TOKEN) -> AsyncIterator[ClientSession]:
     async with (
-        httpx2.AsyncClient(timeout=120) as http,
+        httpx2.AsyncClient(timeout=120, headers={"Authorization": f"Bearer {token}"}) as http,
         streamable_http_client(url, http_client=http) as (read, write),
         ClientSession(read, write) as client,
     ):

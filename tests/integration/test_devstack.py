@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -64,6 +65,14 @@ def test_env_names_every_address(stack: Stack) -> None:
     assert env["DATABASE_URL"] == f"postgresql://docling@127.0.0.1:{stack.ports.postgres}/docling"
     assert env["MCP_SERVER_URL"] == f"http://127.0.0.1:{stack.ports.mcp}/mcp"
     assert Path(env["UPLOAD_DIR"]).is_dir()
+
+
+def test_the_mcp_secret_is_generated_private_and_given_to_the_stack(stack: Stack) -> None:
+    token_file = Path(stack.env()["MCP_SERVER_TOKEN_FILE"])
+    assert token_file == stack.layout.mcp_token
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(token_file.parent.stat().st_mode) == 0o700
+    assert len(token_file.read_text().strip()) >= 32
 
 
 def test_each_component_has_its_own_log_and_process_group(stack: Stack) -> None:

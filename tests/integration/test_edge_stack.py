@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -33,6 +34,8 @@ EDGE_ENV = {
     "API_RATE_LIMIT_RESULT": "1000/60",
     "API_RATE_LIMIT_CANCEL": "1000/60",
     "API_DB_TIMEOUT_S": "2",
+    "API_HEADER_TIMEOUT_S": "2",
+    "API_BODY_TIMEOUT_S": "2",
 }
 PROBLEM = "application/problem+json"
 
@@ -161,6 +164,89 @@ async def test_instances_share_one_window_and_rejections_are_counted(edge: Stack
         assert sum(d.allowed for d in crowd) == 4
     finally:
         await redis.aclose()
+
+
+# -- hostile clients -----------------------------------------------------------------------------
+
+
+def test_x_forwarded_for_from_an_untrusted_peer_is_ignored(edge: Stack, url: str) -> None:
+    """API_TRUSTED_PROXIES is empty: rotating X-Forwarded-For does not make a new client address."""
+    forged = f"203.0.113.{uuid.uuid4().int % 250 + 1}"
+    deadline = time.monotonic() + 30
+    while (
+        response := httpx.post(f"{url}/api/v1/sessions", headers={"X-Forwarded-For": forged})
+    ).status_code == 429:
+        assert time.monotonic() < deadline
+        time.sleep(float(response.headers["retry-after"]))
+    assert response.status_code == 201, response.text
+    import redis as sync_redis
+
+    with sync_redis.Redis(port=int(edge.env()["REDIS_PORT"]), decode_responses=True) as r:
+        assert not r.exists(f"ratelimit:ip-{forged}:session_create")
+        assert r.exists("ratelimit:ip-127.0.0.1:session_create")
+
+
+def as_browser(url: str, token: str, **headers: str) -> httpx.Client:
+    return httpx.Client(base_url=url, cookies={"docling_session": token}, headers=headers, timeout=30)
+
+
+def test_cookie_requests_from_another_site_are_refused(url: str) -> None:
+    token = new_session(url)
+    with as_browser(url, token, Origin="https://evil.example") as foreign:
+        problem(upload(foreign), 403, "E114")
+        problem(foreign.delete("/api/v1/sessions/current"), 403, "E114")
+        assert foreign.get("/api/v1/sessions/current").status_code == 200  # reading is not acting
+    with as_browser(url, token, **{"Sec-Fetch-Site": "cross-site"}) as foreign:
+        problem(upload(foreign), 403, "E114")
+    with as_browser(url, token, Origin="null") as sandboxed:
+        problem(upload(sandboxed), 403, "E114")
+    with as_browser(url, token, **{"Sec-Fetch-Site": "same-origin", "Origin": url}) as own_page:
+        assert upload(own_page).status_code == 202
+    with as_browser(url, token) as no_browser_headers:  # curl with a cookie jar
+        assert upload(no_browser_headers).status_code == 202
+
+
+def test_bearer_requests_are_not_checked_for_origin(url: str) -> None:
+    with client(url, new_session(url)) as http:
+        http.headers.update({"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"})
+        assert upload(http).status_code == 202
+
+
+def dropped(sock: socket.socket) -> bytes:
+    """What the server sends before it closes the connection (b"" when it sends nothing)."""
+    sock.settimeout(30)  # far beyond the 2 s limits: a server that never drops fails here
+    received = b""
+    while chunk := sock.recv(4096):
+        received += chunk
+    return received
+
+
+def test_a_client_that_sends_half_its_headers_is_dropped(edge: Stack) -> None:
+    with socket.create_connection(("127.0.0.1", edge.ports.api)) as sock:
+        sock.sendall(b"POST /api/v1/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-")
+        assert dropped(sock) == b""
+
+
+def test_a_client_that_stops_in_the_middle_of_its_body_is_dropped(edge: Stack, url: str) -> None:
+    token = new_session(url)
+    head = (
+        "POST /api/v1/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Authorization: Bearer {token}\r\n"
+        "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", edge.ports.api)) as sock:
+        sock.sendall(
+            head.encode() + b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.md"\r\n\r\n# a'
+        )
+        assert dropped(sock) == b""  # dropped without an answer: nothing was accepted
+
+
+def test_a_complete_request_on_a_kept_connection_is_answered(edge: Stack) -> None:
+    """The control: the same raw client, finishing its request, gets its answer."""
+    with socket.create_connection(("127.0.0.1", edge.ports.api)) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        sock.settimeout(30)
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200")
 
 
 # -- Redis down -----------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The project's MCP server: PDFs without models, crashing and hanging documents, allowed roots, health."""
+"""The project's MCP server: PDFs without models, crashing and hanging documents, allowed roots, health,
+its shared secret and each client's own cache."""
 
 from __future__ import annotations
 
@@ -13,10 +14,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests import documents
 from tests.integration.mcp_servers import (
+    OTHER_TOKEN,
+    TOKEN,
     RunningServer,
     error_text,
     launch_own,
@@ -29,6 +33,8 @@ CONVERT = "convert_document_into_docling_document"
 # the test-only triggers of services/mcp_server/adapters/worker.py (MCP_SERVER_TEST_FAULTS=1)
 CRASH = b"DOCLING-JOBS-TEST-FAULT: crash\n"
 HANG = b"DOCLING-JOBS-TEST-FAULT: hang\n"
+MEMORY = b"DOCLING-JOBS-TEST-FAULT: memory\n"
+CPU = b"DOCLING-JOBS-TEST-FAULT: cpu\n"
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +51,12 @@ def server(tmp_path_factory: pytest.TempPathFactory, root: Path) -> Iterator[Run
         workers="2",
         test_faults="1",
         doc_timeout_s="4",
+        doc_cpu_s="2",
+        worker_memory_mb="1500",
         worker_max_docs="5",
         max_file_size_mb="1",
+        allow_urls="1",
+        url_allowed_networks="127.0.0.1/32",  # the test's web server stands for an internal file server
     )
     try:
         running.wait_ready(own_ready(running))
@@ -109,6 +119,26 @@ async def test_crashing_document_fails_alone(server: RunningServer, root: Path) 
     assert crashed.is_error and "crashed" in error_text(crashed)
     assert after.startswith("# Release notes")
     assert _metric(server, "mcp_server_worker_restarts_total", '{reason="crash"}') == restarts + 1
+
+
+@pytest.mark.parametrize(
+    ("trigger", "code", "says"),
+    [(MEMORY, "[E209]", "more than 1500 MB of memory"), (CPU, "[E210]", "more than 2 s of CPU time")],
+    ids=["memory", "cpu"],
+)
+async def test_a_document_past_its_memory_or_cpu_limit_fails_alone(
+    trigger: bytes, code: str, says: str, server: RunningServer, root: Path
+) -> None:
+    reason = "memory" if trigger == MEMORY else "cpu"
+    restarts = _metric(server, "mcp_server_worker_restarts_total", f'{{reason="{reason}"}}')
+    async with session(server.url) as client:
+        hostile = await client.call_tool(
+            CONVERT, {"source": str(_fault_file(root / f"{reason}.md", trigger))}
+        )
+        after = await markdown_of(client, str(documents.make_markdown(root / f"after-{reason}.md")))
+    assert hostile.is_error and error_text(hostile).startswith(code) and says in error_text(hostile)
+    assert after.startswith("# Release notes")  # the server keeps answering
+    assert _metric(server, "mcp_server_worker_restarts_total", f'{{reason="{reason}"}}') == restarts + 1
 
 
 async def test_hanging_document_times_out_while_others_convert(server: RunningServer, root: Path) -> None:
@@ -200,3 +230,56 @@ async def test_urls_are_downloaded_and_keyed_by_content(server: RunningServer, r
     assert not by_url.is_error, error_text(by_url)
     assert by_path.structured_content == {**by_url.structured_content, "from_cache": True}
     assert missing.is_error and "HTTP 404" in error_text(missing)
+
+
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"},
+    },
+}
+
+
+def initialize_status(server: RunningServer, authorization: str | None) -> int:
+    headers = {"Accept": "application/json, text/event-stream"}
+    if authorization is not None:
+        headers["Authorization"] = authorization
+    return httpx.post(server.url, json=INITIALIZE, headers=headers, timeout=30).status_code
+
+
+def test_the_mcp_endpoint_needs_the_shared_secret(server: RunningServer) -> None:
+    refused = [None, "Bearer wrong-secret", f"Basic {TOKEN}", "Bearer", f"Bearer {TOKEN}x"]
+    assert [initialize_status(server, header) for header in refused] == [401] * len(refused)
+    assert initialize_status(server, f"Bearer {TOKEN}") == 200
+    assert initialize_status(server, f"Bearer {OTHER_TOKEN}") == 200
+    assert server.get("/health")[0] in (200, 503)  # health and metrics stay open (no document data)
+
+
+async def test_a_client_sees_only_its_own_cached_documents(server: RunningServer, root: Path) -> None:
+    path = root / f"mine-{os.urandom(4).hex()}.md"
+    path.write_text(f"# Private {path.stem}\n\nOnly mine.\n")
+    async with session(server.url) as mine:
+        converted = await mine.call_tool(CONVERT, {"source": str(path)})
+        assert not converted.is_error, error_text(converted)
+    key = converted.structured_content["document_key"]
+    async with session(server.url, OTHER_TOKEN) as other:
+        listed = await other.call_tool("list_cached_documents", {})
+        exported = await other.call_tool("export_docling_document_to_markdown", {"document_key": key})
+        saved = await other.call_tool("save_docling_document", {"document_key": key})
+        held = await other.call_tool("check_document_in_local_cache", {"document_key": key})
+        evicted = await other.call_tool("remove_document_from_local_cache", {"document_key": key})
+        again = await other.call_tool(CONVERT, {"source": str(path)})  # its own conversion, not mine
+    assert key not in listed.structured_content["document_keys"]
+    assert exported.is_error and "not found" in error_text(exported)
+    assert saved.is_error and "not found" in error_text(saved)
+    assert held.structured_content == {"in_cache": False} and evicted.structured_content == {"dropped": False}
+    assert again.structured_content["from_cache"] is False
+    async with session(server.url) as mine:
+        still = await mine.call_tool("export_docling_document_to_markdown", {"document_key": key})
+        mine_listed = await mine.call_tool("list_cached_documents", {})
+    assert not still.is_error and still.structured_content["markdown"].startswith("# Private")
+    assert key in mine_listed.structured_content["document_keys"]

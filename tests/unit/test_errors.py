@@ -92,3 +92,13 @@ def test_the_manual_lists_every_mcp_code_with_its_circuit_rule() -> None:
             and line.rstrip(" |").endswith("yes" if failure.trips else "no")
             for line in section.splitlines()
         )
+
+
+def test_a_tool_error_naming_a_document_limit_keeps_its_code() -> None:
+    from services.converter.domain import ToolFailed
+
+    assert ToolFailed("convert: [E209] the archive expands to 900 MB").code == "E209"
+    assert ToolFailed("convert: [E210] HTML elements are nested more than 256 deep").code == "E210"
+    assert ToolFailed("convert: conversion failed: [E500] not ours to name").code == "E205"
+    assert ToolFailed("convert: conversion failed").code == "E205"
+    assert not ToolFailed("convert: [E209] x").trips  # the document's fault: the circuit stays closed

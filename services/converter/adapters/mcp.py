@@ -115,11 +115,14 @@ MAX_ANSWER_BYTES = 512 * 1024 * 1024
 
 
 @asynccontextmanager
-async def docling_session(url: str, timeout_s: float) -> AsyncIterator[DoclingSession]:
-    """Open a session; transport failures surface as ``Unreachable``."""
+async def docling_session(url: str, timeout_s: float, token: str = "") -> AsyncIterator[DoclingSession]:
+    """Open a session (with the server's shared secret as a bearer token when there is one);
+    transport failures surface as ``Unreachable``."""
     try:
         async with (
-            httpx2.AsyncClient(timeout=httpx2.Timeout(timeout_s, connect=5.0), verify=_ssl_context()) as http,
+            httpx2.AsyncClient(
+                timeout=httpx2.Timeout(timeout_s, connect=5.0), verify=_ssl_context(), headers=bearer(token)
+            ) as http,
             streamable_http_client(url, http_client=http, max_sse_event_size=MAX_ANSWER_BYTES) as (
                 read,
                 write,
@@ -137,11 +140,15 @@ async def docling_session(url: str, timeout_s: float) -> AsyncIterator[DoclingSe
         raise _transport(exc, url) from exc
 
 
-async def probe(url: str, timeout_s: float) -> None:
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+async def probe(url: str, timeout_s: float, token: str = "") -> None:
     """The circuit breaker's trial: a session opens and the server lists its tools in time."""
 
     async def ask() -> None:
-        async with docling_session(url, timeout_s) as mcp:
+        async with docling_session(url, timeout_s, token) as mcp:
             await mcp.session.list_tools()
 
     try:

@@ -10,6 +10,8 @@ import asyncio
 import itertools
 import logging
 import multiprocessing
+import os
+import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -78,21 +80,14 @@ class WorkerProcess:
         self.info = message[1]
         return self.info
 
-    async def run(self, job: Job, timeout: float, progress: Progress) -> tuple[ConvertedDocument, int]:
+    async def run(self, job: Job, limits: Limits, progress: Progress) -> tuple[ConvertedDocument, int]:
         try:
             self.conn.send(job)
         except OSError:
             raise WorkerLost("the worker for this document was gone; it was replaced") from None
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + limits.timeout_s
         while True:
-            remaining = deadline - asyncio.get_running_loop().time()
-            try:
-                message = await asyncio.wait_for(self.inbox.get(), max(remaining, 0.001))
-            except TimeoutError:
-                await self.kill()
-                raise WorkerLost(
-                    f"conversion took longer than {timeout:g} s; its worker was replaced", "timeout"
-                ) from None
+            message = await self._next_message(deadline, limits)
             kind = message[0]
             if kind == "progress" and message[1] == job.job_id:
                 _report(progress, *message[2:])
@@ -103,10 +98,29 @@ class WorkerProcess:
                 self.done_count += 1
                 raise DocumentFailed(message[2])
             elif kind == "exited":
+                raise _lost(await self.exit_code(), limits)
+
+    async def _next_message(self, deadline: float, limits: Limits) -> tuple:
+        """The worker's next message; meanwhile its memory is sampled and the clock watched."""
+        loop = asyncio.get_running_loop()
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                await self.kill()
                 raise WorkerLost(
-                    f"the worker converting this document crashed (exit code "
-                    f"{await self.exit_code()}); it was replaced"
+                    f"[E210] conversion took longer than {limits.timeout_s:g} s; its worker was replaced",
+                    "timeout",
                 )
+            try:
+                return await asyncio.wait_for(self.inbox.get(), min(remaining, SAMPLE_S))
+            except TimeoutError:
+                if rss_of(self.process.pid) > limits.memory_bytes:
+                    await self.kill()
+                    raise WorkerLost(
+                        f"[E209] the document needed more than {limits.memory_bytes // 2**20} MB of "
+                        "memory to convert; its worker was replaced",
+                        "memory",
+                    ) from None
 
     async def exit_code(self) -> int | None:
         await asyncio.to_thread(self.process.join, 5)
@@ -130,6 +144,37 @@ class WorkerProcess:
         self.conn.close()
 
 
+SAMPLE_S = 0.25  # how often a converting worker's resident memory is read
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one conversion may use: wall time, resident memory, CPU seconds (enforced in the worker)."""
+
+    timeout_s: float
+    memory_bytes: int
+    cpu_s: int
+
+
+def rss_of(pid: int | None) -> int:
+    """Resident bytes of a process (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _lost(exit_code: int | None, limits: Limits) -> WorkerLost:
+    if exit_code == -signal.SIGXCPU:
+        return WorkerLost(
+            f"[E210] the document needed more than {limits.cpu_s} s of CPU time to convert; "
+            "its worker was replaced",
+            "cpu",
+        )
+    return WorkerLost(f"the worker converting this document crashed (exit code {exit_code}); it was replaced")
+
+
 @dataclass
 class _Request:
     job: Job
@@ -148,6 +193,7 @@ class WorkerPool:
         self.last_info: dict = {}
         self._ids = itertools.count(1)
         self._tasks: list[asyncio.Task] = []
+        self.limits = Limits(settings.doc_timeout_s, settings.worker_memory_mb * 2**20, settings.doc_cpu_s)
 
     def start(self) -> None:
         for slot in range(self.settings.workers):
@@ -206,7 +252,7 @@ class WorkerPool:
     async def _run(self, slot: int, worker: WorkerProcess, request: _Request) -> None:
         rss = 0
         try:
-            document, rss = await worker.run(request.job, self.settings.doc_timeout_s, request.progress)
+            document, rss = await worker.run(request.job, self.limits, request.progress)
             _settle(request.future, document)
         except WorkerLost as exc:
             self._replace(slot, exc.reason)
@@ -215,6 +261,10 @@ class WorkerPool:
             return
         except DocumentFailed as exc:
             _settle(request.future, exc)
+            if str(exc).startswith("[E209]"):  # out of memory inside the worker: not worth keeping
+                self._replace(slot, "memory")
+                await worker.kill()
+                return
         metrics.WORKER_RSS.labels(slot=str(slot)).set(rss)
         if (
             worker.done_count >= self.settings.worker_max_docs
@@ -240,6 +290,8 @@ class WorkerPool:
                 threads=self.settings.worker_threads,
                 test_faults=self.settings.test_faults,
                 log_level=self.settings.log_level,
+                doc_cpu_s=self.settings.doc_cpu_s,
+                memory_mb=self.settings.worker_memory_mb,
             )
             worker = WorkerProcess(self.context, config)
             try:

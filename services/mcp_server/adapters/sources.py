@@ -1,7 +1,9 @@
 """Turns a tool's `source` (a path or a URL) into a local file a worker may read, or refuses it.
 
-Paths are resolved (symlinks, `..`) before they are checked against the allowed roots; URLs are downloaded
-into a private spool folder under a size limit. Either way the content is hashed for the document key.
+Paths are resolved (symlinks, `..`) before they are checked against the allowed roots. URLs (off unless
+MCP_SERVER_ALLOW_URLS) are downloaded into a private spool folder from public addresses only (checked
+after DNS and on every redirect, see `public_http`), under a size and a total-time limit. Either way the
+content is hashed for the document key.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from urllib.parse import unquote, urlsplit
 
 import httpx2
 
-from services.mcp_server.domain import SourceRefused, is_within_roots
+from services.mcp_server.adapters.public_http import AddressPolicy, get_following, public_client
+from services.mcp_server.domain import SourceRefused, address_policy, is_within_roots
 from services.mcp_server.settings import McpServerSettings
 
 _CHUNK = 1 << 20
@@ -39,11 +42,12 @@ class LocalSource:
 
 
 class SourceReader:
-    def __init__(self, settings: McpServerSettings) -> None:
+    def __init__(self, settings: McpServerSettings, allowed: AddressPolicy | None = None) -> None:
         self.settings = settings
         self.roots = [Path(os.path.realpath(root)) for root in settings.allowed_roots]
         self.spool = settings.cache_dir / "downloads"
-        self.http = httpx2.AsyncClient(timeout=settings.url_timeout_s, follow_redirects=True)
+        policy = allowed or address_policy(settings.url_allowed_networks)
+        self.http = public_client(settings.url_timeout_s, policy)
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -97,7 +101,12 @@ class SourceReader:
         self.spool.mkdir(parents=True, exist_ok=True)
         folder = Path(tempfile.mkdtemp(dir=self.spool))
         try:
-            return await self._fetch_into(url, folder)
+            async with asyncio.timeout(self.settings.url_total_timeout_s):
+                return await self._fetch_into(url, folder)
+        except TimeoutError:
+            shutil.rmtree(folder, ignore_errors=True)
+            limit = self.settings.url_total_timeout_s
+            raise SourceRefused(f"downloading the source took longer than {limit:g} s") from None
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
@@ -105,11 +114,11 @@ class SourceReader:
     async def _fetch_into(self, url: str, folder: Path) -> LocalSource:
         digest, size = hashlib.sha256(), 0
         try:
-            async with self.http.stream("GET", url) as response:
+            async with get_following(self.http, url, self.settings.url_max_redirects) as response:
                 if response.status_code != 200:
                     raise SourceRefused(f"downloading the source failed: HTTP {response.status_code}")
                 self._check_size(int(response.headers.get("content-length") or 0))
-                path = folder / _download_name(url, response.headers)
+                path = folder / _download_name(str(response.url), response.headers)
                 with path.open("wb") as out:
                     async for chunk in response.aiter_bytes(_CHUNK):
                         size += len(chunk)

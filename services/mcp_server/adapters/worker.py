@@ -10,10 +10,14 @@ This module imports docling at the top so a forkserver can preload it once for e
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import math
 import os
+import resource
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
@@ -34,6 +38,8 @@ FAULT_HANG = b"DOCLING-JOBS-TEST-FAULT: hang"
 FAULT_HOG = b"DOCLING-JOBS-TEST-FAULT: hog"  # allocates until a memory limit has the kernel kill it
 HOG_CHUNK = 16 * 1024 * 1024
 HOG_LIMIT = 4 * 1024 * 1024 * 1024  # without a memory limit, give up here rather than exhaust the host
+FAULT_MEMORY = b"DOCLING-JOBS-TEST-FAULT: memory"  # grows by 64 MB every 20 ms, up to 16 GB
+FAULT_CPU = b"DOCLING-JOBS-TEST-FAULT: cpu"  # spins on the CPU
 _SUCCEEDED = (ConversionStatus.SUCCESS, ConversionStatus.PARTIAL_SUCCESS)
 _WARM = (
     InputFormat.DOCX,
@@ -53,6 +59,8 @@ class WorkerConfig:
     threads: int
     test_faults: bool
     log_level: str
+    doc_cpu_s: int = 90  # RLIMIT_CPU per document: past it the kernel sends SIGXCPU (the worker ends)
+    memory_mb: int = 3072  # the address-space backstop (RLIMIT_AS) is the ready worker's size + 2x this
 
 
 @dataclass(frozen=True)
@@ -69,10 +77,41 @@ def run(conn: Connection, config: WorkerConfig) -> None:
     converter, pdf_pipeline, standard_error = _build_converter(config)
     for input_format in _WARM:  # pipelines are built once per worker, not on its first document
         converter.initialize_pipeline(input_format)
+    _limit_address_space(config.memory_mb)
     conn.send(("ready", {"pid": os.getpid(), "pdf_pipeline": pdf_pipeline, "standard_error": standard_error}))
     log.info("worker ready", extra={"pdf_pipeline": pdf_pipeline, "pid": os.getpid()})
     while (job := _next_job(conn)) is not None:
-        conn.send(_convert(conn, converter, pdf_pipeline, config, job))
+        with _cpu_budget(config.doc_cpu_s):
+            conn.send(_convert(conn, converter, pdf_pipeline, config, job))
+
+
+@contextlib.contextmanager
+def _cpu_budget(seconds: int) -> Iterator[None]:
+    """RLIMIT_CPU counts the process's whole life: the soft limit is what it used so far + ``seconds``."""
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    used = os.times()
+    soft = math.ceil(used.user + used.system) + seconds
+    resource.setrlimit(
+        resource.RLIMIT_CPU, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard)
+    )
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_CPU, (hard, hard))
+
+
+def _limit_address_space(memory_mb: int) -> None:
+    """A backstop under the pool's RSS watchdog: allocations past it raise MemoryError."""
+    try:
+        with open("/proc/self/statm") as handle:
+            size = int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        soft = size + 2 * memory_mb * 2**20
+        resource.setrlimit(
+            resource.RLIMIT_AS, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard)
+        )
+    except (OSError, ValueError, IndexError):
+        log.warning("no address-space limit on this system")
 
 
 def _next_job(conn: Connection) -> Job | None:
@@ -147,6 +186,10 @@ def _convert(
         document = _convert_document(conn, converter, pdf_pipeline, job)
     except ToolFailure as exc:
         return ("failed", job.job_id, str(exc), _rss_bytes())
+    except MemoryError:  # the address-space backstop: the pool replaces this worker
+        log.warning("conversion ran out of memory", extra={"job_id": job.job_id})
+        message = f"[E209] the document needed more than {config.memory_mb} MB of memory to convert"
+        return ("failed", job.job_id, message, 0)
     except Exception as exc:  # docling raised: the document's fault, reported as such
         log.warning("conversion raised", extra={"job_id": job.job_id, "error": type(exc).__name__})
         return ("failed", job.job_id, f"conversion failed: {type(exc).__name__}: {exc}"[:1000], _rss_bytes())
@@ -217,6 +260,16 @@ def _injected_fault(path: str) -> None:
         log.warning("test fault: allocating memory until killed")
         held = [bytearray(HOG_CHUNK) for _ in range(HOG_LIMIT // HOG_CHUNK)]  # bytearray touches every page
         os._exit(71 if held else 72)
+    if head.startswith(FAULT_MEMORY):
+        log.warning("test fault: growing this worker")
+        hoard = []
+        for _ in range(256):
+            hoard.append(bytearray(64 * 2**20))  # zero-filled: every page is touched
+            time.sleep(0.02)
+    if head.startswith(FAULT_CPU):
+        log.warning("test fault: spinning this worker")
+        while True:
+            pass
 
 
 def _rss_bytes() -> int:

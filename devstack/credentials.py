@@ -1,0 +1,25 @@
+"""Secrets the launcher generates at first start: one file each, mode 0600, in the state dir."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def ensure_secret(path: Path) -> Path:
+    """Create ``path`` with a fresh random secret unless it exists; either way leave it mode 0600."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(secrets.token_urlsafe(32) + "\n")
+    path.chmod(0o600)
+    return path
+
+
+def read_secret(path: Path) -> str:
+    return path.read_text(encoding="utf-8").strip()
