@@ -7,6 +7,7 @@ from litestar.openapi import OpenAPIConfig
 
 from services.api import guard, metrics, openapi, problems
 from services.api.bootstrap import lifespan
+from services.api.compat.controllers import ConvertController, ServiceController, TaskController
 from services.api.controllers import JobController
 from services.api.health import HealthController
 from services.api.session_controller import SessionController
@@ -23,6 +24,9 @@ def create_app(settings: ApiSettings | None = None) -> Litestar:
             SessionController,
             JobController,
             HealthController,
+            ConvertController,
+            TaskController,
+            ServiceController,
             metrics.MetricsController,
             web_page,
         ],

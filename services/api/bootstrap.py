@@ -17,6 +17,8 @@ from services.api.adapters.limiter import RateLimiter
 from services.api.adapters.live import EventFeed
 from services.api.adapters.read_model import ReadModel
 from services.api.adapters.sessions import SessionStore
+from services.api.compat.outcomes import Outcomes
+from services.api.compat.tasks import TaskStore
 from services.api.settings import RATE_LIMIT_DEFAULTS, ApiSettings
 from services.runtime import bus, schema
 
@@ -43,6 +45,8 @@ def lifespan(settings: ApiSettings) -> Callable[[Litestar], AbstractAsyncContext
             command_timeout=settings.db_timeout_s,
         )
         fallback = RedisFallback()
+        tasks = TaskStore(pool, settings.db_timeout_s)
+        await tasks.migrate()
         await broker.start()
         await bus.ensure_stream(broker, settings)
         await bus.staging_store(broker, declare=True)
@@ -56,6 +60,8 @@ def lifespan(settings: ApiSettings) -> Callable[[Litestar], AbstractAsyncContext
             fallback=fallback,
             sessions=SessionStore(redis, fallback),
             limiter=RateLimiter(redis, fallback),
+            tasks=tasks,
+            outcomes=Outcomes(broker),
         )
         app.state.health_http = httpx.AsyncClient(timeout=2.0)  # the health report's MCP probe
         try:

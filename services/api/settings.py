@@ -31,6 +31,8 @@ class ApiSettings(CommonSettings):
     cookie_secure: bool = (
         False  # always mark the cookie Secure (TLS ends at a proxy); https requests always are
     )
+    compat_max_sync_wait_s: float = 120.0  # a synchronous /v1/convert answers 504 past this
+    compat_max_files: int = 64  # documents in one docling-serve request
     rate_limit_session_create: str = RATE_LIMIT_DEFAULTS["session_create"]
     rate_limit_session: str = RATE_LIMIT_DEFAULTS["session"]
     rate_limit_submit: str = RATE_LIMIT_DEFAULTS["submit"]
