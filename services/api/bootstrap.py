@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from services.api.adapters.api_keys import ApiKeyStore
 from services.api.adapters.bus import Submissions
 from services.api.adapters.fallback import RedisFallback
 from services.api.adapters.limiter import RateLimiter
@@ -47,6 +48,8 @@ def lifespan(settings: ApiSettings) -> Callable[[Litestar], AbstractAsyncContext
         fallback = RedisFallback()
         tasks = TaskStore(pool, settings.db_timeout_s)
         await tasks.migrate()
+        api_keys = ApiKeyStore(pool, settings.db_timeout_s)
+        await api_keys.migrate()
         await broker.start()
         await bus.ensure_stream(broker, settings)
         await bus.staging_store(broker, declare=True)
@@ -61,6 +64,7 @@ def lifespan(settings: ApiSettings) -> Callable[[Litestar], AbstractAsyncContext
             sessions=SessionStore(redis, fallback),
             limiter=RateLimiter(redis, fallback),
             tasks=tasks,
+            api_keys=api_keys,
             outcomes=Outcomes(broker),
         )
         app.state.health_http = httpx.AsyncClient(timeout=2.0)  # the health report's MCP probe
