@@ -43,7 +43,11 @@ OUTPUT_TYPES: dict[str, str] = {
     "markdown": "text/markdown; charset=utf-8",
     "html": "text/html; charset=utf-8",
     "json": "application/json",
+    "text": "text/plain; charset=utf-8",
+    "doctags": "text/plain; charset=utf-8",
 }
+# formats exported on request from the stored DoclingDocument JSON (docling-core), not stored
+DERIVED_FORMATS = frozenset({"text", "doctags"})
 
 
 def extension_of(filename: str) -> str:

@@ -8,6 +8,7 @@ from litestar.openapi import OpenAPIConfig
 from services.api import guard, metrics, openapi, problems
 from services.api.bootstrap import lifespan
 from services.api.compat.controllers import ConvertController, ServiceController, TaskController
+from services.api.compat.socket import StatusSocketController
 from services.api.controllers import JobController
 from services.api.health import HealthController
 from services.api.session_controller import SessionController
@@ -27,6 +28,7 @@ def create_app(settings: ApiSettings | None = None) -> Litestar:
             ConvertController,
             TaskController,
             ServiceController,
+            StatusSocketController,
             metrics.MetricsController,
             web_page,
         ],

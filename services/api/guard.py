@@ -10,6 +10,7 @@ expires, with its own rate limits where it has them. Each route names its rate-l
 from __future__ import annotations
 
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.datastructures import MutableScopeHeaders, State
 from litestar.types import Message, Scope
 
@@ -52,7 +53,7 @@ async def caller_of(state: State, token: str) -> Caller | None:
 
 
 async def limit(
-    request: Request, state: State, subject: str, endpoint: str, own: dict[str, str] | None = None
+    request: ASGIConnection, state: State, subject: str, endpoint: str, own: dict[str, str] | None = None
 ) -> None:
     """429 (E113) with ``Retry-After`` and the ``RateLimit`` headers when over the endpoint's limit
     (the caller's ``own`` limit where it has one); an accepted request's answer carries the

@@ -10,10 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 
 from services.api import guard
 from services.api.compat.options import CompatError
+
+UNAUTHORIZED = "Invalid or missing API key: send X-Api-Key with an API key or a session id."
 
 
 @dataclass(frozen=True)
@@ -24,12 +27,18 @@ class Caller:
 
 async def current_caller(request: Request, state: State) -> Caller:
     """401 ``{"detail": ...}`` without a valid key (docling-serve answers a wrong key so too)."""
-    token = guard.presented(request)
+    return await identified(request, state, guard.presented(request), request.route_handler.opt["rate"])
+
+
+async def identified(connection: ASGIConnection, state: State, token: str | None, endpoint: str) -> Caller:
     found = await guard.caller_of(state, token) if token else None
     if found is None:
-        raise CompatError(
-            401, "Invalid or missing API key: send X-Api-Key with an API key or a session id.", "E112"
-        )
+        raise CompatError(401, UNAUTHORIZED, "E112")
     session, own = found
-    await guard.limit(request, state, session.session_id, request.route_handler.opt["rate"], own)
+    await guard.limit(connection, state, session.session_id, endpoint, own)
     return Caller(session.owner, session.session_id)
+
+
+def websocket_token(socket: ASGIConnection) -> str | None:
+    """docling's client sends the key as ``X-Api-Key`` and as ``?api_key=`` on its status socket."""
+    return socket.headers.get(guard.API_KEY_HEADER) or socket.query_params.get("api_key") or None

@@ -27,11 +27,13 @@ class Watch:
     def __init__(self, job_ids: list[str]) -> None:
         self.pending, self.outcomes = set(job_ids), dict[str, Envelope]()
         self.changed = asyncio.Event()
+        self.version = 0  # outcomes recorded so far
 
     def record(self, envelope: Envelope) -> None:
         if envelope.job_id in self.pending:
             self.pending.discard(envelope.job_id)
             self.outcomes[envelope.job_id] = envelope
+            self.version += 1
             self.changed.set()
 
     async def all_ended(self, timeout_s: float) -> bool:
@@ -47,9 +49,11 @@ class Watch:
                 return False
         return True
 
-    async def any_change(self, timeout_s: float) -> None:
-        """Return when one more job ends or ``timeout_s`` passes (a long poll's wait)."""
-        self.changed.clear()
+    async def any_change(self, seen: int, timeout_s: float) -> None:
+        """Return once more outcomes than ``seen`` are recorded, or when ``timeout_s`` passes."""
+        if self.version > seen:
+            return
+        self.changed.clear()  # no await since the check: an outcome cannot slip in between
         if self.pending:
             try:
                 async with asyncio.timeout(timeout_s):
