@@ -7,7 +7,12 @@ from litestar.openapi import OpenAPIConfig
 
 from services.api import guard, metrics, openapi, problems
 from services.api.bootstrap import lifespan
-from services.api.compat.controllers import ConvertController, ServiceController, TaskController
+from services.api.compat.controllers import (
+    ClearController,
+    ConvertController,
+    ServiceController,
+    TaskController,
+)
 from services.api.compat.socket import StatusSocketController
 from services.api.controllers import JobController
 from services.api.health import HealthController
@@ -29,6 +34,7 @@ def create_app(settings: ApiSettings | None = None) -> Litestar:
             TaskController,
             ServiceController,
             StatusSocketController,
+            ClearController,
             metrics.MetricsController,
             web_page,
         ],

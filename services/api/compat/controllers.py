@@ -215,6 +215,31 @@ class TaskController(Controller):
         return await answer(state, task, watch.outcomes)
 
 
+class ClearController(Controller):
+    """``/v1/clear/*``: docling-serve frees converters and old task results. Our converters live in
+    the MCP server and our results are durable jobs, so ``converters`` has nothing to do and
+    ``results`` forgets the caller's task ids older than ``older_then`` seconds (default 3600, its
+    parameter name); their jobs and results stay on our own routes."""
+
+    path = "/v1/clear"
+    tags = ["docling-serve"]
+    include_in_schema = False
+    dependencies = {"caller": Provide(current_caller)}
+    exception_handlers = errors.HANDLERS
+    opt = {"rate": "job"}
+
+    @get("/converters", operation_id="compatClearConverters", summary="docling-serve: nothing to clear")
+    async def converters(self, caller: Caller) -> models.StatusOk:
+        return models.StatusOk()
+
+    @get("/results", operation_id="compatClearResults", summary="docling-serve: forget old task ids")
+    async def results(
+        self, state: State, caller: Caller, older_then: Annotated[float, Parameter(ge=0)] = 3600.0
+    ) -> models.StatusOk:
+        await state.tasks.forget_older_than(caller.owner, older_then)
+        return models.StatusOk()
+
+
 def versions() -> dict[str, str]:
     """docling-serve answers the versions of its docling packages; ours, and what we speak."""
     found = {"docling-jobs": _version("docling-jobs"), "docling-core": _version("docling-core")}

@@ -98,8 +98,8 @@ def parse(raw: Mapping[str, Any]) -> Parsed:
 
 def _check_default(name: str, value: Any) -> None:
     default = Options.model_fields[name].default
-    accepted = DEFAULT_ALIASES.get(name, {default})
-    if value in accepted or (name == "ocr_lang" and not value):
+    accepted = DEFAULT_ALIASES.get(name, {default}) if isinstance(default, str) else [default]
+    if (name == "ocr_lang" and not value) or any(value == a for a in accepted):
         return
     raise CompatError(
         400,
