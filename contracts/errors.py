@@ -32,7 +32,7 @@ CODES = _table(
         "E103",
         "Unsupported file type",
         "This file type is not supported.",
-        "Upload DOCX, PPTX, XLSX, HTML, Markdown, CSV or PDF",
+        "Upload DOCX, PPTX, XLSX (or their template and macro forms), HTML, Markdown, AsciiDoc, CSV or PDF",
         415,
     ),
     ErrorCode("E104", "Not found", "No such job.", "Check the job id", 404),

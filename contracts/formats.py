@@ -5,23 +5,49 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 # extension -> media type of the input
+# (every format docling converts with the backends the MCP server's venv installs: Office Open XML
+# with its template and macro variants, HTML and XHTML, Markdown, AsciiDoc, CSV, PDF)
+_DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml"
+_PPTX = "application/vnd.openxmlformats-officedocument.presentationml"
+_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml"
 INPUT_TYPES: dict[str, str] = {
-    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".docx": f"{_DOCX}.document",
+    ".dotx": f"{_DOCX}.template",
+    ".docm": "application/vnd.ms-word.document.macroEnabled.12",
+    ".dotm": "application/vnd.ms-word.template.macroEnabled.12",
+    ".pptx": f"{_PPTX}.presentation",
+    ".potx": f"{_PPTX}.template",
+    ".ppsx": f"{_PPTX}.slideshow",
+    ".pptm": "application/vnd.ms-powerpoint.presentation.macroEnabled.12",
+    ".potm": "application/vnd.ms-powerpoint.template.macroEnabled.12",
+    ".ppsm": "application/vnd.ms-powerpoint.slideshow.macroEnabled.12",
+    ".xlsx": f"{_XLSX}.sheet",
+    ".xltx": f"{_XLSX}.template",
+    ".xlsm": "application/vnd.ms-excel.sheet.macroEnabled.12",
+    ".xltm": "application/vnd.ms-excel.template.macroEnabled.12",
     ".html": "text/html",
     ".htm": "text/html",
+    ".xhtml": "application/xhtml+xml",
     ".md": "text/markdown",
+    ".markdown": "text/markdown",
+    ".adoc": "text/asciidoc",
+    ".asciidoc": "text/asciidoc",
     ".csv": "text/csv",
     ".pdf": "application/pdf",
 }
+# Office Open XML: ZIP archives
+ZIP_TYPES = frozenset(e for e, t in INPUT_TYPES.items() if "openxmlformats" in t or "macroEnabled" in t)
 
 # result format -> media type of the output
 OUTPUT_TYPES: dict[str, str] = {
     "markdown": "text/markdown; charset=utf-8",
     "html": "text/html; charset=utf-8",
     "json": "application/json",
+    "text": "text/plain; charset=utf-8",
+    "doctags": "text/plain; charset=utf-8",
 }
+# formats exported on request from the stored DoclingDocument JSON (docling-core), not stored
+DERIVED_FORMATS = frozenset({"text", "doctags"})
 
 
 def extension_of(filename: str) -> str:

@@ -7,6 +7,13 @@ from litestar.openapi import OpenAPIConfig
 
 from services.api import guard, metrics, openapi, problems
 from services.api.bootstrap import lifespan
+from services.api.compat.controllers import (
+    ClearController,
+    ConvertController,
+    ServiceController,
+    TaskController,
+)
+from services.api.compat.socket import StatusSocketController
 from services.api.controllers import JobController
 from services.api.health import HealthController
 from services.api.session_controller import SessionController
@@ -23,6 +30,11 @@ def create_app(settings: ApiSettings | None = None) -> Litestar:
             SessionController,
             JobController,
             HealthController,
+            ConvertController,
+            TaskController,
+            ServiceController,
+            StatusSocketController,
+            ClearController,
             metrics.MetricsController,
             web_page,
         ],

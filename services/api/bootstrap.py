@@ -13,12 +13,15 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from services.api import health
+from services.api.adapters.api_keys import ApiKeyStore
 from services.api.adapters.bus import Submissions
 from services.api.adapters.fallback import RedisFallback
 from services.api.adapters.limiter import RateLimiter
 from services.api.adapters.live import EventFeed
 from services.api.adapters.read_model import ReadModel
 from services.api.adapters.sessions import SessionStore
+from services.api.compat.outcomes import Outcomes
+from services.api.compat.tasks import TaskStore
 from services.api.settings import RATE_LIMIT_DEFAULTS, ApiSettings
 from services.runtime import bus, schema
 from services.runtime.links import Link
@@ -46,6 +49,10 @@ def lifespan(settings: ApiSettings) -> Callable[[Litestar], AbstractAsyncContext
             command_timeout=settings.db_timeout_s,
         )
         fallback = RedisFallback()
+        tasks = TaskStore(pool, settings.db_timeout_s)
+        await tasks.migrate()
+        api_keys = ApiKeyStore(pool, settings.db_timeout_s)
+        await api_keys.migrate()
         await broker.start()
         await bus.ensure_stream(broker, settings)
         await bus.staging_store(broker, declare=True, replicas=settings.stream_replicas)
@@ -59,6 +66,9 @@ def lifespan(settings: ApiSettings) -> Callable[[Litestar], AbstractAsyncContext
             fallback=fallback,
             sessions=SessionStore(redis, fallback),
             limiter=RateLimiter(redis, fallback),
+            tasks=tasks,
+            api_keys=api_keys,
+            outcomes=Outcomes(broker),
         )
         app.state.health_http = httpx.AsyncClient(timeout=2.0)  # the health report's MCP probe
         app.state.links = {name: Link(name) for name in ("postgres", "redis", "mcp")}

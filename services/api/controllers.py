@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
+import anyio
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -13,11 +14,12 @@ from litestar.response import ServerSentEvent
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from contracts.events import JobCancelRequested, JobSubmitted
-from contracts.formats import INPUT_TYPES, OUTPUT_TYPES, extension_of
+from contracts.formats import DERIVED_FORMATS, INPUT_TYPES, OUTPUT_TYPES, extension_of
 from contracts.statuses import TERMINAL_STATUSES
 from services.api import domain, guard, openapi, uploads, views
 from services.api.adapters import upload_stream
 from services.api.adapters.sessions import Session
+from services.api.compat import render
 from services.api.metrics import counted_stream
 from services.api.problems import Problem
 from services.api.streams import JobStream, missed
@@ -182,12 +184,15 @@ class JobController(Controller):
         state: State,
         session: Session,
         job_id: uuid.UUID,
-        format: Literal["markdown", "html", "json"] = "markdown",
+        format: Literal["markdown", "html", "json", "text", "doctags"] = "markdown",
     ) -> Response[str]:
         job = await load_job(state, str(job_id), session)
         if job.status != "succeeded":
             raise Problem("E106" if job.status in TERMINAL_STATUSES else "E105")
-        content = await state.read_model.result(str(job_id), format)
+        derived = format in DERIVED_FORMATS  # exported here from the stored DoclingDocument JSON
+        content = await state.read_model.result(str(job_id), "json" if derived else format)
         if content is None:
             raise Problem("E106")
+        if derived:
+            content = await anyio.to_thread.run_sync(render.exported, content, format)
         return Response(content, media_type=OUTPUT_TYPES[format])

@@ -1,10 +1,12 @@
 """Who is asking, and may they ask now: the session dependency and the rate limits.
 
 A session is presented as ``Authorization: Bearer <id>`` (programs) or the ``docling_session``
-cookie (browsers); the header wins. Each route names its rate-limit endpoint in ``opt["rate"]``.
-A cookie-authenticated unsafe request (POST, DELETE, ...) from another site is refused (E114): the
-browser says so in ``Sec-Fetch-Site``, or failing that in ``Origin``; bearer requests are not
-checked (a page on another site cannot know the token).
+cookie (browsers); the header wins. An operator-issued API key (``dj_...``) is presented as
+``X-Api-Key`` (docling-serve's header) or as the bearer token, and acts as a session that never
+expires, with its own rate limits where it has them. Each route names its rate-limit endpoint in
+``opt["rate"]``. A cookie-authenticated unsafe request (POST, DELETE, ...) from another site is
+refused (E114): the browser says so in ``Sec-Fetch-Site``, or failing that in ``Origin``; requests
+with a bearer token or an API key are not checked (a page on another site cannot know them).
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.datastructures import MutableScopeHeaders, State
 from litestar.types import Message, Scope
 
+from services.api.adapters.api_keys import PREFIX, session_id_of
 from services.api.adapters.sessions import Session, valid_id
 from services.api.problems import Problem
-from services.api.ratelimits import headers
+from services.api.ratelimits import Policy, headers
 
 SESSION_COOKIE = "docling_session"
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="docling-jobs"'}
@@ -31,12 +35,32 @@ def bearer_token(request: Request) -> str | None:
     return token if scheme.lower() == "bearer" and token.strip() else None
 
 
-def presented_id(request: Request) -> str | None:
-    token = bearer_token(request)
-    if token is not None:
-        return valid_id(token)
-    cookie = request.cookies.get(SESSION_COOKIE)
-    return valid_id(cookie) if cookie else None
+API_KEY_HEADER = "x-api-key"
+Caller = tuple[Session, dict[str, str]]  # who, and their own rate limits (endpoint -> "n/s")
+FOREVER = float("inf")
+
+
+def presented(request: Request) -> str | None:
+    """The credential: ``X-Api-Key``, else the bearer token, else the session cookie."""
+    key = request.headers.get(API_KEY_HEADER, "").strip()
+    if key:
+        return key
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return request.cookies.get(SESSION_COOKIE) or None
+
+
+async def caller_of(state: State, token: str) -> Caller | None:
+    """The live session or API key this credential is, or None."""
+    if token.startswith(PREFIX):
+        key = await state.api_keys.verify(token)
+        if key is None:
+            return None
+        return Session(session_id_of(key.key_id), 0.0, FOREVER), key.rate_limits
+    session_id = valid_id(token)
+    session = await state.sessions.get(session_id) if session_id else None
+    return (session, {}) if session is not None else None
 
 
 def cross_site(request: Request) -> bool:
@@ -52,16 +76,20 @@ def cross_site(request: Request) -> bool:
 
 def check_origin(request: Request) -> None:
     """403 (E114) for a cookie-authenticated unsafe request from another site."""
-    if request.method in SAFE_METHODS or bearer_token(request) is not None:
+    if request.method in SAFE_METHODS or bearer_token(request) or request.headers.get(API_KEY_HEADER):
         return
     if cross_site(request):
         raise Problem("E114")
 
 
-async def limit(request: Request, state: State, subject: str, endpoint: str) -> None:
-    """429 (E113) with ``Retry-After`` and the ``RateLimit`` headers when over the endpoint's limit;
-    an accepted request's answer carries the ``RateLimit`` headers too (see :func:`send_rate_limit`)."""
-    policy = state.settings.policy(endpoint)
+async def limit(
+    request: ASGIConnection, state: State, subject: str, endpoint: str, own: dict[str, str] | None = None
+) -> None:
+    """429 (E113) with ``Retry-After`` and the ``RateLimit`` headers when over the endpoint's limit
+    (the caller's ``own`` limit where it has one); an accepted request's answer carries the
+    ``RateLimit`` headers too (see :func:`send_rate_limit`)."""
+    spec = (own or {}).get(endpoint)
+    policy = Policy.parse(endpoint, spec) if spec else state.settings.policy(endpoint)
     decision = await state.limiter.check(subject, policy)
     told = headers(policy, decision)
     if not decision.allowed:
@@ -80,13 +108,14 @@ async def send_rate_limit(message: Message, scope: Scope) -> None:
 
 
 async def current_session(request: Request, state: State) -> Session:
-    """The request's live session (401 E112 otherwise), after its route's rate limit."""
+    """The request's live session or API key (401 E112 otherwise), after its route's rate limit."""
     check_origin(request)
-    session_id = presented_id(request)
-    session = await state.sessions.get(session_id) if session_id else None
-    if session is None:
+    token = presented(request)
+    found = await caller_of(state, token) if token else None
+    if found is None:
         raise Problem("E112", headers=CHALLENGE)
-    await limit(request, state, session.session_id, request.route_handler.opt["rate"])
+    session, own = found
+    await limit(request, state, session.session_id, request.route_handler.opt["rate"], own)
     return session
 
 

@@ -36,6 +36,8 @@ class ApiSettings(CommonSettings):
     trusted_proxies: str = ""
     header_timeout_s: float = Field(10.0, gt=0)  # request headers complete within this
     body_timeout_s: float = Field(30.0, gt=0)  # longest silence while a request body is incomplete
+    compat_max_sync_wait_s: float = 120.0  # a synchronous /v1/convert answers 504 past this
+    compat_max_files: int = 64  # documents in one docling-serve request
     rate_limit_session_create: str = RATE_LIMIT_DEFAULTS["session_create"]
     rate_limit_session: str = RATE_LIMIT_DEFAULTS["session"]
     rate_limit_submit: str = RATE_LIMIT_DEFAULTS["submit"]

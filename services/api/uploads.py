@@ -9,8 +9,8 @@ from contracts import formats
 MAX_FILENAME_BYTES = 255  # most file systems' limit on one name, in UTF-8 bytes (so at most 255 characters)
 HEAD_BYTES = 8192  # how much of the start of a file the content check looks at
 
-ZIP_TYPES = frozenset({".docx", ".pptx", ".xlsx"})  # Office Open XML: ZIP archives
-TEXT_TYPES = frozenset({".html", ".htm", ".md", ".csv"})
+ZIP_TYPES = formats.ZIP_TYPES
+TEXT_TYPES = frozenset({".html", ".htm", ".xhtml", ".md", ".markdown", ".adoc", ".asciidoc", ".csv"})
 ZIP_MAGIC = b"PK\x03\x04"
 PDF_MAGIC = b"%PDF-"
 # starts of binary formats a text document never begins with

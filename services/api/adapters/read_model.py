@@ -52,3 +52,13 @@ class ReadModel:
             return await self.pool.fetchval(
                 "SELECT content FROM results WHERE job_id = $1 AND format = $2", job_id, fmt
             )
+
+    async def results(self, job_id: str, formats: list[str]) -> dict[str, str]:
+        """The job's stored results in these formats (format -> content), in one query."""
+        async with asyncio.timeout(self.timeout_s):
+            rows = await self.pool.fetch(
+                "SELECT format, content FROM results WHERE job_id = $1 AND format = ANY($2::text[])",
+                job_id,
+                formats,
+            )
+        return {r["format"]: r["content"] for r in rows}

@@ -3,6 +3,9 @@
 The part named ``file`` is written to disk chunk by chunk while its sha256 and size are
 computed; the first chunk that takes it past the limit ends the request with 413 (E101) without
 reading the rest. Every other part is discarded. A body that is not well-formed multipart is E110.
+
+:func:`receive_many` does the same for up to ``max_files`` parts of one name (docling-serve's
+``files``) and keeps the other parts as small text fields (its form-encoded options).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from services.api.problems import Problem
 
 FILE_FIELD = "file"
 MAX_PART_HEADERS = 8 * 1024  # bytes of headers one part may carry
+MAX_FIELD_BYTES = 64 * 1024  # bytes of text fields (options) one request may carry
 
 
 @dataclass
@@ -34,13 +38,31 @@ class Received:
 
 
 @dataclass
+class Form:
+    files: list[Received]
+    fields: dict[str, list[str]]  # every other part, as text, in order
+
+    def close(self) -> None:
+        for received in self.files:
+            received.file.close()
+
+
+@dataclass
 class _Parts:
     limit: int
+    file_field: str = FILE_FIELD
+    max_files: int = 1
+    many: bool = False  # several files and the text fields kept (receive_many)
     file: IO[bytes] | None = None
     filename: str | None = None
     size: int = 0
     head: bytes = b""
     digest: hashlib._Hash = field(default_factory=hashlib.sha256)
+    done: list[Received] = field(default_factory=list)
+    fields: dict[str, list[str]] = field(default_factory=dict)
+    field_name: str | None = None
+    field_value: bytes = b""
+    field_bytes: int = 0
     header_name: bytes = b""
     header_value: bytes = b""
     header_bytes: int = 0
@@ -67,13 +89,30 @@ class _Parts:
         kind, options = parse_options_header(self.headers.get(b"content-disposition", b""))
         if kind != b"form-data" or b"name" not in options:
             raise Problem("E110", "A part has no form-data Content-Disposition with a name.")
-        self.current_is_file = options[b"name"] == FILE_FIELD.encode() and self.file is None
+        name = options[b"name"]
+        self.current_is_file = name == self.file_field.encode() and self._room_for_a_file()
+        self.field_name = None
+        if not self.current_is_file and self.many and b"filename" not in options:
+            self.field_name, self.field_value = name.decode("utf-8", "replace"), b""
         if self.current_is_file:
             if b"\\" in self.headers[b"content-disposition"]:  # a Windows path (the parser would strip it)
                 raise Problem("E109")
             self._open(options.get(b"filename"))
 
+    def _room_for_a_file(self) -> bool:
+        if not self.many:
+            return self.file is None  # the one file is taken: later parts of that name are discarded
+        if len(self.done) >= self.max_files:
+            raise Problem("E100", f"At most {self.max_files} files in one request.")
+        return True
+
     def data(self, data: bytes, start: int, end: int) -> None:
+        if self.field_name is not None:
+            self.field_bytes += end - start
+            if self.field_bytes > MAX_FIELD_BYTES:
+                raise Problem("E100", "The form's text fields are too long.")
+            self.field_value += data[start:end]
+            return
         if not self.current_is_file:
             return
         chunk = data[start:end]
@@ -86,7 +125,21 @@ class _Parts:
         self.file.write(chunk)
 
     def part_end(self) -> None:
+        if self.field_name is not None:
+            value = self.field_value.decode("utf-8", "replace")
+            self.fields.setdefault(self.field_name, []).append(value)
+            self.field_name = None
+        if self.current_is_file and self.many:
+            self.done.append(self._finish())
         self.current_is_file = False
+
+    def _finish(self) -> Received:
+        """The current file, rewound; the next file part starts afresh."""
+        self.file.seek(0)
+        received = Received(self.filename, self.size, self.digest.hexdigest(), self.head, self.file)
+        self.file, self.filename, self.size, self.head = None, None, 0, b""
+        self.digest = hashlib.sha256()
+        return received
 
     def end(self) -> None:
         self.ended = True
@@ -117,10 +170,8 @@ def boundary_of(content_type: str | None) -> bytes:
     return boundary
 
 
-async def receive(chunks: AsyncIterator[bytes], content_type: str | None, limit: int) -> Received:
-    """Parse the body; Problem on anything unacceptable (the temporary file is then removed)."""
-    parts = _Parts(limit)
-    parser = MultipartParser(
+def _parser(parts: _Parts, content_type: str | None) -> MultipartParser:
+    return MultipartParser(
         boundary_of(content_type),
         callbacks={
             "on_part_begin": parts.begin,
@@ -133,6 +184,11 @@ async def receive(chunks: AsyncIterator[bytes], content_type: str | None, limit:
             "on_end": parts.end,
         },
     )
+
+
+async def _parse(parts: _Parts, chunks: AsyncIterator[bytes], content_type: str | None) -> None:
+    """Feed the body to the parser; Problem on anything unacceptable (temporary files removed)."""
+    parser = _parser(parts, content_type)
     try:
         async for chunk in chunks:
             if chunk:
@@ -140,8 +196,8 @@ async def receive(chunks: AsyncIterator[bytes], content_type: str | None, limit:
         parser.finalize()
         if not parts.ended:
             raise Problem("E110", "The multipart body ended before its closing boundary.")
-        if parts.file is None:
-            raise Problem("E100", "The request has no part named file.")
+        if parts.file is None and not parts.done:
+            raise Problem("E100", f"The request has no part named {parts.file_field}.")
     except MultipartParseError as error:
         _discard(parts)
         raise Problem("E110") from error
@@ -151,10 +207,27 @@ async def receive(chunks: AsyncIterator[bytes], content_type: str | None, limit:
     except BaseException:
         _discard(parts)
         raise
-    parts.file.seek(0)
-    return Received(parts.filename, parts.size, parts.digest.hexdigest(), parts.head, parts.file)
+
+
+async def receive(chunks: AsyncIterator[bytes], content_type: str | None, limit: int) -> Received:
+    """The one ``file`` part, each file at most ``limit`` bytes."""
+    parts = _Parts(limit)
+    await _parse(parts, chunks, content_type)
+    return parts._finish()
+
+
+async def receive_many(
+    chunks: AsyncIterator[bytes], content_type: str | None, limit: int, file_field: str, max_files: int
+) -> Form:
+    """Up to ``max_files`` parts named ``file_field`` (each at most ``limit`` bytes) and the text
+    fields; at least one file."""
+    parts = _Parts(limit, file_field=file_field, max_files=max_files, many=True)
+    await _parse(parts, chunks, content_type)
+    return Form(parts.done, parts.fields)
 
 
 def _discard(parts: _Parts) -> None:
     if parts.file is not None:
         parts.file.close()
+    for received in parts.done:
+        received.file.close()

@@ -1,0 +1,274 @@
+"""docling-serve's v1 routes: one controller per resource (conversions, tasks, the service)."""
+
+from __future__ import annotations
+
+import platform
+import time
+import uuid
+from importlib import metadata
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.params import Parameter
+from pydantic import ValidationError
+
+from services.api import health
+from services.api.adapters.upload_stream import Received
+from services.api.compat import errors, models, render, service, sources
+from services.api.compat.auth import Caller, current_caller
+from services.api.compat.options import CompatError, Parsed, from_form, parse
+from services.api.compat.tasks import Task
+
+TASK_NOT_FOUND = "Task not found."
+RESULT_NOT_READY = "Task result not found. Please wait for a completion status."
+ZIP_NAME = "converted_docs.zip"
+MAX_POLL_WAIT_S = 60.0
+
+
+async def answer(state: State, task: Task, outcomes: dict, seconds: float | None = None) -> Response:
+    """The task's result: one document in the body, or every document in a zip."""
+    documents = [
+        await service.document(state, name, outcomes[job_id], task.to_formats)
+        for job_id, name in zip(task.job_ids, task.filenames, strict=True)
+    ]
+    if task.target == "inbody" and len(documents) == 1:
+        took = seconds if seconds is not None else documents[0].seconds
+        return Response(documents[0].response(took).model_dump(mode="json"), media_type="application/json")
+    archive = render.zipped([(d.filename, d.contents) for d in documents if d.status == "success"])
+    return Response(
+        archive,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{ZIP_NAME}"'},
+    )
+
+
+def _request(body: dict[str, Any]) -> models.ConvertSourcesRequest:
+    try:
+        return models.ConvertSourcesRequest.model_validate(body)
+    except ValidationError as error:
+        raise CompatError(
+            422, "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        ) from error
+
+
+class ConvertController(Controller):
+    path = "/v1/convert"
+    tags = ["docling-serve"]
+    include_in_schema = False
+    dependencies = {"caller": Provide(current_caller)}
+    exception_handlers = errors.HANDLERS
+    opt = {"rate": "submit"}
+
+    async def _files(self, request: Request, state: State) -> tuple[list[Received], Parsed, str]:
+        settings = state.settings
+        form = await sources.form(request, settings.max_file_size_bytes, settings.compat_max_files)
+        try:
+            parsed = parse(from_form(form.fields))
+            target = (form.fields.get("target_type") or ["inbody"])[-1]
+            service.fail_unless_supported_target(target)
+        except BaseException:
+            form.close()
+            raise
+        return form.files, parsed, target
+
+    def _sources(self, state: State, body: dict[str, Any]) -> tuple[list[Received], Parsed, str]:
+        request = _request(body)
+        parsed = parse(request.options)
+        service.fail_unless_supported_target(request.target.kind)
+        return sources.from_sources(request, state.settings.max_file_size_bytes), parsed, request.target.kind
+
+    async def _sync(
+        self, state: State, caller: Caller, found: tuple[list[Received], Parsed, str]
+    ) -> Response:
+        started = time.monotonic()
+        task = await _submitted(state, caller, found, record=False)
+        async with state.outcomes.watching(list(task.job_ids)) as watch:
+            if not await watch.all_ended(state.settings.compat_max_sync_wait_s):
+                raise CompatError(
+                    504,
+                    "Conversion is taking too long. The maximum wait time is configured as "
+                    f"API_COMPAT_MAX_SYNC_WAIT_S={state.settings.compat_max_sync_wait_s:g}; "
+                    "use the /async route and poll the task.",
+                    "E207",
+                )
+        return await answer(state, task, watch.outcomes, service.elapsed(started))
+
+    async def _async(
+        self, state: State, caller: Caller, found: tuple[list[Received], Parsed, str]
+    ) -> models.TaskStatusResponse:
+        task = await _submitted(state, caller, found, record=True)
+        return service.task_status(task.task_id, list(task.job_ids), {}, started=False)
+
+    @post(
+        "/file",
+        operation_id="compatConvertFile",
+        status_code=200,
+        summary="docling-serve: convert files, wait",
+    )
+    async def convert_file(self, request: Request, state: State, caller: Caller) -> Response:
+        return await self._sync(state, caller, await self._files(request, state))
+
+    @post(
+        "/file/async",
+        operation_id="compatConvertFileAsync",
+        status_code=200,
+        summary="docling-serve: submit files",
+    )
+    async def convert_file_async(
+        self, request: Request, state: State, caller: Caller
+    ) -> models.TaskStatusResponse:
+        return await self._async(state, caller, await self._files(request, state))
+
+    @post(
+        "/source",
+        operation_id="compatConvertSource",
+        status_code=200,
+        summary="docling-serve: convert sources, wait",
+    )
+    async def convert_source(self, state: State, caller: Caller, data: dict[str, Any]) -> Response:
+        return await self._sync(state, caller, self._sources(state, data))
+
+    @post(
+        "/source/async",
+        operation_id="compatConvertSourceAsync",
+        status_code=200,
+        summary="docling-serve: submit sources",
+    )
+    async def convert_source_async(
+        self, state: State, caller: Caller, data: dict[str, Any]
+    ) -> models.TaskStatusResponse:
+        return await self._async(state, caller, self._sources(state, data))
+
+
+async def _submitted(
+    state: State, caller: Caller, found: tuple[list[Received], Parsed, str], record: bool
+) -> Task:
+    files, parsed, target = found
+    job_ids = service.new_ids(len(files))
+    task = Task(
+        str(uuid.uuid4()),
+        caller.owner,
+        tuple(job_ids),
+        tuple(f.filename for f in files),
+        parsed.to_formats,
+        target,
+    )
+    try:
+        if record:  # before the jobs: a task id is never handed out for jobs it does not know
+            await state.tasks.save(task)
+        await service.submit(state, caller.owner, job_ids, files)
+    finally:
+        for received in files:
+            received.file.close()
+    return task
+
+
+async def load_task(state: State, task_id: str, caller: Caller) -> Task:
+    try:
+        canonical = str(uuid.UUID(task_id))
+    except ValueError as error:
+        raise CompatError(404, TASK_NOT_FOUND, "E104") from error
+    task = await state.tasks.get(canonical, caller.owner)
+    if task is None:
+        raise CompatError(404, TASK_NOT_FOUND, "E104")
+    return task
+
+
+class TaskController(Controller):
+    path = "/v1"
+    tags = ["docling-serve"]
+    include_in_schema = False
+    dependencies = {"caller": Provide(current_caller)}
+    exception_handlers = errors.HANDLERS
+
+    @get(
+        "/status/poll/{task_id:str}",
+        operation_id="compatPollTask",
+        opt={"rate": "job"},
+        summary="docling-serve: a task's state, waiting up to ?wait= seconds for it to end",
+    )
+    async def poll(
+        self, state: State, caller: Caller, task_id: str, wait: Annotated[float, Parameter(ge=0)] = 0.0
+    ) -> models.TaskStatusResponse:
+        task = await load_task(state, task_id, caller)
+        job_ids = list(task.job_ids)
+        async with state.outcomes.watching(job_ids) as watch:
+            if wait > 0:
+                await watch.all_ended(min(wait, MAX_POLL_WAIT_S))
+            outcomes = dict(watch.outcomes)
+        started = bool(outcomes) or any([await state.outcomes.started(j) for j in job_ids[:1]])
+        return service.task_status(task.task_id, job_ids, outcomes, started)
+
+    @get(
+        "/result/{task_id:str}",
+        operation_id="compatTaskResult",
+        opt={"rate": "result"},
+        summary="docling-serve: a finished task's documents",
+    )
+    async def result(self, state: State, caller: Caller, task_id: str) -> Response:
+        task = await load_task(state, task_id, caller)
+        async with state.outcomes.watching(list(task.job_ids)) as watch:
+            if watch.pending:
+                raise CompatError(404, RESULT_NOT_READY, "E105")
+        return await answer(state, task, watch.outcomes)
+
+
+class ClearController(Controller):
+    """``/v1/clear/*``: docling-serve frees converters and old task results. Our converters live in
+    the MCP server and our results are durable jobs, so ``converters`` has nothing to do and
+    ``results`` forgets the caller's task ids older than ``older_then`` seconds (default 3600, its
+    parameter name); their jobs and results stay on our own routes."""
+
+    path = "/v1/clear"
+    tags = ["docling-serve"]
+    include_in_schema = False
+    dependencies = {"caller": Provide(current_caller)}
+    exception_handlers = errors.HANDLERS
+    opt = {"rate": "job"}
+
+    @get("/converters", operation_id="compatClearConverters", summary="docling-serve: nothing to clear")
+    async def converters(self, caller: Caller) -> models.StatusOk:
+        return models.StatusOk()
+
+    @get("/results", operation_id="compatClearResults", summary="docling-serve: forget old task ids")
+    async def results(
+        self, state: State, caller: Caller, older_then: Annotated[float, Parameter(ge=0)] = 3600.0
+    ) -> models.StatusOk:
+        await state.tasks.forget_older_than(caller.owner, older_then)
+        return models.StatusOk()
+
+
+def versions() -> dict[str, str]:
+    """docling-serve answers the versions of its docling packages; ours, and what we speak."""
+    found = {"docling-jobs": _version("docling-jobs"), "docling-core": _version("docling-core")}
+    return {**found, "docling-serve-api": "v1 (docling-serve 1.38.2)", "python": platform.python_version()}
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+class ServiceController(Controller):
+    """``/ready`` and ``/version``; ``/health`` is our own health report (docling-serve's clients
+    read only its ``status``)."""
+
+    path = "/"
+    tags = ["docling-serve"]
+    include_in_schema = False
+    exception_handlers = errors.HANDLERS
+
+    @get("/ready", operation_id="compatReady", summary="docling-serve: ready to convert")
+    async def ready(self, state: State) -> Response:
+        report = await health.check(state)
+        if report.status == "unhealthy":
+            raise CompatError(503, "Not ready: PostgreSQL or NATS does not answer.", "E503")
+        return Response(models.StatusOk().model_dump())
+
+    @get("/version", operation_id="compatVersion", summary="docling-serve: versions")
+    async def version(self) -> dict[str, str]:
+        return versions()

@@ -1,0 +1,50 @@
+import pytest
+
+from services.api.compat.options import CompatError, from_form, parse
+
+
+def refused(raw: dict) -> CompatError:
+    with pytest.raises(CompatError) as caught:
+        parse(raw)
+    return caught.value
+
+
+def test_what_docling_s_client_sends_by_default_is_accepted() -> None:
+    form = from_form(
+        {"to_formats": ["md", "json"], "page_range": ["1", "9223372036854775807"], "target_type": ["inbody"]}
+    )
+    assert parse(form).to_formats == ("md", "json")
+
+
+def test_no_options_mean_markdown() -> None:
+    assert parse({}).to_formats == ("md",)
+
+
+def test_an_option_not_applied_is_a_400_naming_it_unless_at_its_default() -> None:
+    error = refused({"table_mode": "fast"})
+    assert error.status == 400 and "'table_mode'" in error.detail and "'accurate'" in error.detail
+    assert parse({"table_mode": "accurate", "pdf_backend": "docling_parse", "ocr_lang": []}).to_formats == (
+        "md",
+    )
+
+
+def test_a_value_docling_refuses_is_a_422_naming_the_option() -> None:
+    error = refused({"to_formats": ["md", "pdfx"]})
+    assert error.status == 422 and "to_formats.1" in error.detail
+
+
+def test_a_format_docling_has_but_we_do_not_produce_is_a_400() -> None:
+    error = refused({"to_formats": ["yaml"]})
+    assert error.status == 400 and "yaml" in error.detail
+
+
+def test_applied_options_take_any_valid_value_and_unknown_names_are_ignored() -> None:
+    parsed = parse({"do_ocr": False, "abort_on_error": True, "to_formats": "text", "no_such_option": 1})
+    assert parsed.to_formats == ("text",)
+
+
+def test_form_lists_may_repeat_or_be_one_json_list() -> None:
+    assert from_form({"to_formats": ['["md", "html"]']})["to_formats"] == ["md", "html"]
+    assert from_form({"to_formats": ["md", "html"]})["to_formats"] == ["md", "html"]
+    assert from_form({"do_ocr": ["false"]})["do_ocr"] == "false"
+    assert parse(from_form({"do_ocr": ["false"]})).values["do_ocr"] is False
