@@ -13,6 +13,6 @@ def parse_last_event_id(raw: str | None) -> int | None:
     if raw is None or raw.strip() == "":
         return 0
     raw = raw.strip()
-    if not raw.isdigit() or len(raw) > len(str(MAX_EVENT_ID)) or int(raw) > MAX_EVENT_ID:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(MAX_EVENT_ID)) or int(raw) > MAX_EVENT_ID:
         return None
     return int(raw)

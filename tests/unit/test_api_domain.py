@@ -108,6 +108,8 @@ def test_size_limits(size: int, code: str | None) -> None:
         (str(2**31 - 1), 2**31 - 1),
         (str(2**31), None),
         ("9" * 19, None),
+        ("\u00b2", None),  # a superscript two: str.isdigit says yes, int() refuses
+        ("\u0663", None),  # an Arabic-Indic three: not an ASCII id
     ],
 )
 def test_parse_last_event_id(raw, value) -> None:
