@@ -32,6 +32,7 @@ from contracts.subjects import STREAM, event_subject
 from devstack import Ports, Stack
 from services.api.adapters.sessions import owner_of
 from tests.limits import lift_rate_limits
+from tests.waiting import wait_for
 
 
 async def load(url: str, job_id: str, count: int, owner: str) -> None:
@@ -98,9 +99,7 @@ def main() -> None:
             job_id = str(uuid.uuid4())
             token = httpx.post(f"{stack.urls.api}/api/v1/sessions", timeout=30).json()["session_id"]
             asyncio.run(load(stack.env()["NATS_URL"], job_id, args.events, owner_of(token)))
-            deadline = time.monotonic() + 60
-            while buffered(stack, job_id) < args.events and time.monotonic() < deadline:
-                time.sleep(0.1)
+            wait_for(lambda: buffered(stack, job_id) >= args.events, 60, "the events in the SSE buffer")
             print(f"buffered           {buffered(stack, job_id)} events in sse:events:{job_id}")
             replay(stack.urls.api, token, job_id, args.events)  # warm-up
             times = [replay(stack.urls.api, token, job_id, args.events) for _ in range(args.runs)]

@@ -1,16 +1,25 @@
-"""What the end-to-end tests share: an HTTP client on the stack and a direct MCP caller."""
+"""What the end-to-end tests share: an HTTP client on the stack, a direct MCP caller, and holding
+workers with SIGSTOP (to make "mid-job" exact)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import httpx2
+import nats
 from httpx_sse import connect_sse
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
+
+from devstack import Stack
+from tests.integration.bus import Log
 
 
 def new_session(base_url: str) -> str:
@@ -75,3 +84,36 @@ async def direct_markdown(mcp_url: str, path: Path, token: str) -> str:
         exported = await session.call_tool("export_docling_document_to_markdown", {"document_key": key})
         assert not exported.is_error
         return exported.structured_content["markdown"]
+
+
+@contextmanager
+def held(stack: Stack, *names: str) -> Iterator[None]:
+    """SIGSTOP the named workers (their whole process groups), SIGCONT them on the way out."""
+    stopped = []
+    try:
+        for name in names:
+            stack.kill(name, signal.SIGSTOP)
+            stopped.append(name)
+        yield
+    finally:
+        for name in stopped:
+            stack.kill(name, signal.SIGCONT)
+
+
+def copies(stack: Stack, service: str) -> list[str]:
+    names = [service, f"{service}-2"]
+    return [name for name in names if stack.pid(name) is not None]
+
+
+def projected_so_far(stack: Stack) -> None:
+    """A barrier: every event the log holds now has been projected (job list, job state, archive)."""
+
+    async def catch_up() -> None:
+        nc = await nats.connect(stack.env()["NATS_URL"])
+        try:
+            log = Log(nc)
+            await log.projected_through(await log.last_seq())
+        finally:
+            await nc.close()
+
+    asyncio.run(catch_up())

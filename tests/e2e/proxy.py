@@ -3,9 +3,11 @@
 Each accepted connection carries one HTTP request: the proxy reads the request head, rewrites its
 ``Connection`` header to ``close`` (so a client never reuses a connection the proxy did not look at),
 asks ``admit(connection)`` whether to forward it, and, if so, pipes bytes both ways to the current upstream.
-A refused connection is reset (RST). ``plan(rng)`` may give a connection a ``Cut``: after that many
-bytes towards the client, or that many seconds, whichever comes first, the connection is cut (RST,
-or FIN after the bytes forwarded so far).
+A refused connection is reset (RST). ``plan(connection)`` may give a connection a ``Cut``: once that
+many SSE events (frames with an ``id:``) have gone to the client, and then up to ``into_next`` bytes
+more (never a whole further event), the connection is cut (RST, or FIN after the bytes forwarded so
+far). Cuts count events, not bytes or seconds, so what a client has received when it is cut is the
+same however fast the machine is.
 
 Bounded: at most ``max_connections`` at once (others wait), at most ``record_limit`` bytes recorded
 per connection, and the proxy shuts itself down after ``lifetime_s`` even if a test forgets to.
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
+import re
 import socket
 import struct
 import threading
@@ -25,13 +27,27 @@ from dataclasses import dataclass, field
 HOST = "127.0.0.1"
 HEAD_LIMIT = 64 * 1024
 CHUNK = 4096
+# One SSE event with an id, as the API frames it (``id: 3\r\nevent: ...\r\ndata: ...\r\n\r\n``),
+# within an HTTP chunk or not; comments (heartbeats) and the ``sync`` event carry no id.
+EVENT = re.compile(rb"\nid: \d+\r?\n(?:[^\r\n]*\r?\n)*?\r?\n")
 
 
 @dataclass(frozen=True)
 class Cut:
-    after_bytes: int | None = None
-    after_s: float | None = None
+    after_events: int  # cut once this many events went to the client on this connection ...
+    into_next: int = 0  # ... and up to this many bytes more, never completing another event
     reset: bool = True  # RST; False: FIN after flushing what was forwarded
+
+
+def cut_at(stream: bytes, cut: Cut) -> int | None:
+    """Where in the bytes sent so far (``stream``) the connection is to be cut; None: not yet."""
+    ends = [match.end() for match in EVENT.finditer(stream)]
+    if len(ends) < cut.after_events:
+        return None
+    target = (ends[cut.after_events - 1] if cut.after_events else 0) + cut.into_next
+    if len(ends) > cut.after_events:  # the next event is complete in ``stream``: stop inside it
+        target = min(target, ends[cut.after_events] - 1)
+    return target if target <= len(stream) else None
 
 
 @dataclass
@@ -80,22 +96,20 @@ class Proxy:
         self,
         upstream: str,
         *,
-        seed: int = 0,
-        plan: Callable[[random.Random], Cut | None] | None = None,
+        plan: Callable[[Connection], Cut | None] | None = None,
         admit: Callable[[Connection], bool] | None = None,
         record_limit: int = 256 * 1024,
         max_connections: int = 256,
         lifetime_s: float = 300.0,
     ) -> None:
         self.upstream = upstream
-        self._rng = random.Random(seed)
-        self._plan = plan or (lambda rng: None)
+        self._plan = plan or (lambda connection: None)
         self._admit = admit or (lambda connection: True)
         self._record_limit, self._lifetime_s = record_limit, lifetime_s
         self._max_connections = max_connections
         self.connections: list[Connection] = []
         self._open: dict[int, list[asyncio.StreamWriter]] = {}
-        self._frozen: set[int] = set()
+        self._frozen: dict[int, asyncio.Event] = {}  # set: forward again (the connection was cut)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="e2e-proxy", daemon=True)
         self._server: asyncio.base_events.Server | None = None
@@ -143,7 +157,7 @@ class Proxy:
 
     def freeze(self) -> None:
         """Stop forwarding anything to the clients of the open connections (held until cut)."""
-        self._call(lambda: self._frozen.update(self._open))
+        self._call(lambda: self._frozen.update({number: asyncio.Event() for number in self._open}))
 
     def open_count(self) -> int:
         return self._call(lambda: len(self._open))
@@ -158,6 +172,7 @@ class Proxy:
         count = 0
         for number, writers in list(self._open.items()):
             self.connections[number].was_cut = True
+            self._thaw(number)
             for writer in writers:
                 reset_connection(writer)
             count += 1
@@ -177,7 +192,7 @@ class Proxy:
             finally:
                 connection.closed = True
                 self._open.pop(connection.number, None)
-                self._frozen.discard(connection.number)
+                self._frozen.pop(connection.number, None)
 
     async def _proxy(
         self, connection: Connection, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter
@@ -191,20 +206,15 @@ class Proxy:
         host, port = self.upstream.removeprefix("http://").rsplit(":", 1)
         up_reader, up_writer = await asyncio.open_connection(host, int(port))
         self._open[connection.number] = [client_writer, up_writer]
-        connection.cut = self._plan(self._rng)
+        connection.cut = self._plan(connection)
         up_writer.write(_close_header(head[:-4]) + b"\r\n\r\n")
         pumps = [
             asyncio.ensure_future(self._pipe(client_reader, up_writer)),
             asyncio.ensure_future(self._to_client(connection, up_reader, client_writer)),
         ]
-        timer = None
-        if connection.cut and connection.cut.after_s is not None:
-            timer = self._loop.call_later(connection.cut.after_s, self._cut_one, connection)
         try:
             await pumps[1]  # the response decides when the exchange is over
         finally:
-            if timer is not None:
-                timer.cancel()
             pumps[0].cancel()
             for writer in (up_writer, client_writer):
                 if not connection.was_cut:
@@ -216,6 +226,7 @@ class Proxy:
         if writers is None:
             return
         connection.was_cut = True
+        self._thaw(connection.number)
         client_writer, up_writer = writers
         reset_connection(up_writer)
         if connection.cut is None or connection.cut.reset:
@@ -232,22 +243,27 @@ class Proxy:
     async def _to_client(
         self, connection: Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
-        budget = connection.cut.after_bytes if connection.cut else None
+        sent = bytearray()  # kept only to find where a planned cut falls
         with contextlib.suppress(OSError, ConnectionError):
             while data := await reader.read(CHUNK):
-                while connection.number in self._frozen and not connection.was_cut:
-                    await asyncio.sleep(0.01)
+                if (gate := self._frozen.get(connection.number)) is not None:
+                    await gate.wait()  # frozen: hold the data until the connection is cut
                 if connection.was_cut:
                     return
-                if budget is not None and len(data) >= budget:
-                    self._forward(connection, writer, data[:budget])
+                stop = None if connection.cut is None else cut_at(bytes(sent) + data, connection.cut)
+                if stop is not None:
+                    self._forward(connection, writer, data[: stop - len(sent)])
                     await writer.drain()
                     self._cut_one(connection)
                     return
-                if budget is not None:
-                    budget -= len(data)
+                if connection.cut is not None:
+                    sent += data
                 self._forward(connection, writer, data)
                 await writer.drain()
+
+    def _thaw(self, number: int) -> None:
+        if (gate := self._frozen.get(number)) is not None:
+            gate.set()
 
     def _forward(self, connection: Connection, writer: asyncio.StreamWriter, data: bytes) -> None:
         room = self._record_limit - len(connection.received)

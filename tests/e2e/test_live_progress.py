@@ -6,7 +6,9 @@ instance SIGKILLed, a Redis buffer deleted, the SSE path refused. Only the clien
 shortened, so the seed's backoff schedule does not take minutes; what it was asked to wait is recorded
 and checked. Pipeline stages are held with SIGSTOP/SIGCONT on the workers to make "mid-job" exact.
 
-Each test prints its seed; ``LIVE_PROGRESS_SEED=<n>`` replays the same fault plan (thread timing aside).
+Each test prints its seed; ``LIVE_PROGRESS_SEED=<n>`` replays the same fault plan. Cuts are planned
+in events (after the k-th one), not bytes or seconds, so a plan does the same on a fast or a loaded
+machine.
 """
 
 from __future__ import annotations
@@ -14,14 +16,13 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from itertools import pairwise
 from pathlib import Path
 
 import httpx
@@ -33,7 +34,7 @@ from clients.docling_jobs.client import Client, JobEvent
 from clients.docling_jobs.live import BACKUP_NOTICE, POLL_INTERVAL_S
 from devstack import Stack
 from tests.documents import make_markdown
-from tests.e2e.helpers import authorized, submit
+from tests.e2e.helpers import authorized, copies, held, submit
 from tests.e2e.proxy import Connection, Cut, Proxy
 from tests.waiting import wait_for
 
@@ -149,25 +150,6 @@ def sync_events(connection: Connection) -> list[dict]:
     return found
 
 
-@contextmanager
-def held(stack: Stack, *names: str) -> Iterator[None]:
-    """SIGSTOP the named workers (their whole process groups), SIGCONT them on the way out."""
-    stopped = []
-    try:
-        for name in names:
-            stack.kill(name, signal.SIGSTOP)
-            stopped.append(name)
-        yield
-    finally:
-        for name in stopped:
-            stack.kill(name, signal.SIGCONT)
-
-
-def copies(stack: Stack, service: str) -> list[str]:
-    names = [service, f"{service}-2"]
-    return [name for name in names if stack.pid(name) is not None]
-
-
 def refuse_sse(connection: Connection) -> bool:
     """Admit everything but the SSE form of ``/events`` (the JSON polling form passes)."""
     path = connection.request_line.split(" ")[1] if " " in connection.request_line else ""
@@ -179,16 +161,34 @@ def refuse_sse(connection: Connection) -> bool:
 
 # -- 1. random cuts across 100 jobs -------------------------------------------------------------
 
+# The fewest events a Markdown job has: JobSubmitted, UploadStored, ConversionStarted, four stage
+# events (converting and the three exports), ConversionSucceeded. Cuts planned within them all happen.
+EVENTS_AT_LEAST = 8
 
-def random_cuts(rng: random.Random) -> Cut | None:
-    """Most connections are cut after 1..5000 bytes or 0.1..2 s, by RST or FIN; one in ten is not.
 
-    A whole job's stream is 4-6 KB (headers, the ``sync`` state, 8+ events), so most streams are cut
-    once or more, often mid-message, yet a connection rarely fails to deliver a new event ten times
-    in a row (which would rightly switch the client to polling and fail this test)."""
-    if rng.random() < 0.1:
-        return None
-    return Cut(after_bytes=rng.randint(1, 5000), after_s=rng.uniform(0.1, 2.0), reset=rng.random() < 0.5)
+def cut_plan(rng: random.Random) -> list[Cut]:
+    """The cuts of one job's SSE connections, in order: one to three after a few events each (clean
+    or mid-message, RST or FIN), sometimes one before any event (mid-headers); all before the last
+    event, so every one happens and the client resumes with ``Last-Event-ID`` at least once."""
+    points = sorted(rng.sample(range(1, EVENTS_AT_LEAST), rng.randint(1, 3)))  # event ids to cut after
+    counts = [b - a for a, b in pairwise([0, *points])]
+    if rng.random() < 0.3:  # a connection that delivers nothing (backoff grows; never twice in a row)
+        counts.insert(rng.randrange(len(counts) + 1), 0)
+    return [
+        Cut(after_events=k, into_next=rng.choice([0, rng.randint(1, 400)]), reset=rng.random() < 0.5)
+        for k in counts
+    ]
+
+
+def job_of(connection: Connection) -> str | None:
+    """The job id of an SSE request (``/api/v1/jobs/{id}/events``), else None."""
+    parts = (
+        connection.request_line.split(" ")[1].split("?")[0].split("/")
+        if " " in connection.request_line
+        else []
+    )
+    sse = "application/json" not in (connection.header("accept") or "")
+    return parts[-2] if len(parts) >= 2 and parts[-1] == "events" and sse else None
 
 
 def deepest_attempt(waits: list[float]) -> int:
@@ -205,11 +205,19 @@ def test_random_cuts_lose_and_repeat_nothing(
 ) -> None:
     upstream, reference_url = stack.api_urls[0], stack.api_urls[-1]
     started = time.monotonic()
-
+    plans: dict[str, list[Cut]] = {}  # each job's cuts, in the order its connections come
+    pending: dict[str, list[Cut]] = {}  # ... those not handed out yet
     asked: dict[str, list[float]] = {}  # the backoff waits each job's client asked for
+
+    def plan(connection: Connection) -> Cut | None:
+        job_id = job_of(connection)
+        left = pending.get(job_id or "", [])
+        return left.pop(0) if left else None
 
     def one(number: int) -> tuple[Follower, list, dict]:
         job = submit(api, make_markdown(tmp_path / f"notes-{number}.md"))
+        plans[job["job_id"]] = cut_plan(random.Random(seed + number))
+        pending[job["job_id"]] = list(plans[job["job_id"]])
         waits = asked.setdefault(job["job_id"], [])
         follower = Follower(
             proxy.url, job["job_id"], sleep=scaled(0.5, waits), rng=random.Random(seed + number)
@@ -217,29 +225,34 @@ def test_random_cuts_lose_and_repeat_nothing(
         return follower, page(reference_url, job["job_id"]), state(reference_url, job["job_id"])
 
     with (
-        Proxy(upstream, seed=seed, plan=random_cuts, record_limit=0) as proxy,
+        Proxy(upstream, plan=plan, record_limit=0) as proxy,
         ThreadPoolExecutor(IN_FLIGHT) as pool,
     ):
         outcomes = list(pool.map(one, range(JOBS)))
 
     for follower, reference, job in outcomes:
         assert_complete(follower.events, reference, job)
+        assert len(reference) >= EVENTS_AT_LEAST
         assert follower.notices == [], "fell back to polling: this test is about SSE reconnection"
+        assert_cut_as_planned(for_job(proxy, follower.job_id), plans[follower.job_id])
     streams = [c for f, _, _ in outcomes for c in for_job(proxy, f.job_id)]
-    cut = [c for c in streams if c.was_cut]
-    resumed = {
-        f.job_id
-        for f, _, _ in outcomes
-        if any(int(c.header("last-event-id") or 0) > 0 for c in for_job(proxy, f.job_id))
-    }
     deepest = max(deepest_attempt(waits) for waits in asked.values())
     print(
-        f"{JOBS} jobs, {len(streams)} SSE connections, {len(cut)} cut, "
-        f"{len(resumed)} jobs resumed with Last-Event-ID, deepest backoff attempt {deepest} of "
-        f"{backoff.MAX_TRIES}, {time.monotonic() - started:.1f} s"
+        f"{JOBS} jobs, {len(streams)} SSE connections, {sum(c.was_cut for c in streams)} cut, "
+        f"deepest backoff attempt {deepest} of {backoff.MAX_TRIES}, {time.monotonic() - started:.1f} s"
     )
-    assert len(cut) >= JOBS, "the proxy cut too little for the test to mean anything"
-    assert len(resumed) >= JOBS // 2
+
+
+def assert_cut_as_planned(streams: list[Connection], cuts: list[Cut]) -> None:
+    """Each planned cut happened, and the next connection resumed after exactly the events the cut
+    one had delivered; the connection after the last cut ran to the end of the job."""
+    assert [c.cut for c in streams] == [*cuts, None]
+    assert [c.was_cut for c in streams] == [True] * len(cuts) + [False]
+    delivered = [0]
+    for cut in cuts:
+        delivered.append(delivered[-1] + cut.after_events)
+    assert [int(c.header("last-event-id") or 0) for c in streams] == delivered
+    assert delivered[-1] > 0, "the plan never had the client resume with Last-Event-ID"
 
 
 # -- 2. the API instance the client is attached to dies -----------------------------------------
@@ -255,16 +268,16 @@ def test_killing_the_attached_api_instance_loses_nothing(stack: Stack, tmp_path:
             outage_over.wait(90)
 
     try:
-        with Proxy(doomed, seed=seed) as proxy, authorized(survivor) as http:
+        with Proxy(doomed) as proxy, authorized(survivor) as http:
             with held(stack, *copies(stack, "converter")):
                 job_id = submit(http, make_markdown(tmp_path / "a.md"))["job_id"]
                 follower = Follower(proxy.url, job_id, sleep=sleep, rng=random.Random(seed)).start()
                 wait_for(lambda: len(follower.events) >= 2, 30, "JobSubmitted and UploadStored through api-2")
                 seen_before = len(follower.events)
                 stack.kill("api-2")
-                wait_for(lambda: stack.pid("api-2") is None, 10, "api-2 to die")
+                wait_for(lambda: stack.pid("api-2") is None, 30, "api-2 to die")
                 proxy.upstream = survivor
-                wait_for(lambda: asked, 10, "the client to notice the lost connection")
+                wait_for(lambda: asked, 30, "the client to notice the lost connection")
             wait_for(lambda: state(survivor, job_id)["status"] == "succeeded", 60, "the job to succeed")
             outage_over.set()
             follower.join(30)
@@ -289,7 +302,7 @@ def test_killing_the_attached_api_instance_loses_nothing(stack: Stack, tmp_path:
 def test_deleted_buffer_is_replayed_from_the_archive(stack: Stack, tmp_path: Path, seed: int) -> None:
     api_url = stack.api_urls[0]
     with (
-        Proxy(api_url, seed=seed) as proxy,
+        Proxy(api_url) as proxy,
         authorized(api_url) as http,
         redis.Redis(host="127.0.0.1", port=int(stack.env()["REDIS_PORT"])) as buffers,
     ):
@@ -319,7 +332,7 @@ def test_deleted_buffer_is_replayed_from_the_archive(stack: Stack, tmp_path: Pat
 
 def test_unreachable_sse_falls_back_to_polling(stack: Stack, tmp_path: Path, seed: int) -> None:
     api_url, asked = stack.api_urls[0], []
-    with Proxy(api_url, seed=seed, admit=refuse_sse) as proxy, authorized(api_url) as http:
+    with Proxy(api_url, admit=refuse_sse) as proxy, authorized(api_url) as http:
         with held(stack, *copies(stack, "converter")):
             job_id = submit(http, make_markdown(tmp_path / "c.md"))["job_id"]
             follower = Follower(proxy.url, job_id, sleep=scaled(0.01, asked), rng=random.Random(seed)).start()
@@ -356,7 +369,7 @@ sys.exit(cli.main(sys.argv[1:]))
 
 def test_cli_announces_the_backup_connection(stack: Stack, tmp_path: Path, seed: int) -> None:
     source, out = make_markdown(tmp_path / "d.md"), tmp_path / "d.out.md"
-    with Proxy(stack.api_urls[0], seed=seed, admit=refuse_sse) as proxy:
+    with Proxy(stack.api_urls[0], admit=refuse_sse) as proxy:
         done = subprocess.run(
             [sys.executable, "-c", FAST_CLI, "--api-url", proxy.url, "convert", str(source), "-o", str(out)],
             capture_output=True,

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
@@ -26,6 +24,7 @@ from services.converter.adapters.results import ResultStore
 from services.converter.adapters.saved import read_saved_json
 from services.converter.breaker import Config
 from services.runtime import bus
+from tests.waiting import wait_for_async
 
 
 @asynccontextmanager
@@ -106,7 +105,20 @@ class Log:
         timeout: float = 60.0,
     ) -> None:
         """Wait until every consumer has processed everything in the stream."""
-        await until(lambda: self._idle(durables), timeout, "consumers to settle")
+        await wait_for_async(lambda: self._idle(durables), timeout, "consumers to settle")
+
+    async def last_seq(self) -> int:
+        """The stream sequence of the newest event in the log."""
+        return (await self.js.stream_info(STREAM)).state.last_seq
+
+    async def projected_through(self, seq: int, timeout: float = 60.0) -> None:
+        """A barrier: the stack's progress copies have projected and acknowledged every event up to
+        ``seq`` (its ack floor is past it), so the read models and the SSE buffer hold them all."""
+
+        async def caught_up() -> bool:
+            return (await self.js.consumer_info(STREAM, "progress")).ack_floor.stream_seq >= seq
+
+        await wait_for_async(caught_up, timeout, f"the progress projection to reach stream sequence {seq}")
 
     async def _idle(self, durables: tuple[str, ...]) -> bool:
         for durable in durables:
@@ -114,13 +126,3 @@ class Log:
             if info.num_pending or info.num_ack_pending:
                 return False
         return True
-
-
-async def until(check: Callable[[], Awaitable[object]], timeout: float, what: str) -> object:
-    """Poll ``check`` until it returns something truthy, or fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := await check():
-            return result
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")

@@ -46,37 +46,45 @@ def fuzz(base_url: str, examples: int, tally: Tally | None = None) -> Tally:
     operation that ends sessions). Returns what was sent and answered."""
     tally = tally or Tally()
     schema = schemathesis.openapi.from_url(f"{base_url}/schema/openapi.json")
-    token = new_token(base_url)
-    http = requests.Session()
+    caller = Caller(base_url, new_token(base_url), requests.Session(), tally)
     for result in schema.get_all_operations():
         operation = result.ok()
-        label = f"{operation.method.upper()} {operation.path}"
-        ends_session = operation.definition.raw.get("operationId") == "endSession"
         for mode in schemathesis.GenerationMode:  # valid requests, then invalid ones
-
-            @given(case=operation.as_strategy(generation_mode=mode))
-            @settings(
-                max_examples=examples,
-                deadline=None,
-                database=None,
-                phases=[Phase.generate],
-                suppress_health_check=list(HealthCheck),
-            )
-            def run(case: schemathesis.Case) -> None:
-                bearer = new_token(base_url) if ends_session else token
-                # the generated cookie or bearer (the schema's security schemes) give way to a real
-                # session: the header wins over the cookie, so the cases get past authentication
-                headers = {**(case.headers or {}), "Authorization": f"Bearer {bearer}"}
-                response = case.call(base_url=base_url, session=http, headers=headers, timeout=30)
-                tally.record(f"{label} ({mode.value})", response)
-
+            label = f"{operation.method.upper()} {operation.path} ({mode.value})"
             started, before = time.monotonic(), tally.requests
             try:
-                run()
+                caller.fuzzer(operation, mode, label, examples)()
             except Unsatisfiable:  # no invalid request exists (an operation without inputs)
                 pass
-            tally.timings[f"{label} ({mode.value})"] = (
-                tally.requests - before,
-                round(time.monotonic() - started, 2),
-            )
+            tally.timings[label] = (tally.requests - before, round(time.monotonic() - started, 2))
     return tally
+
+
+@dataclass
+class Caller:
+    base_url: str
+    token: str
+    http: requests.Session
+    tally: Tally
+
+    def fuzzer(self, operation, mode: schemathesis.GenerationMode, label: str, examples: int):
+        """A Hypothesis test that sends ``operation``'s generated cases of ``mode``."""
+        ends_session = operation.definition.raw.get("operationId") == "endSession"
+
+        @given(case=operation.as_strategy(generation_mode=mode))
+        @settings(
+            max_examples=examples,
+            deadline=None,
+            database=None,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        def run(case: schemathesis.Case) -> None:
+            bearer = new_token(self.base_url) if ends_session else self.token
+            # the generated cookie or bearer (the schema's security schemes) give way to a real
+            # session: the header wins over the cookie, so the cases get past authentication
+            headers = {**(case.headers or {}), "Authorization": f"Bearer {bearer}"}
+            response = case.call(base_url=self.base_url, session=self.http, headers=headers, timeout=30)
+            self.tally.record(label, response)
+
+        return run

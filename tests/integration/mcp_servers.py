@@ -7,7 +7,6 @@ import secrets
 import signal
 import socket
 import subprocess
-import time
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -20,6 +19,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from devstack.layout import REPO_ROOT
 from devstack.probes import mcp_lists_tools
+from tests.waiting import wait_for
 
 VENV_MCP_BIN = REPO_ROOT / ".venv-mcp" / "bin"
 # the secrets servers started here accept: each is one client (own server only; the official has none)
@@ -47,17 +47,21 @@ class RunningServer:
     def url(self) -> str:
         return f"{self.base}/mcp"
 
-    def wait_ready(self, ready: Callable[[], bool], timeout: float = 120.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+    def wait_ready(self, ready: Callable[[], bool], timeout: float = 600.0) -> None:
+        """Until ``ready``; a crash fails at once, and the timeout is for a server that hangs (its
+        workers warm docling up: minutes on a loaded machine)."""
+
+        def up() -> bool:
             if self.process.poll() is not None:
                 raise RuntimeError(
                     f"server exited ({self.process.returncode}): {self.log.read_text()[-3000:]}"
                 )
-            if ready():
-                return
-            time.sleep(0.25)
-        raise TimeoutError(f"server not ready after {timeout:.0f} s: {self.log.read_text()[-3000:]}")
+            return ready()
+
+        try:
+            wait_for(up, timeout, f"the server on port {self.port} to be ready", every=0.25)
+        except AssertionError as timed_out:
+            raise AssertionError(f"{timed_out}: {self.log.read_text()[-3000:]}") from None
 
     def get(self, path: str) -> tuple[int, bytes]:
         try:

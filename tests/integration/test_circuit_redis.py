@@ -14,8 +14,9 @@ from redis.retry import Retry
 from contracts import keys
 from services.converter.adapters.circuit import FALLBACK, SharedCircuit
 from services.converter.breaker import Config, State
+from tests.waiting import wait_for_async
 
-CONFIG = Config(failure_threshold=3, reset_timeout_s=0.5, window_s=60.0, trial_lease_s=5.0)
+CONFIG = Config(failure_threshold=3, reset_timeout_s=0.5, window_s=60.0, trial_lease_s=30.0)
 
 
 def client(port: int) -> aioredis.Redis:
@@ -47,17 +48,20 @@ async def test_failures_from_two_copies_open_one_shared_circuit(stack_env) -> No
 async def test_exactly_one_trial_runs_across_copies(stack_env) -> None:
     name = f"test-{uuid.uuid4().hex[:8]}"
     redis = client(int(stack_env["REDIS_PORT"]))
-    trials = []
+    trials, others_answered = [], asyncio.Event()
 
     async def probe() -> None:
         trials.append(1)
-        await asyncio.sleep(0.3)  # the trial is still running while the others ask
+        await others_answered.wait()  # the trial runs until every other caller has had its answer
 
     copies = [SharedCircuit(name, CONFIG, redis, probe) for _ in range(4)]
     for _ in range(3):
         await copies[0].failed("E206")
-    await asyncio.sleep(CONFIG.reset_timeout_s + 0.1)
-    admissions = await asyncio.gather(*(copy.admit() for copy in copies for _ in range(5)))
+    await asyncio.sleep(CONFIG.reset_timeout_s + 0.1)  # the reset timeout, on the Redis clock
+    asking = [asyncio.ensure_future(copy.admit()) for copy in copies for _ in range(5)]
+    await wait_for_async(lambda: sum(a.done() for a in asking) == len(asking) - 1, 30, "19 answers")
+    others_answered.set()
+    admissions = await asyncio.gather(*asking)
     assert len(trials) == 1
     assert sum(not a.waits for a in admissions) == 1  # the trial's own caller goes on
     assert all(a.waits for a in admissions if a.kind != "call")

@@ -8,7 +8,6 @@ import socket
 import stat
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ import redis
 
 from devstack import INFRA, PortInUseError, Ports, Stack
 from devstack.layout import REPO_ROOT
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -122,7 +122,7 @@ def test_stop_leaves_no_process_behind_and_purge_removes_the_data(tmp_path: Path
         stack.stop()
         for pid in pids:
             assert pid is not None
-            assert _gone(pid), f"process {pid} still runs after stop()"
+            wait_for(lambda pid=pid: _gone(pid), 30, f"process {pid} to end after stop()")
     finally:
         stack.purge()
     assert not data_root.exists()
@@ -136,7 +136,7 @@ def test_killed_component_can_be_started_again(tmp_path: Path) -> None:
         first = stack.pid("valkey")
         assert first is not None
         stack.kill("valkey")
-        assert _eventually(lambda: stack.pid("valkey") is None)
+        wait_for(lambda: stack.pid("valkey") is None, 30, "valkey to die")
         stack.start_component("valkey")
         second = stack.pid("valkey")
         assert second is not None and second != first
@@ -145,22 +145,10 @@ def test_killed_component_can_be_started_again(tmp_path: Path) -> None:
 
 
 def _gone(pid: int) -> bool:
-    def missing() -> bool:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        return False
-
-    return _eventually(missing, timeout=5)
-
-
-def _eventually(condition: object, timeout: float = 10) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return True
-        time.sleep(0.05)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
     return False
 
 

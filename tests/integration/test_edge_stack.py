@@ -77,13 +77,16 @@ def problem(response: httpx.Response, status: int, code: str) -> dict:
 
 def new_session(url: str) -> str:
     """A session, waiting out the per-address creation limit if another test used it up."""
-    deadline = time.monotonic() + 30
-    while True:
+
+    def created() -> str | None:
         response = httpx.post(f"{url}/api/v1/sessions", timeout=10)
         if response.status_code == 201:
             return response.json()["session_id"]
-        assert response.status_code == 429 and time.monotonic() < deadline, response.text
-        time.sleep(float(response.headers["retry-after"]))
+        assert response.status_code == 429, response.text
+        time.sleep(float(response.headers["retry-after"]))  # as the answer asks
+        return None
+
+    return wait_for(created, 60, "a session (past the creation limit)")
 
 
 def client(url: str, token: str) -> httpx.Client:
@@ -296,7 +299,7 @@ def test_with_redis_down_the_api_keeps_answering_from_memory(edge: Stack, url: s
         # the session made during the outage is written to Redis once the API sees it answer again
         wait_for(
             lambda: http.get("/api/v1/sessions/current").status_code == 200 and r.exists(f"session:{during}"),
-            10,
+            30,
             "the session in Redis",
         )
         assert json.loads(r.get(f"session:{during}"))["session_id"] == during
@@ -352,7 +355,8 @@ def test_with_postgres_down_requests_that_need_it_get_503_quickly(edge: Stack, u
                 for path in needs_db:
                     started = time.monotonic()
                     problem(http.get(path), 503, "E503")
-                    assert time.monotonic() - started < 6, f"{path} took too long while postgres was {how}"
+                    took = time.monotonic() - started  # API_DB_TIMEOUT_S=2, plus room for a loaded machine
+                    assert took < 10, f"{path} took {took:.1f} s while postgres was {how}"
                 assert upload(http).status_code == 202  # submitting needs only NATS
             except BaseException:
                 signal_all(frozen, signal.SIGCONT)

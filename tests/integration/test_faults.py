@@ -17,8 +17,10 @@ from contracts.events import JobSubmitted
 from contracts.subjects import STREAM, event_subject
 from devstack import Stack
 from services.runtime import bus
-from tests.documents import MAKERS, make_docx, make_long_docx
-from tests.integration.bus import Log, stored_upload, until
+from tests.documents import MAKERS, make_docx
+from tests.e2e.helpers import copies, held
+from tests.integration.bus import Log, stored_upload
+from tests.waiting import wait_for_async
 
 TERMINAL = {"succeeded", "failed", "rejected", "cancelled"}
 
@@ -33,7 +35,7 @@ async def ended(db: asyncpg.Pool, job_id: str, timeout: float = 60.0) -> dict:
         state = await job_state(db, job_id)
         return state if state and state["status"] in TERMINAL else None
 
-    return await until(check, timeout, f"job {job_id} to end")
+    return await wait_for_async(check, timeout, f"job {job_id} to end")
 
 
 async def test_poison_message_ends_its_job_as_failed(stack_env, db, broker) -> None:
@@ -57,18 +59,21 @@ async def test_poison_message_ends_its_job_as_failed(stack_env, db, broker) -> N
 async def test_a_converter_killed_mid_conversion_is_replaced(
     stack: Stack, stack_env, db, broker, log: Log
 ) -> None:
-    upload = stored_upload(stack_env, make_long_docx)  # seconds of docling work: killed mid-way
-    await bus.publish(broker, upload)
-    await until(lambda: _has(log, upload.job_id, "ConversionStarted"), 30, "the conversion to start")
+    upload = stored_upload(stack_env, make_docx)
     converters = [name for name in stack.components if name.split("-")[0] == "converter"]
-    try:
-        for name in converters:  # SIGKILL whichever copy has it, mid-conversion: no ack, no outcome
-            stack.kill(name)
-        await until(lambda: _gone(stack, converters), 10, "the converters to die")
-        assert await log.outcomes(upload.job_id) == []
-    finally:
-        for name in converters:  # new copies; JetStream redelivers after the ack wait
-            stack.start_component(name)
+    with held(stack, "mcp"):  # the conversion call waits on a frozen server: mid-conversion, however fast
+        await bus.publish(broker, upload)
+        await wait_for_async(
+            lambda: _has(log, upload.job_id, "ConversionStarted"), 60, "the conversion to start"
+        )
+        try:
+            for name in converters:  # SIGKILL whichever copy has it, mid-conversion: no ack, no outcome
+                stack.kill(name)
+            await wait_for_async(lambda: _gone(stack, converters), 30, "the converters to die")
+            assert await log.outcomes(upload.job_id) == []
+        finally:
+            for name in converters:  # new copies; JetStream redelivers after the ack wait
+                stack.start_component(name)
     state = await ended(db, upload.job_id, timeout=90)
     assert state["status"] == "succeeded", (state["error_code"], state["error_message"], state["stage"])
     assert [o.event_type for o in await log.outcomes(upload.job_id)] == ["ConversionSucceeded"]
@@ -114,9 +119,9 @@ async def snapshot(db: asyncpg.Pool, log: Log, redis_url: str, job_ids: list[str
         await client.aclose()
 
 
-async def finished_jobs(api_url: str, stack_env, broker, db, tmp_path: Path) -> list[str]:
+async def finished_jobs(stack: Stack, stack_env, broker, db, tmp_path: Path) -> list[str]:
     """One job for every event type: succeeded, failed, cancelled, rejected."""
-    ids = []
+    ids, api_url = [], stack.urls.api
     token = httpx.post(f"{api_url}/api/v1/sessions", timeout=30).json()["session_id"]
     with httpx.Client(base_url=api_url, timeout=30, headers={"Authorization": f"Bearer {token}"}) as api:
         for name, content in (
@@ -124,11 +129,13 @@ async def finished_jobs(api_url: str, stack_env, broker, db, tmp_path: Path) -> 
             ("bad.docx", b"PK\x03\x04 not a zip" * 30),
         ):
             ids.append(api.post("/api/v1/jobs", files={"file": (name, content)}).json()["job_id"])
-        slow = api.post(
-            "/api/v1/jobs", files={"file": ("c.docx", make_docx(tmp_path / "c.docx").read_bytes())}
-        )
-        ids.append(slow.json()["job_id"])
-        api.delete(f"/api/v1/jobs/{ids[-1]}")
+        with held(stack, *copies(stack, "ingest")):  # cancelled before it can be converted
+            slow = api.post(
+                "/api/v1/jobs", files={"file": ("c.docx", make_docx(tmp_path / "c.docx").read_bytes())}
+            )
+            ids.append(slow.json()["job_id"])
+            assert api.delete(f"/api/v1/jobs/{ids[-1]}").status_code == 202
+            await ended(db, ids[-1])
     rejected = JobSubmitted(
         job_id=str(uuid.uuid4()),
         source="test",
@@ -147,9 +154,9 @@ async def finished_jobs(api_url: str, stack_env, broker, db, tmp_path: Path) -> 
 
 
 async def test_redelivered_and_duplicated_events_change_nothing(
-    api_url, stack_env, broker, db, log, tmp_path: Path
+    stack: Stack, stack_env, broker, db, log, tmp_path: Path
 ) -> None:
-    job_ids = await finished_jobs(api_url, stack_env, broker, db, tmp_path)
+    job_ids = await finished_jobs(stack, stack_env, broker, db, tmp_path)
     await log.settled()
     redis_url = f"redis://127.0.0.1:{stack_env['REDIS_PORT']}/0"
     before = await snapshot(db, log, redis_url, job_ids)
@@ -201,9 +208,9 @@ async def test_redelivered_and_duplicated_events_change_nothing(
 
 
 async def test_rebuild_reproduces_the_live_projections(
-    api_url, stack_env, broker, db, log, tmp_path: Path
+    stack: Stack, stack_env, broker, db, log, tmp_path: Path
 ) -> None:
-    job_ids = await finished_jobs(api_url, stack_env, broker, db, tmp_path)
+    job_ids = await finished_jobs(stack, stack_env, broker, db, tmp_path)
     await log.settled()
     redis_url = f"redis://127.0.0.1:{stack_env['REDIS_PORT']}/0"
     everything = [str(r["job_id"]) for r in await db.fetch("SELECT job_id FROM jobs")]

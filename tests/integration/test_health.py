@@ -16,6 +16,8 @@ from tests.e2e.helpers import authorized as authorized_client
 from tests.e2e.helpers import new_session
 from tests.waiting import wait_for
 
+RESTARTING = (httpx.HTTPError,)  # a service coming back refuses connections meanwhile
+
 # component stopped -> (dependency as the API reports it, overall state, HTTP status)
 OUTAGES = {
     "valkey": ("redis", "degraded", 200),
@@ -27,9 +29,8 @@ OUTAGES = {
 WORKER_NEEDS = {"ingest": set(), "converter": {"postgres"}, "progress": {"postgres", "valkey"}}
 
 
-def until(check: Callable[[], object], timeout: float = 90.0) -> object:
-    """The stack answering as ``check`` wants (a service restarting refuses connections meanwhile)."""
-    return wait_for(check, timeout, "the stack's answer", every=0.3, tolerate=(httpx.HTTPError,))
+def ready_is(url: str, status: int) -> Callable[[], bool]:
+    return lambda: httpx.get(f"{url}/readyz", timeout=10.0).status_code == status
 
 
 def health(api_url: str) -> httpx.Response:
@@ -46,7 +47,7 @@ def worker_url(stack: Stack, name: str) -> str:
 
 
 def test_healthy_stack_reports_every_dependency(stack: Stack) -> None:
-    body = until(lambda: healthy(stack.urls.api))
+    body = wait_for(lambda: healthy(stack.urls.api), 90, "a healthy report", tolerate=RESTARTING)
     assert set(body["dependencies"]) == {"postgres", "redis", "nats", "mcp"}
     for dependency in body["dependencies"].values():
         assert dependency["status"] == "up" and dependency["latency_ms"] >= 0
@@ -60,7 +61,7 @@ def test_healthy_stack_reports_every_dependency(stack: Stack) -> None:
 
 def test_api_metrics_expose_health_http_and_jobs(stack: Stack, tmp_path: Path) -> None:
     api = stack.urls.api
-    until(lambda: healthy(api))
+    wait_for(lambda: healthy(api), 90, "a healthy report", tolerate=RESTARTING)
     missing = "00000000-0000-4000-8000-000000000000"
     with authorized(api) as client:
         assert client.get(f"/api/v1/jobs/{missing}").status_code == 404
@@ -88,7 +89,7 @@ def test_api_metrics_expose_health_http_and_jobs(stack: Stack, tmp_path: Path) -
 def test_health_follows_each_dependency_down_and_back(component: str, stack: Stack) -> None:
     dependency, state, code = OUTAGES[component]
     api = stack.urls.api
-    until(lambda: healthy(api))
+    wait_for(lambda: healthy(api), 90, "a healthy report", tolerate=RESTARTING)
     stack.stop_component(component)
     try:
 
@@ -97,10 +98,11 @@ def test_health_follows_each_dependency_down_and_back(component: str, stack: Sta
             body = response.json()
             return body if response.status_code == code and body["status"] == state else None
 
-        body = until(reported, timeout=30.0)
+        body = wait_for(reported, 30, f"the report of {dependency} down", tolerate=RESTARTING)
         started = time.monotonic()
         health(api)
-        assert time.monotonic() - started < PROBE_TIMEOUT_S + 1.0, "a dead dependency stalled the report"
+        took = time.monotonic() - started  # bounded by the probe timeout, plus room for a loaded machine
+        assert took < PROBE_TIMEOUT_S + 4.0, f"a dead dependency stalled the report ({took:.1f} s)"
         assert body["dependencies"][dependency]["status"] == "down"
         assert {n for n, d in body["dependencies"].items() if d["status"] == "down"} == {dependency}
         metrics = httpx.get(f"{api}/api/v1/metrics", timeout=10.0).text
@@ -112,16 +114,13 @@ def test_health_follows_each_dependency_down_and_back(component: str, stack: Sta
         for worker, needs in WORKER_NEEDS.items():
             ready = component not in needs and component != "nats"
             url = worker_url(stack, worker)
-            until(
-                lambda: httpx.get(f"{url}/readyz", timeout=10.0).status_code == (200 if ready else 503),
-                timeout=30.0,
-            )
+            wait_for(ready_is(url, 200 if ready else 503), 30, f"{worker}'s readiness", tolerate=RESTARTING)
             assert httpx.get(f"{url}/livez").status_code == 200
     finally:
         stack.start_component(component)
-    until(lambda: healthy(api))
+    wait_for(lambda: healthy(api), 90, "a healthy report", tolerate=RESTARTING)
     for worker in WORKER_NEEDS:
-        until(lambda: httpx.get(f"{worker_url(stack, worker)}/readyz", timeout=10.0).status_code == 200)
+        wait_for(ready_is(worker_url(stack, worker), 200), 90, f"{worker} to be ready", tolerate=RESTARTING)
 
 
 def authorized(api: str) -> httpx.Client:
@@ -136,7 +135,7 @@ def convert(stack: Stack, tmp_path: Path) -> str:
         response = client.post("/api/v1/jobs", files={"file": (document.name, handle)})
         assert response.status_code == 202, response.text
         job = response.json()["links"]["self"]
-        until(lambda: client.get(job).json()["status"] == "succeeded", timeout=120.0)
+        wait_for(lambda: client.get(job).json()["status"] == "succeeded", 120, "the job", tolerate=RESTARTING)
     return response.json()["job_id"]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -11,6 +10,7 @@ import asyncpg
 import nats
 import pytest
 from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
 
 from contracts import keys
 from contracts.envelope import Envelope
@@ -24,6 +24,8 @@ from services.progress import handlers
 from services.progress.adapters import postgres
 from services.progress.adapters.redis import SseBuffer
 from services.runtime.batches import Incoming, job_events_between
+from tests.integration.bus import Log
+from tests.waiting import wait_for_async
 
 
 @pytest.fixture
@@ -76,7 +78,27 @@ async def rows(deps: handlers.Deps, job_id: str) -> list[tuple]:
     return [tuple(r) for r in found]
 
 
-async def test_each_event_is_projected_once_and_numbered(deps: handlers.Deps) -> None:
+async def announcements_until_marker(live: PubSub, redis: Redis, channel: str) -> list[int]:
+    """The ids announced on ``channel`` so far: a marker published now comes after every one of
+    them (one connection's messages arrive in order), so reading up to it sees them all."""
+    marker = f"marker-{uuid.uuid4()}"
+    await redis.publish(channel, marker)
+    announced: list[int] = []
+
+    async def marker_read() -> bool:
+        message = await live.get_message(ignore_subscribe_messages=True, timeout=0.2)
+        if message is None:
+            return False
+        if message["data"] == marker:
+            return True
+        announced.append(SseEntry.from_json(message["data"]).id)
+        return False
+
+    await wait_for_async(marker_read, 30, "the marker on the live channel", every=0)
+    return announced
+
+
+async def test_each_event_is_projected_once_and_numbered(deps: handlers.Deps, log: Log) -> None:
     job_id = str(uuid.uuid4())
     live = deps.buffer.redis.pubsub()  # listening before the events exist: the stack's progress
     await live.subscribe(keys.sse_live(job_id))  # projects them too, maybe first
@@ -86,14 +108,11 @@ async def test_each_event_is_projected_once_and_numbered(deps: handlers.Deps) ->
     for _ in range(3):  # redelivery of the whole batch
         await handlers.on_job_events(items, 0, deps)
 
+    await log.projected_through(items[-1].seq)  # the stack's progress has announced them too
     archived = await rows(deps, job_id)
     job = await deps.pool.fetchrow("SELECT status, progress, events FROM jobs WHERE job_id = $1", job_id)
     buffered = await deps.buffer.redis.zrange(keys.sse_events(job_id), 0, -1, withscores=True)
-    announced, deadline = [], time.monotonic() + 3
-    while time.monotonic() < deadline and len(announced) < 4:  # a fourth would be a duplicate
-        message = await live.get_message(ignore_subscribe_messages=True, timeout=0.2)
-        if message is not None:
-            announced.append(SseEntry.from_json(message["data"]).id)
+    announced = await announcements_until_marker(live, deps.buffer.redis, keys.sse_live(job_id))
     await live.aclose()
 
     assert [(n, t) for n, _, t in archived] == [
@@ -111,14 +130,14 @@ async def test_each_event_is_projected_once_and_numbered(deps: handlers.Deps) ->
     assert 0 < await deps.buffer.redis.ttl(keys.sse_events(job_id)) <= keys.SSE_BUFFER_TTL_S
 
 
-async def test_a_reader_sees_numbers_in_order_when_announcements_are_not(deps: handlers.Deps) -> None:
+async def test_a_reader_sees_numbers_in_order_when_announcements_are_not(
+    deps: handlers.Deps, log: Log
+) -> None:
     """Two progress copies announce 3 before 2 (each commits in order, announces when it can): the
     SSE stream fills the gap from the archive and then ignores the late 2."""
     job_id = str(uuid.uuid4())
     items = [Incoming(e, await put_in_stream(deps.js, e)) for e in envelopes(job_id)]
-    async with asyncio.timeout(10):  # the stack's progress projects them too: let it finish first
-        while await deps.buffer.redis.zcard(keys.sse_events(job_id)) < 3:
-            await asyncio.sleep(0.05)
+    await log.projected_through(items[-1].seq)  # the stack's progress projects them too: let it finish
     await deps.buffer.redis.delete(keys.sse_events(job_id), keys.sse_history(job_id))
     one, two, three = await postgres.project(deps.pool, items, 0, deps.lookup)  # archived already
     await deps.buffer.add([one])
@@ -133,7 +152,7 @@ async def test_a_reader_sees_numbers_in_order_when_announcements_are_not(deps: h
             break
     await deps.buffer.add([three])
     await deps.buffer.add([two])
-    async with asyncio.timeout(10):
+    async with asyncio.timeout(30):
         while len([m for m in seen if m.id is not None]) < 3:
             seen.append(await anext(messages))
     await messages.aclose()

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -22,10 +22,6 @@ from tests.servers import OWN
 from tests.waiting import wait_for
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "prometheus"
-
-
-def until(check: Callable[[], object], timeout: float) -> object:
-    return wait_for(check, timeout, "Prometheus to see it", every=0.5)
 
 
 def targets_of(stack: Stack) -> dict[str, list[str]]:
@@ -113,40 +109,38 @@ def test_prometheus_scrapes_every_service_and_sees_health_degrade(
         active = data["activeTargets"] if data else []
         return len(active) == expected and all(t["health"] == "up" for t in active)
 
-    until(all_up, timeout=60)
-    assert until(lambda: value(prometheus, "min(docling_health_status)") == 1.0, timeout=30)
+    wait_for(all_up, 60, "every target up", every=0.5)
+    assert wait_for(lambda: value(prometheus, "min(docling_health_status)") == 1.0, 30, "health 1", every=0.5)
     assert value(prometheus, "max(docling_redis_memory_percent)") < 80
     # FastStream's message metrics and the outcomes come from the workers' own ports
     for job in ("docling-ingest", "docling-converter"):
-        until(
-            lambda: value(prometheus, f'sum(faststream_received_messages_total{{job="{job}"}})'), timeout=60
-        )
-    until(
-        lambda: value(prometheus, 'sum(docling_job_outcomes_total{outcome="ConversionSucceeded"})'),
-        timeout=60,
-    )
+        query = f'sum(faststream_received_messages_total{{job="{job}"}})'
+        wait_for(lambda q=query: value(prometheus, q), 60, f"{job}'s received messages", every=0.5)
+    succeeded = 'sum(docling_job_outcomes_total{outcome="ConversionSucceeded"})'
+    wait_for(lambda: value(prometheus, succeeded), 60, "a succeeded outcome", every=0.5)
     # subjects are labelled by pattern, never one series per job
     assert value(prometheus, 'count(faststream_published_messages_total{destination="jobs.*.UploadStored"})')
     assert value(prometheus, 'count({__name__=~"faststream_.+", handler=~"jobs[.][^*].*"})') is None
     assert value(prometheus, 'count({__name__=~"faststream_.+", destination=~"jobs[.][^*].*"})') is None
-    until(
-        lambda: value(prometheus, 'count(docling_conversion_stage_seconds_count{stage="converting"})'),
-        timeout=60,
-    )
+    stage = 'count(docling_conversion_stage_seconds_count{stage="converting"})'
+    wait_for(lambda: value(prometheus, stage), 60, "the converting stage's histogram", every=0.5)
 
     stack.stop_component("valkey")
     try:
-        until(lambda: value(prometheus, "max(docling_health_status)") == 0.5, timeout=30)
-        until(lambda: value(prometheus, 'max(docling_dependency_up{dependency="redis"})') == 0.0, timeout=30)
-        alerts = until(
+        wait_for(lambda: value(prometheus, "max(docling_health_status)") == 0.5, 30, "health 0.5", every=0.5)
+        redis_up = 'max(docling_dependency_up{dependency="redis"})'
+        wait_for(lambda: value(prometheus, redis_up) == 0.0, 30, "Redis down", every=0.5)
+        alerts = wait_for(
             lambda: [
                 a
                 for a in (api(prometheus, "alerts") or {}).get("alerts", [])
                 if a["labels"]["alertname"] == "DoclingHealthDegraded"
             ],
-            timeout=30,
+            30,
+            "the DoclingHealthDegraded alert",
+            every=0.5,
         )
         assert alerts[0]["state"] == "pending"  # fires after a minute of it
     finally:
         stack.start_component("valkey")
-    until(lambda: value(prometheus, "min(docling_health_status)") == 1.0, timeout=60)
+    wait_for(lambda: value(prometheus, "min(docling_health_status)") == 1.0, 60, "health 1 again", every=0.5)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import httpx
@@ -10,6 +9,7 @@ import redis
 
 from devstack import Stack
 from tests.redis_keys import as_regex, documented_patterns, unlisted
+from tests.waiting import wait_for
 
 
 def test_every_key_the_system_writes_is_documented(stack: Stack, api_url: str) -> None:
@@ -18,10 +18,12 @@ def test_every_key_the_system_writes_is_documented(stack: Stack, api_url: str) -
         job_id = api.post("/api/v1/jobs", files={"file": ("k.md", f"# {uuid.uuid4()}\n".encode())}).json()[
             "job_id"
         ]
-        deadline = time.monotonic() + 60
-        while api.get(f"/api/v1/jobs/{job_id}").json()["status"] != "succeeded":  # rate-limited reads
-            assert time.monotonic() < deadline, "the job did not finish"
-            time.sleep(0.2)
+        wait_for(
+            lambda: api.get(f"/api/v1/jobs/{job_id}").json()["status"] == "succeeded",
+            60,
+            "the job",
+            every=0.2,
+        )
     with redis.Redis(port=int(stack.env()["REDIS_PORT"]), decode_responses=True) as r:
         found = list(r.scan_iter(count=1000))
     patterns = documented_patterns()

@@ -26,9 +26,10 @@ from contracts import keys
 from devstack import Stack
 from services.runtime import bus
 from tests.documents import make_docx
-from tests.integration.bus import Log, stored_upload, until
+from tests.integration.bus import Log, stored_upload
 from tests.integration.mcp_proxy import McpProxy
 from tests.metrics import metric
+from tests.waiting import wait_for, wait_for_async
 
 REPO = Path(__file__).resolve().parents[2]
 TOOLS = (
@@ -65,16 +66,15 @@ class Converters:
         )
         self.running.append((process, log))
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+
+        def healthy() -> bool:
             assert process.poll() is None, (self.logs / f"converter-{port}.log").read_text()[-3000:]
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    return process, url
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"converter on {port} did not become healthy")
+            return httpx.get(f"{url}/health", timeout=2).status_code == 200
+
+        wait_for(
+            healthy, 60, f"the converter on {port} to be healthy", every=0.2, tolerate=(httpx.HTTPError,)
+        )
+        return process, url
 
     def stop_all(self) -> None:
         for process, log in self.running:
@@ -123,10 +123,12 @@ def circuit_settings(proxy: McpProxy, name: str, **more: str) -> dict[str, str]:
         "CONVERTER_BREAKER_NAME": name,
         "CONVERTER_BREAKER_FAILURE_THRESHOLD": "3",
         "CONVERTER_BREAKER_RESET_TIMEOUT_S": "2",
-        "CONVERTER_BREAKER_PROBE_TIMEOUT_S": "2",
+        # timeouts a loaded machine does not reach on a healthy call (at 2 s, conversions timed out
+        # there once the server was back, and opened the circuit a second time)
+        "CONVERTER_BREAKER_PROBE_TIMEOUT_S": "10",
         "CONVERTER_RETRY_DELAY_S": "0.3",
         "CONVERTER_WAIT_POLL_S": "0.2",
-        "CONVERTER_MCP_TIMEOUT_S": "2",
+        "CONVERTER_MCP_TIMEOUT_S": "10",
         **more,
     }
 
@@ -152,7 +154,7 @@ async def test_a_failing_server_opens_the_shared_circuit_jobs_wait_then_all_fini
 ) -> None:
     name = f"test-{fault}-{uuid.uuid4().hex[:6]}"
     with McpProxy(mcp_url) as proxy:
-        proxy.set(fault, delay_s=4.0)  # delay: past CONVERTER_MCP_TIMEOUT_S=2
+        proxy.set(fault, delay_s=20.0)  # delay: past CONVERTER_MCP_TIMEOUT_S=10
         urls = [converters.start(**circuit_settings(proxy, name))[1] for _ in range(2)]
         uploads = [stored_upload(stack_env, make_docx) for _ in range(3)]
         for upload in uploads:
@@ -162,9 +164,9 @@ async def test_a_failing_server_opens_the_shared_circuit_jobs_wait_then_all_fini
             raw = await redis.get(keys.circuit(name))
             return raw is not None and json.loads(raw)["state"] == "OPEN"
 
-        await until(circuit_open, 60, "the circuit to open")
+        await wait_for_async(circuit_open, 60, "the circuit to open")
         for upload in uploads:
-            await until(
+            await wait_for_async(
                 lambda u=upload: events_of(log, u.job_id, "ConversionDeferred"), 30, "a deferred event"
             )
         assert [await outcome(log, u.job_id) for u in uploads] == [None, None, None]
@@ -172,7 +174,7 @@ async def test_a_failing_server_opens_the_shared_circuit_jobs_wait_then_all_fini
 
         proxy.set("pass")
         for upload in uploads:
-            await until(lambda u=upload: outcome(log, u.job_id), 90, "the job to finish")
+            await wait_for_async(lambda u=upload: outcome(log, u.job_id), 90, "the job to finish")
 
     assert [await outcome(log, u.job_id) for u in uploads] == ["ConversionSucceeded"] * 3
     for upload in uploads:
@@ -202,10 +204,10 @@ async def test_a_document_the_server_cannot_read_fails_alone_and_does_not_trip(
         urls = [converters.start(**circuit_settings(proxy, name, CONVERTER_BREAKER_FAILURE_THRESHOLD="1"))[1]]
         broken = stored_upload(stack_env, lambda p: (p.write_bytes(b"PK\x03\x04 not a zip" * 20), p)[1])
         await bus.publish(broker, broken)
-        await until(lambda: outcome(log, broken.job_id), 60, "the broken job to end")
+        await wait_for_async(lambda: outcome(log, broken.job_id), 60, "the broken job to end")
         good = stored_upload(stack_env, make_docx)
         await bus.publish(broker, good)
-        await until(lambda: outcome(log, good.job_id), 60, "the good job to end")
+        await wait_for_async(lambda: outcome(log, good.job_id), 60, "the good job to end")
     failed = await events_of(log, broken.job_id, "ConversionFailed")
     assert failed and failed[0]["code"] == "E205"
     assert await outcome(log, good.job_id) == "ConversionSucceeded"
@@ -225,7 +227,7 @@ async def test_a_long_conversion_is_not_redelivered_while_it_runs(
         upload = stored_upload(stack_env, make_docx)
         started = time.monotonic()
         await bus.publish(broker, upload)
-        await until(lambda: outcome(log, upload.job_id), 120, "the slow job to end")
+        await wait_for_async(lambda: outcome(log, upload.job_id), 120, "the slow job to end")
         took = time.monotonic() - started
         assert took > 2 * ack_wait, f"not slow enough to prove anything ({took:.1f} s)"
         assert await outcome(log, upload.job_id) == "ConversionSucceeded"
@@ -247,7 +249,7 @@ async def test_a_converter_killed_mid_job_is_resumed_by_another_without_redoing_
         async def held() -> bool:
             return proxy.held > 0
 
-        await until(held, 60, "the JSON export to be held")
+        await wait_for_async(held, 60, "the JSON export to be held")
 
         body = await db.fetchval("SELECT body FROM checkpoints WHERE job_id = $1", upload.job_id)
         checkpoint = json.loads(body)
@@ -270,7 +272,7 @@ async def test_a_converter_killed_mid_job_is_resumed_by_another_without_redoing_
         first.wait(10)
         proxy.set("pass")
         converters.start(MCP_SERVER_URL=proxy.url, CONVERTER_BREAKER_NAME=f"test-{uuid.uuid4().hex[:6]}")
-        await until(lambda: outcome(log, upload.job_id), 90, "the job to be resumed and finish")
+        await wait_for_async(lambda: outcome(log, upload.job_id), 90, "the job to be resumed and finish")
 
     assert await outcome(log, upload.job_id) == "ConversionSucceeded"
     after = tool_calls(mcp_url)
@@ -296,13 +298,15 @@ async def test_a_pooled_session_that_breaks_is_replaced_and_the_job_goes_on(
         )
         warm = stored_upload(stack_env, make_docx)
         await bus.publish(broker, warm)
-        await until(lambda: outcome(log, warm.job_id), 60, "the first job (it opens the session)")
+        await wait_for_async(lambda: outcome(log, warm.job_id), 60, "the first job (it opens the session)")
         proxy.set(fault)  # on the open session's kept-alive connections too
         upload = stored_upload(stack_env, make_docx)
         await bus.publish(broker, upload)
-        await until(lambda: events_of(log, upload.job_id, "ConversionDeferred"), 30, "a deferred event")
+        await wait_for_async(
+            lambda: events_of(log, upload.job_id, "ConversionDeferred"), 30, "a deferred event"
+        )
         proxy.set("pass")
-        await until(lambda: outcome(log, upload.job_id), 60, "the job to finish")
+        await wait_for_async(lambda: outcome(log, upload.job_id), 60, "the job to finish")
     assert await outcome(log, warm.job_id) == "ConversionSucceeded"
     assert await outcome(log, upload.job_id) == "ConversionSucceeded"
     deferred = await events_of(log, upload.job_id, "ConversionDeferred")
@@ -319,11 +323,11 @@ async def test_pooled_sessions_outlive_a_restart_of_the_mcp_server(
     )
     first = stored_upload(stack_env, make_docx)
     await bus.publish(broker, first)
-    await until(lambda: outcome(log, first.job_id), 60, "the first job (it opens the session)")
+    await wait_for_async(lambda: outcome(log, first.job_id), 60, "the first job (it opens the session)")
     stack.stop_component("mcp")  # the new server knows nothing of the converter's open session
     stack.start_component("mcp")
     second = stored_upload(stack_env, make_docx)
     await bus.publish(broker, second)
-    await until(lambda: outcome(log, second.job_id), 60, "the second job")
+    await wait_for_async(lambda: outcome(log, second.job_id), 60, "the second job")
     assert [await outcome(log, u.job_id) for u in (first, second)] == ["ConversionSucceeded"] * 2
     assert await events_of(log, second.job_id, "ConversionDeferred") == []  # a fresh session, at once

@@ -113,7 +113,10 @@ class Server:
         return "<p>"
 
 
-def make(server: Server, *, config=Config(3, 10.0, 60.0, 5.0), probe_ok=lambda: True, ended=lambda: False):
+BREAKER = Config(3, 10.0, 60.0, 5.0)
+
+
+def make(server: Server, *, config=BREAKER, probe_ok=lambda: True, ended=lambda: False):
     clock, events = Clock(), []
 
     @asynccontextmanager
