@@ -58,11 +58,14 @@ def test_html_and_json_results(api: httpx.Client, tmp_path: Path) -> None:
 
     html = api.get(f"/api/v1/jobs/{job['job_id']}/result", params={"format": "html"})
     assert html.headers["content-type"].startswith("text/html")
-    assert "<html" in html.text and title in html.text
+    assert "<html" in html.text and title in html.text and "<title>report</title>" in html.text
+    assert 'filename="report.html"' in html.headers["content-disposition"]
 
     doc = api.get(f"/api/v1/jobs/{job['job_id']}/result", params={"format": "json"})
     assert doc.headers["content-type"].startswith("application/json")
-    assert any(item.get("text") == title for item in json.loads(doc.text)["texts"])
+    document = json.loads(doc.text)
+    assert any(item.get("text") == title for item in document["texts"])
+    assert (document["name"], document["origin"]["filename"]) == ("report", "report.docx")  # not the sha256
 
 
 def test_job_state_after_success(api: httpx.Client, tmp_path: Path) -> None:
@@ -118,3 +121,19 @@ def test_a_text_pdf_converts_without_layout_models(api: httpx.Client, tmp_path: 
     assert_in_order(read_stream(api, job["job_id"]))
     markdown = api.get(f"/api/v1/jobs/{job['job_id']}/result", params={"format": "markdown"}).text
     assert "Hello PDF" in markdown
+
+
+def test_results_are_gzipped_when_accepted_and_name_their_charset_once(
+    api: httpx.Client, tmp_path: Path
+) -> None:
+    job = submit(api, MAKERS["docx"](tmp_path / "big.docx"))
+    assert job["created_at"] and job["updated_at"] == job["created_at"]  # the submit answer's own time
+    read_stream(api, job["job_id"])
+    url = f"/api/v1/jobs/{job['job_id']}/result"
+    packed = api.get(url, params={"format": "json"}, headers={"Accept-Encoding": "gzip"})
+    assert packed.headers["content-encoding"] == "gzip" and packed.json()["name"] == "big"
+    plain = api.get(url, params={"format": "json"}, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.content == packed.content
+    assert int(packed.headers["content-length"]) < len(plain.content) / 3
+    markdown = api.get(url, params={"format": "markdown"})
+    assert markdown.headers["content-type"] == "text/markdown; charset=utf-8"
