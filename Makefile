@@ -12,9 +12,11 @@ STAMPS := .make
 PIP_QUIET := { grep -v "is ignored: it is neither" || true; }
 # python for commands that need only the standard library (works before `make install`)
 PY_ANY = $(if $(wildcard $(PY)),$(PY),$(PYTHON))
-# e2e files about the API's edge and the web page, not the MCP server: the official-server pass skips them
+# e2e files about the API's edge, the web page, the CLI and the SDK, not the MCP server: the
+# official-server pass skips them
 NOT_MCP_E2E = --ignore=tests/e2e/test_edge_sessions.py --ignore=tests/e2e/test_edge_uploads.py \
-	--ignore=tests/e2e/test_api_errors.py --ignore=tests/e2e/test_web_page.py
+	--ignore=tests/e2e/test_api_errors.py --ignore=tests/e2e/test_web_page.py \
+	--ignore=tests/e2e/test_cli.py --ignore=tests/e2e/test_sdk.py
 UP_FLAGS = $(if $(filter 1 yes true,$(DETACH)),--detach) $(if $(COMPONENTS),--components $(COMPONENTS))
 
 .PHONY: help install install-test system-packages up down status test test-one bench clean distclean
