@@ -71,6 +71,7 @@ class JobController(Controller):
     @post(
         "/",
         operation_id="submitJob",
+        responses=openapi.problems("submitJob"),
         status_code=HTTP_202_ACCEPTED,
         opt={"rate": "submit"},
         operation_class=openapi.UploadOperation,
@@ -103,6 +104,7 @@ class JobController(Controller):
     @get(
         "/",
         operation_id="listJobs",
+        responses=openapi.problems("listJobs"),
         opt={"rate": "list"},
         summary="The session's jobs, newest first, a page at a time",
     )
@@ -122,13 +124,20 @@ class JobController(Controller):
             next=f"{views.PREFIX}?limit={limit}&offset={offset + limit}" if more else None,
         )
 
-    @get("/{job_id:uuid}", operation_id="getJob", summary="The job's current state", opt={"rate": "job"})
+    @get(
+        "/{job_id:uuid}",
+        operation_id="getJob",
+        responses=openapi.problems("getJob"),
+        summary="The job's current state",
+        opt={"rate": "job"},
+    )
     async def status(self, state: State, session: Session, job_id: uuid.UUID) -> views.JobView:
         return await load_job(state, str(job_id), session)
 
     @get(
         "/{job_id:uuid}/events",
         operation_id="streamJobEvents",
+        responses=openapi.problems("streamJobEvents"),
         summary="The job's events: Server-Sent Events resumable with Last-Event-ID, or a JSON page "
         "of the events after ?after= when the client accepts application/json",
         opt={"rate": "events"},
@@ -176,6 +185,7 @@ class JobController(Controller):
     @delete(
         "/{job_id:uuid}",
         operation_id="cancelJob",
+        responses=openapi.problems("cancelJob"),
         status_code=HTTP_202_ACCEPTED,
         summary="Ask to cancel a job; it ends as cancelled unless it ends otherwise first",
         opt={"rate": "cancel"},
@@ -193,6 +203,7 @@ class JobController(Controller):
     @get(
         "/{job_id:uuid}/result",
         operation_id="getJobResult",
+        responses=openapi.problems("getJobResult"),
         summary="The converted document",
         media_type="text/plain",
         opt={"rate": "result"},
