@@ -54,6 +54,11 @@ class Batch:
             outcomes[index] = outcome
         return [outcomes[i] for i in range(len(tasks))]
 
+    def under_way(self, job_id: str) -> None:
+        """A job was submitted and has not ended: ``cancel_all`` cancels it."""
+        with self._lock:
+            self._active.add(job_id)
+
     def cancel_all(self) -> int:
         """Stop starting files and cancel the jobs under way; how many were asked to cancel."""
         self.stopping.set()
@@ -79,8 +84,7 @@ class Batch:
         job_id = None
         try:
             job_id = self.client.submit(task.source).job_id
-            with self._lock:
-                self._active.add(job_id)
+            self.under_way(job_id)
             return self._follow(task, job_id, tracker)
         except ConversionFailed as failed:
             return self._failed(task, tracker, job_id, failed.code, failed.message, failed.recovery)

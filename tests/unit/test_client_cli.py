@@ -16,7 +16,7 @@ from docling_jobs.display import PlainDisplay, QuietDisplay, stage_of
 from docling_jobs.events import JobEvent
 from docling_jobs.plan import DOCUMENT_SUFFIXES, PlanError, Task, expand, plan
 from docling_jobs.tokens import TokenStore
-from tests.unit.fake_api import FAILED, SUCCEEDED, FakeApi
+from tests.unit.fake_api import BASE, FAILED, JOB_ID, SUCCEEDED, FakeApi
 
 
 def document(path: Path, text: str = "# x\n") -> Path:
@@ -158,3 +158,12 @@ def test_a_stale_remembered_session_is_replaced_once(tmp_path: Path) -> None:
     with Client(token="stale", renewable=True, on_token=saved.append, transport=api.client_transport()) as c:
         c.call("GET", "/api/v1/sessions/current")
     assert api.sessions_created == 1 and saved == [c.session.token]
+
+
+def test_ctrl_c_cancels_the_jobs_under_way_on_the_server() -> None:
+    api = FakeApi(SUCCEEDED)
+    with Client(transport=api.client_transport()) as client:
+        batch = Batch(client, "markdown", QuietDisplay(), io.BytesIO(), force=False)
+        batch.under_way(JOB_ID)
+        assert batch.cancel_all() == 1 and batch.stopping.is_set()
+    assert [(r.method, r.url.path) for r in api.requests if r.method == "DELETE"] == [("DELETE", BASE)]
