@@ -62,10 +62,17 @@ class Tracker:
         self.changed(self)
 
     def on_state(self, job: dict[str, Any]) -> None:
+        """A job state (the stream's ``sync``, a poll): its stage counts only when it is news (the
+        projection may lag behind the events already shown)."""
         with self.lock:
-            stage = job.get("stage")
-            self.stage = stage.replace("_", " ") if isinstance(stage, str) and stage else self.stage
-            self.interpolator.on_server(progress_of(job))
+            stage, progress = job.get("stage"), progress_of(job)
+            if (
+                isinstance(stage, str)
+                and stage
+                and (self.stage == "uploading" or progress > self.interpolator.target)
+            ):
+                self.stage = stage.replace("_", " ")
+            self.interpolator.on_server(progress)
         self.changed(self)
 
     def on_notice(self, text: str) -> None:

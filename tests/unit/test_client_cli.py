@@ -12,7 +12,7 @@ from rich.console import Console
 from contracts.formats import INPUT_TYPES
 from docling_jobs.batch import Batch
 from docling_jobs.client import Client
-from docling_jobs.display import PlainDisplay, QuietDisplay, stage_of
+from docling_jobs.display import LiveDisplay, PlainDisplay, QuietDisplay, display_for, stage_of
 from docling_jobs.events import JobEvent
 from docling_jobs.plan import DOCUMENT_SUFFIXES, PlanError, Task, expand, plan
 from docling_jobs.tokens import TokenStore
@@ -167,3 +167,18 @@ def test_ctrl_c_cancels_the_jobs_under_way_on_the_server() -> None:
         batch.under_way(JOB_ID)
         assert batch.cancel_all() == 1 and batch.stopping.is_set()
     assert [(r.method, r.url.path) for r in api.requests if r.method == "DELETE"] == [("DELETE", BASE)]
+
+
+def test_progress_fits_where_it_goes() -> None:
+    assert isinstance(display_for(Console(file=io.StringIO(), force_terminal=True), False), LiveDisplay)
+    assert isinstance(display_for(Console(file=io.StringIO(), force_terminal=False), False), PlainDisplay)
+    assert isinstance(display_for(Console(file=io.StringIO(), force_terminal=True), True), QuietDisplay)
+
+
+def test_a_lagging_state_does_not_take_the_stage_back() -> None:
+    out = io.StringIO()
+    tracker = PlainDisplay(Console(file=out, width=200)).track("r.md")
+    tracker.on_event(JobEvent(3, "ConversionProgressed", {"data": {"stage": "converting", "progress": 15}}))
+    tracker.on_state({"stage": "queued", "progress": 0})
+    tracker.on_state({"stage": "exporting_json", "progress": 50})
+    assert out.getvalue().splitlines() == ["r.md: converting", "r.md: exporting json"]
