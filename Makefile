@@ -12,9 +12,11 @@ STAMPS := .make
 PIP_QUIET := { grep -v "is ignored: it is neither" || true; }
 # python for commands that need only the standard library (works before `make install`)
 PY_ANY = $(if $(wildcard $(PY)),$(PY),$(PYTHON))
-# e2e files about the API's edge, the web page and the infrastructure faults, not the MCP server: the official-server pass skips them
+# e2e files about the API's edge, the web page, the CLI, the SDK and the infrastructure faults, not
+# the MCP server: the official-server pass skips them
 NOT_MCP_E2E = --ignore=tests/e2e/test_edge_sessions.py --ignore=tests/e2e/test_edge_uploads.py \
 	--ignore=tests/e2e/test_api_errors.py --ignore=tests/e2e/test_web_page.py \
+	--ignore=tests/e2e/test_cli.py --ignore=tests/e2e/test_sdk.py \
 	--ignore=tests/e2e/test_infrastructure_faults.py --ignore=tests/e2e/test_network_faults.py \
 	--ignore=tests/e2e/test_full_disk.py
 # where backup sets and the WAL archive go (make up archives WAL there; see CLAUDE.md "Backup & Recovery")
@@ -114,11 +116,12 @@ $(STAMPS)/python: | $(STAMPS)
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "need Python 3.11, got " + sys.version)'
 	touch $@
 
-$(STAMPS)/venv: requirements/services.txt $(wildcard pyproject.toml) | $(STAMPS)/python
+$(STAMPS)/venv: requirements/services.txt $(wildcard pyproject.toml) clients/pyproject.toml | $(STAMPS)/python
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip 2>&1 | $(PIP_QUIET)
 	$(PY) -m pip install -q -r requirements/services.txt 2>&1 | $(PIP_QUIET)
 	if [ -f pyproject.toml ]; then $(PY) -m pip install -q -e . --no-deps 2>&1 | $(PIP_QUIET); fi
+	$(PY) -m pip install -q -e clients --no-deps 2>&1 | $(PIP_QUIET)  # the SDK and CLI, its own distribution
 	touch $@
 
 $(STAMPS)/venv-test: requirements/test.txt $(STAMPS)/venv

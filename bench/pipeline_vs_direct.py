@@ -35,7 +35,7 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from clients.docling_jobs.client import Client
+from docling_jobs.client import Client
 from tests.documents import MAKERS
 
 
@@ -43,10 +43,10 @@ def through_pipeline(client: Client, path: Path) -> float:
     started = time.perf_counter()
     job = client.submit(path)
     last = None
-    for event in client.events(job["job_id"]):
+    for event in client.events(job.job_id):
         last = event
     assert last is not None and last.type == "ConversionSucceeded", last
-    client.result(job["job_id"], "markdown")
+    client.result(job.job_id, "markdown")
     return time.perf_counter() - started
 
 

@@ -1,108 +1,128 @@
-"""``docling-jobs convert FILE [--format markdown|html|json] [-o OUT] [-q]``.
+"""``docling-jobs convert INPUT... [-f markdown|html|json] [-o FILE|-|DIR] [--output-dir DIR]
+[--force] [-j N] [--json] [-q]``: typer for the options, rich for the bars and the summary.
 
-Shows a progress bar (interpolated progress, stage, "Using backup connection" when polling),
-writes the result and exits 0; a failed job prints its code, message and recovery and exits 1.
+Exit codes: 0 every file converted, 1 some failed, 2 usage (bad options, bad or unsafe outputs:
+nothing is uploaded then), 130 interrupted (Ctrl-C cancels the jobs under way on the server).
+The session is remembered per API address (``docling_jobs.tokens``) unless ``--token`` or
+``DOCLING_JOBS_TOKEN`` gives one.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
+import signal
 import sys
+from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
-import httpx
+import typer
+from rich.console import Console
 
-from clients.docling_jobs.client import DEFAULT_URL, ApiError, Client, JobEvent
-from clients.docling_jobs.progress_bar import ProgressBar
+from docling_jobs.batch import Batch, Outcome
+from docling_jobs.calls import DEFAULT_URL, URL_ENV
+from docling_jobs.client import Client
+from docling_jobs.display import display_for
+from docling_jobs.errors import DoclingJobsError
+from docling_jobs.plan import STDOUT, PlanError, Task, expand, plan
+from docling_jobs.report import print_failures, print_json, print_summary
+from docling_jobs.session import TOKEN_ENV
+from docling_jobs.tokens import TokenStore
 
-SUFFIX = {"markdown": ".md", "html": ".html", "json": ".json"}
-
-
-def failure_of_event(event: JobEvent) -> dict | None:
-    """None when the terminal event is a success, else its code, message and recovery."""
-    if event.type == "ConversionSucceeded":
-        return None
-    return event.data if "code" in event.data else {"code": event.type, "message": "the job did not succeed"}
-
-
-def failure_of_state(job: dict) -> dict | None:
-    """None when the final job state is a success, else its error (or its status as the code)."""
-    if job.get("status") == "succeeded":
-        return None
-    return job.get("error") or {"code": job.get("status"), "message": "the job did not succeed"}
+INTERRUPTED = 130
+USAGE = 2
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Convert documents with docling-jobs.")
 
 
-def follow(client: Client, job_id: str, bar: ProgressBar) -> dict | None:
-    """Follow the job to its end on the bar; its failure (code, message, recovery) or None."""
-    last = None
-    for event in client.events(job_id, on_state=bar.on_state, on_notice=bar.on_notice):
-        bar.on_event(event)
-        last = event
-    failure = failure_of_event(last) if last and last.terminal else failure_of_state(client.status(job_id))
-    if failure is None:
-        bar.complete()
-    return failure
+class Format(StrEnum):
+    markdown = "markdown"
+    html = "html"
+    json = "json"
 
 
-def convert(client: Client, path: Path, fmt: str, out: Path | None, quiet: bool) -> int:
-    job = client.submit(path)
-    with ProgressBar(sys.stderr, enabled=not quiet) as bar:
-        failure = follow(client, job["job_id"], bar)
-    if failure is not None:
-        print(
-            f"failed: {failure.get('code')}: {failure.get('message')} ({failure.get('recovery') or ''})",
-            file=sys.stderr,
-        )
-        return 1
-    content = client.result(job["job_id"], fmt)
-    target = out or path.with_suffix(SUFFIX[fmt])
-    target.write_bytes(content)
-    print(f"wrote {target} ({len(content)} bytes)", file=sys.stderr)
-    return 0
+@app.callback()
+def root(
+    ctx: typer.Context,
+    api_url: Annotated[str, typer.Option(envvar=URL_ENV, help="base URL of the API")] = DEFAULT_URL,
+    token: Annotated[str | None, typer.Option(envvar=TOKEN_ENV, help="an existing session's token")] = None,
+) -> None:
+    ctx.obj = (api_url.rstrip("/"), token)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="docling-jobs", description="Convert documents with docling-jobs.")
-    parser.add_argument(
-        "--api-url",
-        default=os.environ.get("DOCLING_JOBS_API_URL", DEFAULT_URL),
-        help="base URL of the API (env DOCLING_JOBS_API_URL, default %(default)s)",
-    )
-    parser.add_argument(
-        "--token",
-        default=None,
-        help="an existing session's token (env DOCLING_JOBS_TOKEN; default: a new session)",
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    conv = sub.add_parser("convert", help="upload a document, follow its progress, write the result")
-    conv.add_argument("file", type=Path)
-    conv.add_argument("--format", choices=sorted(SUFFIX), default="markdown")
-    conv.add_argument(
-        "-o",
-        "--output",
-        type=Path,
-        default=None,
-        help="where to write the result (default: FILE with the format's suffix)",
-    )
-    conv.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    return parser
+@app.command()
+def convert(
+    ctx: typer.Context,
+    inputs: Annotated[list[str], typer.Argument(help="files, folders (searched recursively) or globs")],
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="result format")] = Format.markdown,
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="FILE (one input), - (stdout) or DIR")
+    ] = None,
+    output_dir: Annotated[Path | None, typer.Option(help="folder for the results (default: current)")] = None,
+    force: Annotated[bool, typer.Option(help="replace existing result files (never an input)")] = False,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, max=32, help="files converted at once")] = 4,
+    as_json: Annotated[bool, typer.Option("--json", help="print the outcome as JSON on stdout")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress, no summary")] = False,
+) -> None:
+    """Upload documents, follow their conversion, write the results."""
+    err = Console(stderr=True)
+    tasks = _planned(inputs, fmt.value, output, output_dir, force, as_json, err)
+    api_url, token = ctx.obj
+    with _client(api_url, token) as client:
+        outcomes = _run(client, tasks, fmt.value, jobs, quiet, force, err)
+    _report(outcomes, as_json, quiet, err)
+    raise typer.Exit(0 if all(o.converted for o in outcomes) else 1)
+
+
+def _planned(inputs: list[str], fmt: str, output: str | None, output_dir: Path | None, force: bool,
+             as_json: bool, err: Console) -> list[Task]:  # fmt: skip
+    try:
+        if as_json and output == STDOUT:
+            raise PlanError("--json and -o - both write to stdout: choose one")
+        return plan(expand(inputs), fmt, output, output_dir, force)
+    except PlanError as refused:
+        err.print(f"error: {refused}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(USAGE) from None
+
+
+def _client(api_url: str, token: str | None) -> Client:
+    if token:
+        return Client(api_url, token=token, renewable=False)
+    store = TokenStore()
+    return Client(api_url, token=store.get(api_url), renewable=True, on_token=lambda t: store.put(api_url, t))
+
+
+def _run(client: Client, tasks: list[Task], fmt: str, jobs: int, quiet: bool, force: bool,
+         err: Console) -> list[Outcome]:  # fmt: skip
+    batch = Batch(client, fmt, display_for(err, quiet), sys.stdout.buffer, force)
+    try:
+        client.call("GET", "/api/v1/sessions/current")  # one session for every file, made or renewed once
+        with batch.display:
+            return batch.run(tasks, jobs)
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the cancelling short
+        cancelled = batch.cancel_all()
+        err.print(f"interrupted: cancelled {cancelled} job(s) on the server", highlight=False, soft_wrap=True)
+        raise typer.Exit(INTERRUPTED) from None
+    except DoclingJobsError as error:
+        err.print(f"error: {error}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+def _report(outcomes: list[Outcome], as_json: bool, quiet: bool, err: Console) -> None:
+    if as_json:
+        print_json(outcomes, sys.stdout)
+    elif quiet:
+        print_failures(outcomes, err)
+    else:
+        print_summary(outcomes, err)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if not args.file.is_file():
-        print(f"no such file: {args.file}", file=sys.stderr)
-        return 2
+    """Run the CLI and return its exit code."""
     try:
-        with Client(args.api_url, token=args.token) as client:
-            return convert(client, args.file, args.format, args.output, args.quiet)
-    except ApiError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except httpx.TransportError as error:
-        print(f"cannot reach the API at {args.api_url}: {error}", file=sys.stderr)
-        return 1
+        app(args=argv, prog_name="docling-jobs")
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    return 0
 
 
 if __name__ == "__main__":

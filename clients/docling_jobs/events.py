@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 JOB_EVENT_TYPES = frozenset(
     {
@@ -28,17 +29,18 @@ class JobEvent:
 
     id: int
     type: str
-    envelope: dict
+    envelope: dict[str, Any]
 
     @property
-    def data(self) -> dict:
-        return self.envelope.get("data", {})
+    def data(self) -> dict[str, Any]:
+        data = self.envelope.get("data")
+        return data if isinstance(data, dict) else {}
 
     @property
     def terminal(self) -> bool:
         return self.type in TERMINAL_EVENTS
 
 
-def is_over(job: dict) -> bool:
+def is_over(job: dict[str, Any]) -> bool:
     """Whether a job state (``GET /api/v1/jobs/{id}``) is final."""
     return job.get("status") in TERMINAL_STATUSES

@@ -24,10 +24,10 @@ import time
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
-from clients.docling_jobs.backoff import Random, ReconnectionManager
-from clients.docling_jobs.events import JOB_EVENT_TYPES, JobEvent, is_over
+from docling_jobs.backoff import Random, ReconnectionManager
+from docling_jobs.events import JOB_EVENT_TYPES, JobEvent, is_over
 
 SYNC = "sync"
 BACKUP_NOTICE = "Using backup connection"
@@ -54,7 +54,7 @@ class Poll:
     """One poll: the events after the asked id (None: the server cannot list them) and the state."""
 
     events: list[JobEvent] | None
-    job: dict
+    job: dict[str, Any]
 
 
 class Transport(Protocol):
@@ -63,7 +63,7 @@ class Transport(Protocol):
     def poll(self, job_id: str, after: int) -> Poll: ...
 
 
-def sync_state(data: str) -> dict | None:
+def sync_state(data: str) -> dict[str, Any] | None:
     """The job state carried by a ``sync`` message: its ``job`` object if it has one, else itself."""
     try:
         body = json.loads(data)
@@ -100,7 +100,7 @@ class LiveEvents:
         job_id: str,
         after: int = 0,
         *,
-        on_state: Callable[[dict], None] | None = None,
+        on_state: Callable[[dict[str, Any]], None] | None = None,
         on_notice: Callable[[str], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: Random = random.random,

@@ -13,24 +13,22 @@ the events it could not list.
 from __future__ import annotations
 
 from collections.abc import Generator
+from typing import Any
 
 import httpx
 from httpx_sse import connect_sse
 
-from clients.docling_jobs.errors import checked
-from clients.docling_jobs.events import JobEvent
-from clients.docling_jobs.live import ConnectionLost, JobOver, Poll, SseMessage
+from docling_jobs.calls import job_path
+from docling_jobs.errors import checked
+from docling_jobs.events import JobEvent
+from docling_jobs.live import ConnectionLost, JobOver, Poll, SseMessage
 
 SSE_TIMEOUT = httpx.Timeout(30.0, read=60.0)  # the server sends a heartbeat every 15 s
 UNLISTABLE = frozenset({404, 406})  # the events-after-id poll is not offered
 LIST_TRIES = 3
 
 
-def job_path(job_id: str) -> str:
-    return f"/api/v1/jobs/{job_id}"
-
-
-def parse_page(body: dict) -> Poll:
+def parse_page(body: dict[str, Any]) -> Poll:
     """``{"events": [{"id": n, "event": "Type", "data": <envelope>}...], "job": <state>}`` as a Poll."""
     events = [JobEvent(int(item["id"]), item["event"], item["data"]) for item in body.get("events", [])]
     return Poll(events, body.get("job") or {})
@@ -88,10 +86,11 @@ class HttpTransport:
         self.events_listable = page is not None
         return page
 
-    def job(self, job_id: str) -> dict:
+    def job(self, job_id: str) -> dict[str, Any]:
         response = self.http.get(job_path(job_id))
         _retryable(response)
-        return checked(response).json()
+        state: dict[str, Any] = checked(response).json()
+        return state
 
     def _events_after(self, job_id: str, after: int) -> Poll | None:
         """The events-after-id page, or None when the server does not offer it (or not readably)."""

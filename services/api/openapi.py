@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import (
     Components,
     OpenAPIMediaType,
@@ -13,6 +14,8 @@ from litestar.openapi.spec import (
     Schema,
     SecurityScheme,
 )
+
+from contracts import errors
 
 UPLOAD_BODY = RequestBody(
     required=True,
@@ -38,6 +41,8 @@ class UploadOperation(Operation):
             self.request_body = UPLOAD_BODY
 
 
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
 # a session, presented either way (see services/api/guard.py)
 COMPONENTS = Components(
     security_schemes={
@@ -53,3 +58,50 @@ COMPONENTS = Components(
     }
 )
 SESSION_REQUIRED = [{"session_bearer": []}, {"session_cookie": []}]
+
+
+@dataclass
+class ProblemDetails:
+    """RFC 9457 problem+json, as every error of this API is answered (``services/api/problems.py``)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    recovery: str | None
+    instance: str
+
+
+# what any route can answer: too many requests, a dependency away, a fault of ours
+ANY_ROUTE = ("E113", "E503", "E500")
+WITH_SESSION = ("E112", *ANY_ROUTE)
+ROUTE_CODES = {
+    "createSession": ANY_ROUTE,
+    "getSession": WITH_SESSION,
+    "endSession": WITH_SESSION,
+    "submitJob": ("E100", "E101", "E102", "E103", "E109", "E110", "E111", *WITH_SESSION),
+    "listJobs": ("E100", *WITH_SESSION),
+    "getJob": ("E100", "E104", *WITH_SESSION),
+    "streamJobEvents": ("E100", "E104", *WITH_SESSION),
+    "cancelJob": ("E100", "E104", "E108", *WITH_SESSION),
+    "getJobResult": ("E100", "E104", "E105", "E106", *WITH_SESSION),
+}
+
+
+def problems(operation_id: str) -> dict[int, ResponseSpec]:
+    """The error answers of one operation, one per HTTP status, naming each code, its meaning and
+    its recovery action; they replace Litestar's default 400 (another shape)."""
+    by_status: dict[int, list[errors.ErrorCode]] = {}
+    for code in ROUTE_CODES[operation_id]:
+        entry = errors.get(code)
+        by_status.setdefault(entry.http_status, []).append(entry)
+    return {
+        status: ResponseSpec(
+            data_container=ProblemDetails,
+            media_type=PROBLEM_MEDIA_TYPE,
+            generate_examples=False,
+            description="; ".join(f"{e.code} {e.title}: {e.message} Recovery: {e.recovery}" for e in entries),
+        )
+        for status, entries in sorted(by_status.items())
+    }

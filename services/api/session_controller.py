@@ -44,6 +44,7 @@ class SessionController(Controller):
     @post(
         "/",
         operation_id="createSession",
+        responses=openapi.problems("createSession"),
         status_code=HTTP_201_CREATED,
         summary="Start a session: the answer sets an HttpOnly cookie and carries the bearer token",
         opt={"rate": "session_create"},
@@ -61,6 +62,7 @@ class SessionController(Controller):
     @get(
         "/current",
         operation_id="getSession",
+        responses=openapi.problems("getSession"),
         summary="The session this request presents",
         dependencies={"session": Provide(guard.current_session)},
         opt={"rate": "session"},
@@ -72,6 +74,7 @@ class SessionController(Controller):
     @delete(
         "/current",
         operation_id="endSession",
+        responses=openapi.problems("endSession"),
         status_code=HTTP_204_NO_CONTENT,
         summary="End the session; its jobs are no longer reachable through it",
         dependencies={"session": Provide(guard.current_session)},

@@ -89,9 +89,13 @@ def from_row(row: dict) -> JobView:
     )
 
 
-def submitted(job_id: str, filename: str | None = None, size_bytes: int | None = None) -> JobView:
-    """A job whose submission is in the log but not yet in the projection."""
+def submitted(
+    job_id: str, filename: str | None = None, size_bytes: int | None = None, at: datetime | None = None
+) -> JobView:
+    """A job whose submission is in the log but not yet in the projection (``at``: when it was)."""
     return JobView(
+        created_at=at,
+        updated_at=at,
         job_id=job_id,
         status="submitted",
         stage="queued",

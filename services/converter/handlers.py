@@ -30,6 +30,7 @@ from services.converter.adapters.render import html_from_json
 from services.converter.adapters.results import ResultStore
 from services.converter.breaker import Admission
 from services.converter.checkpoint import FORMATS, Checkpoint
+from services.converter.naming import named
 from services.runtime.bus import OutcomeTaken
 
 log = logging.getLogger(__name__)
@@ -195,6 +196,7 @@ async def on_upload_stored(event: UploadStored, deps: Deps) -> None:
         outputs = await _run(job)
         if outputs is None:
             return
+        outputs = named(outputs, event.filename)  # not the sha256 the MCP server read the upload as
         hashes = await deps.results.save(event.job_id, outputs)
         await deps.publish(
             ConversionSucceeded(

@@ -5,8 +5,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from clients.docling_jobs.session import TOKEN_ENV
 from devstack import Stack
+from docling_jobs.session import TOKEN_ENV
 from tests.e2e.helpers import new_session
 
 

@@ -59,11 +59,14 @@ def test_html_and_json_results(api: httpx.Client, tmp_path: Path) -> None:
 
     html = api.get(f"/api/v1/jobs/{job['job_id']}/result", params={"format": "html"})
     assert html.headers["content-type"].startswith("text/html")
-    assert "<html" in html.text and title in html.text
+    assert "<html" in html.text and title in html.text and "<title>report</title>" in html.text
+    assert 'filename="report.html"' in html.headers["content-disposition"]
 
     doc = api.get(f"/api/v1/jobs/{job['job_id']}/result", params={"format": "json"})
     assert doc.headers["content-type"].startswith("application/json")
-    assert any(item.get("text") == title for item in json.loads(doc.text)["texts"])
+    document = json.loads(doc.text)
+    assert any(item.get("text") == title for item in document["texts"])
+    assert (document["name"], document["origin"]["filename"]) == ("report", "report.docx")  # not the sha256
 
 
 def test_job_state_after_success(api: httpx.Client, tmp_path: Path) -> None:
@@ -134,3 +137,19 @@ def test_public_events_carry_nothing_internal(
     for shown in (streamed, polled):
         assert "ConversionSucceeded" in shown
         assert not [value for value in internals if value in shown], shown
+
+
+def test_results_are_gzipped_when_accepted_and_name_their_charset_once(
+    api: httpx.Client, tmp_path: Path
+) -> None:
+    job = submit(api, MAKERS["docx"](tmp_path / "big.docx"))
+    assert job["created_at"] and job["updated_at"] == job["created_at"]  # the submit answer's own time
+    read_stream(api, job["job_id"])
+    url = f"/api/v1/jobs/{job['job_id']}/result"
+    packed = api.get(url, params={"format": "json"}, headers={"Accept-Encoding": "gzip"})
+    assert packed.headers["content-encoding"] == "gzip" and packed.json()["name"] == "big"
+    plain = api.get(url, params={"format": "json"}, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.content == packed.content
+    assert int(packed.headers["content-length"]) < len(plain.content) / 3
+    markdown = api.get(url, params={"format": "markdown"})
+    assert markdown.headers["content-type"] == "text/markdown; charset=utf-8"

@@ -29,10 +29,10 @@ import httpx
 import pytest
 import redis
 
-from clients.docling_jobs import backoff
-from clients.docling_jobs.client import Client, JobEvent
-from clients.docling_jobs.live import BACKUP_NOTICE, POLL_INTERVAL_S
 from devstack import Stack
+from docling_jobs import backoff
+from docling_jobs.client import Client, JobEvent
+from docling_jobs.live import BACKUP_NOTICE, POLL_INTERVAL_S
 from tests.documents import make_markdown
 from tests.e2e.helpers import authorized, copies, held, submit
 from tests.e2e.proxy import Connection, Cut, Proxy
@@ -358,7 +358,7 @@ def test_unreachable_sse_falls_back_to_polling(stack: Stack, tmp_path: Path, see
 # waits would otherwise take about three minutes. Everything else (HTTP, the proxy, the stack) is real.
 FAST_CLI = """
 import sys, time
-from clients.docling_jobs import cli
+from docling_jobs import cli
 class FastClient(cli.Client):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, sleep=lambda seconds: time.sleep(seconds / 100), **kwargs)
@@ -376,6 +376,7 @@ def test_cli_announces_the_backup_connection(stack: Stack, tmp_path: Path, seed:
             text=True,
             timeout=90,
             cwd=Path(__file__).parents[2],
+            env={**os.environ, "PYTHONPATH": str(Path(backoff.__file__).parents[1])},  # the SDK, clients/
         )
     assert done.returncode == 0, done.stderr
     assert BACKUP_NOTICE in done.stderr and "100%" in done.stderr

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
 
 from devstack import Stack
 from tests.documents import make_docx
@@ -19,6 +19,7 @@ from tests.waiting import wait_for
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 CONVERSION_S = 60
 expect.set_options(timeout=30_000)  # Playwright's default 5 s is short for a browser on a loaded machine
+MAX_TRIES = 10  # the seed's reconnection tries
 
 
 @pytest.fixture(scope="module")
@@ -114,3 +115,107 @@ def test_another_browser_does_not_see_the_first_ones_documents(
     finally:
         first.close()
         second.close()
+
+
+# -- the seed's promises: downloads, clean state, interpolation, reconnection -------------------
+
+
+def test_the_download_has_the_original_name_and_a_second_upload_starts_clean(
+    person: BrowserContext, stack: Stack, tmp_path: Path
+) -> None:
+    page, problems = opened(person)
+    upload(page, make_docx(tmp_path / "Quarterly report.docx"))
+    expect(page.locator("#status")).to_have_text("Done", timeout=CONVERSION_S * 1000)
+    with page.expect_download() as download:
+        page.locator("#downloads a", has_text="markdown").click()
+    assert download.value.suggested_filename == "Quarterly report.md"
+    expect(page.locator("#preview")).to_be_visible()
+    assert page.locator("#preview").get_attribute("sandbox") == ""  # no scripts, no same origin
+    assert "Content-Security-Policy" in (page.locator("#preview").get_attribute("srcdoc") or "")
+
+    fake = tmp_path / "second.docx"
+    fake.write_bytes(b"plain text pretending to be a Word document")
+    upload(page, fake)
+    expect(page.locator("#error")).to_contain_text("E111", timeout=30_000)
+    assert page.locator("#status").inner_text() == "Failed"  # not the first job's "Done"
+    assert page.locator("#downloads a").count() == 0 and page.locator("#bar").is_hidden()
+    assert page.locator("#preview").is_hidden() and page.locator("#events li").count() == 0
+    shown = page.evaluate("window.doclingJobs.shown")
+    assert shown == sorted(shown) and shown[-1] == 100  # the first job's bar never went down
+    assert problems == []
+
+
+def test_the_bar_moves_between_sparse_updates_and_never_goes_down(person: BrowserContext) -> None:
+    """The page's own interpolator on the page's clock: 100 ms ticks, +1 a tick, half the gap when
+    more than 10 behind, a lower server value ignored, a pause after 5 s of silence, 100 at once."""
+    page = person.new_page()
+    page.clock.install()
+    page.goto("/")
+    values = page.evaluate(
+        """() => {
+        const bar = document.createElement("progress"); bar.max = 100;
+        const p = new window.doclingJobs.Interpolator(bar), seen = [];
+        const ticks = (n) => { for (let i = 0; i < n; i++) { p.tick(); seen.push(bar.value); } };
+        p.news(5); ticks(3);          // 1, 2, 3
+        p.news(40); ticks(3);         // catch-up: 21.5, 30.75, then +1: 31.75
+        p.news(20); ticks(2);         // lower: ignored, still +1 a tick toward 40
+        return seen;
+    }"""
+    )
+    assert values == [1, 2, 3, 21.5, 30.75, 31.75, 32.75, 33.75]
+    page.clock.run_for(5_000)
+    stale = page.evaluate(
+        """() => { const bar = document.createElement("progress"); bar.max = 100;
+        const p = new window.doclingJobs.Interpolator(bar); p.news(50); p.tick();
+        const first = bar.value; window.__p = p; return first; }"""
+    )
+    page.clock.run_for(5_000)  # five seconds without news: the bar waits
+    assert stale == 25 and page.evaluate("window.__p.tick(), window.__p.displayed") == 25
+    assert page.evaluate("window.__p.complete(), window.__p.displayed") == 100
+
+
+def test_with_the_event_stream_dropped_it_backs_off_then_polls_and_ends_done(
+    person: BrowserContext, tmp_path: Path
+) -> None:
+    """Every SSE request is dropped at the browser's network layer (the JSON polling form passes):
+    ten reconnections on the seed's schedule (driven by the page's clock), then "Using backup
+    connection" and polling every 2 s until Done."""
+    page, problems = person.new_page(), []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    dropped: list[str] = []
+
+    def drop_sse(route: Route) -> None:
+        if "application/json" in (route.request.headers.get("accept") or ""):
+            route.continue_()
+        else:
+            dropped.append(route.request.url)
+            route.abort("connectionreset")
+
+    page.route("**/api/v1/jobs/*/events*", drop_sse)
+    page.clock.install()
+    page.goto("/")
+    upload(page, make_docx(tmp_path / "offline.docx"))
+    for attempt in range(MAX_TRIES):
+        delays = wait_for(lambda n=attempt: reconnections(page, n + 1), 30, f"reconnection {attempt + 1}")
+        page.clock.run_for(int(delays[attempt]) + 50)
+    expect(page.locator("#connection")).to_have_text("Using backup connection", timeout=30_000)
+    delays = reconnections(page, MAX_TRIES)
+    nominal = [min(30_000, 1000 * 2**k) for k in range(MAX_TRIES)]
+    assert len(delays) == MAX_TRIES and all(
+        0.9 * n <= d <= 1.1 * n for n, d in zip(nominal, delays, strict=True)
+    )
+    assert len(dropped) == 1 + MAX_TRIES
+
+    def done_after_a_poll() -> bool:
+        page.clock.run_for(2_000)
+        return page.locator("#status").inner_text() == "Done"
+
+    wait_for(done_after_a_poll, CONVERSION_S, "the polled job to end Done", every=0.2)
+    expect(page.locator("#downloads a")).to_have_text(["markdown", "html", "json"])
+    assert page.locator("#bar").get_attribute("value") == "100"
+    assert len(dropped) == 1 + MAX_TRIES and problems == []  # no SSE was tried once polling began
+
+
+def reconnections(page: Page, at_least: int) -> list[float] | None:
+    delays = page.evaluate("window.doclingJobs.reconnections")
+    return delays if len(delays) >= at_least else None

@@ -82,8 +82,10 @@ class FakeApi:
         self.requests.append(request)
         if request.headers.get("authorization") != f"Bearer {SESSION_ID}":
             return httpx.Response(401, json={"code": "E112"})
+        if path == "/api/v1/sessions/current":
+            return httpx.Response(200, json={"session_id": SESSION_ID})
         if request.method == "POST":
-            return httpx.Response(202, json={"job_id": JOB_ID})
+            return httpx.Response(202, json={"job_id": JOB_ID, "status": "submitted"})
         if path == BASE:
             return httpx.Response(200, json=self.job())
         if path == f"{BASE}/result":

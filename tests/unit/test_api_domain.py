@@ -1,5 +1,6 @@
 import pytest
 
+from services.api import domain
 from services.api.domain import parse_last_event_id
 from services.api.ratelimits import Decision, Policy, headers, slide
 from services.api.uploads import content_problem, filename_problem, size_problem, type_problem
@@ -161,7 +162,7 @@ def test_rate_limit_headers_follow_the_ietf_draft() -> None:
 def test_the_default_limits_fit_the_clients_polling_fallback() -> None:
     """The client polls the events page (and, when it cannot list, the job) every 2 s: 30 a minute
     a job. The defaults leave room for several jobs followed at once, and for reconnections."""
-    from clients.docling_jobs.live import POLL_INTERVAL_S
+    from docling_jobs.live import POLL_INTERVAL_S
     from services.api.settings import RATE_LIMIT_DEFAULTS
 
     per_minute = {name: Policy.parse(name, spec) for name, spec in RATE_LIMIT_DEFAULTS.items()}
@@ -170,3 +171,24 @@ def test_the_default_limits_fit_the_clients_polling_fallback() -> None:
         policy = per_minute[endpoint]
         assert policy.limit / policy.window_s * 60 >= 4 * polls, endpoint
     assert per_minute["submit"].limit < per_minute["events"].limit  # submitting is the costly one
+
+
+def test_a_result_is_downloaded_under_the_uploads_name() -> None:
+    from services.api.uploads import result_disposition
+
+    assert result_disposition("report.docx", "markdown") == (
+        "attachment; filename=\"report.md\"; filename*=UTF-8''report.md"
+    )
+    assert result_disposition('Bilan "été".pptx', "html") == (
+        "attachment; filename=\"Bilan __t__.html\"; filename*=UTF-8''Bilan%20%22%C3%A9t%C3%A9%22.html"
+    )
+    assert result_disposition(None, "json").startswith('attachment; filename="result.json"')
+
+
+@pytest.mark.parametrize(
+    ("header", "accepted"),
+    [("gzip, deflate, br", True), ("br;q=1.0, gzip;q=0.5", True), ("gzip;q=0", False), ("*", True),
+     ("identity", False), (None, False), ("gzip;q=x", False)],
+)  # fmt: skip
+def test_gzip_is_sent_only_when_accepted(header: str | None, accepted: bool) -> None:
+    assert domain.accepts_gzip(header) is accepted

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clients.docling_jobs.backoff import MAX_TRIES, ReconnectionManager, delay, nominal
+from docling_jobs.backoff import MAX_TRIES, ReconnectionManager, delay, nominal
 
 unit_floats = st.floats(min_value=0.0, max_value=1.0)
 

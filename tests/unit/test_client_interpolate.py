@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clients.docling_jobs.interpolate import (
+from docling_jobs.interpolate import (
     CATCH_UP_GAP,
     MAX_STEP,
     STALE_AFTER_S,

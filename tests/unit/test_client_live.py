@@ -10,9 +10,9 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from clients.docling_jobs.errors import ApiError
-from clients.docling_jobs.events import JobEvent
-from clients.docling_jobs.live import BACKUP_NOTICE, ConnectionLost, JobOver, LiveEvents, Poll, SseMessage
+from docling_jobs.errors import ApiError
+from docling_jobs.events import JobEvent
+from docling_jobs.live import BACKUP_NOTICE, ConnectionLost, JobOver, LiveEvents, Poll, SseMessage
 
 SCHEDULE = [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0, 30.0, 30.0]  # jitter source fixed at 0.5
 TYPES = [

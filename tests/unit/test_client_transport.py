@@ -5,10 +5,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from clients.docling_jobs.client import Client
-from clients.docling_jobs.errors import ApiError
-from clients.docling_jobs.live import BACKUP_NOTICE, ConnectionLost, JobOver
-from clients.docling_jobs.transport import HttpTransport, parse_page
+from docling_jobs.client import Client
+from docling_jobs.errors import ApiError
+from docling_jobs.live import BACKUP_NOTICE, ConnectionLost, JobOver
+from docling_jobs.transport import HttpTransport, parse_page
 from tests.unit.fake_api import BASE, JOB_ID, SESSION_ID, SUCCEEDED, FakeApi
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from clients.docling_jobs import backoff, interpolate, live
 from contracts import keys
+from docling_jobs import backoff, interpolate, live
 from services.api.settings import ApiSettings
 from services.converter import breaker, checkpoint
 from services.converter.adapters.checkpoints import SCHEMA
