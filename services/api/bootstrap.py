@@ -18,6 +18,7 @@ from services.api.adapters.live import EventFeed
 from services.api.adapters.read_model import ReadModel
 from services.api.adapters.sessions import SessionStore
 from services.api.settings import RATE_LIMIT_DEFAULTS, ApiSettings
+from services.api.stream_slots import StreamSlots
 from services.runtime import bus, schema
 
 
@@ -56,6 +57,7 @@ def lifespan(settings: ApiSettings) -> Callable[[Litestar], AbstractAsyncContext
             fallback=fallback,
             sessions=SessionStore(redis, fallback),
             limiter=RateLimiter(redis, fallback),
+            stream_slots=StreamSlots(settings.sse_max_streams, settings.sse_max_streams_per_session),
         )
         app.state.health_http = httpx.AsyncClient(timeout=2.0)  # the health report's MCP probe
         try:
