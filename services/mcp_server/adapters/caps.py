@@ -133,7 +133,8 @@ class _DepthProbe(HTMLParser):
 
     def __init__(self, limit: int) -> None:
         super().__init__(convert_charrefs=False)
-        self.limit, self.open = limit, []
+        self.limit = limit
+        self.open: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
         if tag in VOID:
