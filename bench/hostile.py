@@ -140,6 +140,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cap-mb", type=int, default=1024, help="peak RSS cap of every non-worker process")
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # each line as it is printed, also into a file
     lift_rate_limits()
     with tempfile.TemporaryDirectory(prefix="bench-hostile-") as tmp:
         stack = Stack(Path(tmp) / "stack", Ports.free())

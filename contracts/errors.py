@@ -94,6 +94,13 @@ CODES = _table(
         "Use the service's own page, or send the session as Authorization: Bearer <token>",
         403,
     ),
+    ErrorCode(
+        "E115",
+        "Too many live streams",
+        "Too many live event streams are open.",
+        "Close another stream of this session, or poll with Accept: application/json",
+        429,
+    ),
     # -- the MCP path: the seed's JSON-RPC table -------------------------------------------
     ErrorCode(
         "E200", "Server communication error", "Server communication error", "Retry after 5 seconds", 502

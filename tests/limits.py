@@ -16,3 +16,6 @@ def lift_rate_limits(environ: MutableMapping[str, str] = os.environ) -> None:
     """Set every ``API_RATE_LIMIT_<ENDPOINT>`` to a limit no test or benchmark reaches."""
     for endpoint in RATE_LIMIT_DEFAULTS:
         environ[f"API_RATE_LIMIT_{endpoint.upper()}"] = GENEROUS
+    # the suite follows many jobs of one session at once (test_live_progress: 10, reconnecting
+    # through cuts); the stream caps themselves are proved on the edge stack
+    environ["API_SSE_MAX_STREAMS_PER_SESSION"] = "100000"

@@ -23,6 +23,7 @@ from services.api.adapters.sessions import SessionStore
 from services.api.compat.outcomes import Outcomes
 from services.api.compat.tasks import TaskStore
 from services.api.settings import RATE_LIMIT_DEFAULTS, ApiSettings
+from services.api.stream_slots import StreamSlots
 from services.runtime import bus, schema
 from services.runtime.links import Link
 
@@ -69,6 +70,7 @@ def lifespan(settings: ApiSettings) -> Callable[[Litestar], AbstractAsyncContext
             tasks=tasks,
             api_keys=api_keys,
             outcomes=Outcomes(broker),
+            stream_slots=StreamSlots(settings.sse_max_streams, settings.sse_max_streams_per_session),
         )
         app.state.health_http = httpx.AsyncClient(timeout=2.0)  # the health report's MCP probe
         app.state.links = {name: Link(name) for name in ("postgres", "redis", "mcp")}

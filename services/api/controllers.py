@@ -17,7 +17,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from contracts.events import JobCancelRequested, JobSubmitted
 from contracts.formats import DERIVED_FORMATS, INPUT_TYPES, OUTPUT_TYPES, extension_of
 from contracts.statuses import TERMINAL_STATUSES
-from services.api import domain, guard, openapi, uploads, views
+from services.api import domain, guard, openapi, stream_slots, uploads, views
 from services.api.adapters import upload_stream
 from services.api.adapters.sessions import Session
 from services.api.compat import render
@@ -178,8 +178,9 @@ class JobController(Controller):
             state.settings.sse_retry_ms,
             job.model_dump(mode="json"),
         )
+        messages = await stream_slots.opened(state.stream_slots, session.owner, stream.messages())
         return ServerSentEvent(
-            counted_stream(stream.messages()),
+            counted_stream(messages),
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
 

@@ -26,6 +26,8 @@ class ApiSettings(CommonSettings):
     max_file_size_mb: int = Field(100, validation_alias=seed_name("MAX_FILE_SIZE_MB"))
     sse_heartbeat_s: float = 15.0
     sse_retry_ms: int = 1000
+    sse_max_streams: int = Field(1000, ge=1)  # open SSE streams on one API instance
+    sse_max_streams_per_session: int = Field(10, ge=1)  # ... of one session, on one instance
     db_timeout_s: float = 5.0  # PostgreSQL: connect and query limit; past it the request gets 503
     redis_timeout_s: float = 1.0  # Redis: connect and reply limit; past it memory answers
     cookie_secure: bool = (

@@ -4,6 +4,7 @@ progress, one API) with small limits, so stopping Redis or PostgreSQL disturbs n
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -36,6 +37,8 @@ EDGE_ENV = {
     "API_DB_TIMEOUT_S": "2",
     "API_HEADER_TIMEOUT_S": "2",
     "API_BODY_TIMEOUT_S": "2",
+    "API_SSE_MAX_STREAMS": "3",
+    "API_SSE_MAX_STREAMS_PER_SESSION": "2",
 }
 PROBLEM = "application/problem+json"
 
@@ -250,6 +253,24 @@ def test_a_complete_request_on_a_kept_connection_is_answered(edge: Stack) -> Non
         sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         sock.settimeout(30)
         assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+
+
+def test_live_streams_are_capped_per_session_and_per_instance(url: str) -> None:
+    """Jobs here never end (no ingest, no converter): their streams stay open until closed."""
+    with client(url, new_session(url)) as first, client(url, new_session(url)) as second:
+        mine, theirs = (f"/api/v1/jobs/{upload(http).json()['job_id']}/events" for http in (first, second))
+        with contextlib.ExitStack() as streams:
+            opened = [streams.enter_context(http.stream("GET", path)) for http, path in
+                      ((first, mine), (first, mine), (second, theirs))]  # fmt: skip
+            assert [response.status_code for response in opened] == [200, 200, 200]
+            problem(first.get(mine), 429, "E115")  # the session's third
+            problem(second.get(theirs), 429, "E115")  # the instance's fourth
+
+        def reopens() -> bool:
+            with first.stream("GET", mine) as again:
+                return again.status_code == 200
+
+        wait_for(reopens, timeout=30, what="closed streams give their slots back")
 
 
 # -- Redis down -----------------------------------------------------------------------------------

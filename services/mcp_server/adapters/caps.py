@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -23,6 +24,7 @@ from services.mcp_server.domain import DocumentTooComplex, DocumentTooLarge
 OOXML = frozenset({".docx", ".docm", ".pptx", ".pptm", ".xlsx", ".xlsm"})
 HTML = frozenset({".html", ".htm", ".xhtml"})
 _CHUNK = 1 << 20
+UNREADABLE = (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError, OSError)
 _BIG_MEMBER = 1 << 20  # compression ratios are checked for members expanding past this
 _DOCTYPE = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 _PARAGRAPH = re.compile(rb"<[aw]:p[ >]")
@@ -64,10 +66,13 @@ def _check_ooxml(path: Path, caps: Caps) -> None:
         members = archive.infolist()
         _check_archive(members, caps)
         counts = {"paragraphs": 0, "rows": 0, "cells": 0}
-        for member in members:
-            if member.filename.endswith((".xml", ".rels")):
-                _count_xml(archive, member, counts)
-                _check_counts(counts, caps)
+        try:
+            for member in members:
+                if member.filename.endswith((".xml", ".rels")):
+                    _count_xml(archive, member, counts)
+                    _check_counts(counts, caps)
+        except UNREADABLE:
+            return  # a damaged or encrypted part: docling reports the document as unreadable
 
 
 def _check_archive(members: list[zipfile.ZipInfo], caps: Caps) -> None:

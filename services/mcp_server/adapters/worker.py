@@ -264,7 +264,7 @@ def _injected_fault(path: str) -> None:
         log.warning("test fault: growing this worker")
         hoard = []
         for _ in range(256):
-            hoard.append(bytearray(64 * 2**20))  # zero-filled: every page is touched
+            hoard.append(b"\x01" * (64 * 2**20))  # written, so resident (zeroed pages are not)
             time.sleep(0.02)
     if head.startswith(FAULT_CPU):
         log.warning("test fault: spinning this worker")
