@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.documents import MAKERS, make_csv, make_pdf
+from tests.documents import MAKERS, make_csv, make_pdf, make_scanned_pdf
 from tests.e2e.helpers import direct_markdown, read_stream, submit
 from tests.servers import OWN
 
@@ -118,3 +118,12 @@ def test_a_text_pdf_converts_without_layout_models(api: httpx.Client, tmp_path: 
     assert_in_order(read_stream(api, job["job_id"]))
     markdown = api.get(f"/api/v1/jobs/{job['job_id']}/result", params={"format": "markdown"}).text
     assert "Hello PDF" in markdown
+
+
+@pytest.mark.skipif(not OWN, reason="the official docling-mcp needs layout models for any PDF")
+def test_a_scanned_pdf_converts_with_ocr_and_no_model_download(api: httpx.Client, tmp_path: Path) -> None:
+    """An image-only PDF (no text layer) is read by tesseract (Debian's tesseract-ocr)."""
+    job = submit(api, make_scanned_pdf(tmp_path / "scan.pdf"))
+    assert_in_order(read_stream(api, job["job_id"]))
+    markdown = api.get(f"/api/v1/jobs/{job['job_id']}/result", params={"format": "markdown"}).text
+    assert "Scanned page" in markdown, markdown
