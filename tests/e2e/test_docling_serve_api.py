@@ -143,3 +143,17 @@ def test_base64_sources_and_the_service_routes(api_url: str, api_key: str, tmp_p
     assert answer.status_code == 200 and answer.json()["document"]["md_content"].startswith("# Release notes")
     assert httpx.get(f"{api_url}/ready").json() == {"status": "ok"}
     assert "docling-jobs" in httpx.get(f"{api_url}/version").json()
+
+
+def test_clearing_results_forgets_the_callers_old_task_ids(
+    api_url: str, api_key: str, tmp_path: Path
+) -> None:
+    task_id = convert(api_url, api_key, make_markdown(tmp_path / "old.md"), "/v1/convert/file/async").json()[
+        "task_id"
+    ]
+    headers = {KEY_HEADER: api_key}
+    assert httpx.get(f"{api_url}/v1/clear/converters", headers=headers).json() == {"status": "ok"}
+    cleared = httpx.get(f"{api_url}/v1/clear/results", params={"older_then": 0}, headers=headers)
+    assert cleared.status_code == 200 and cleared.json() == {"status": "ok"}
+    gone = httpx.get(f"{api_url}/v1/status/poll/{task_id}", headers=headers)
+    assert gone.status_code == 404 and gone.json()["detail"] == "Task not found."
