@@ -35,11 +35,13 @@ install: $(STAMPS)/venv $(STAMPS)/venv-mcp ## create .venv (services) and .venv-
 install-test: install $(STAMPS)/venv-test system-packages ## install, plus the test requirements, Prometheus and Chromium
 
 # Debian packages the tests use, installed when missing: prometheus (promtool and prometheus: the
-# alert-rule and scrape tests) and chromium (the web page's browser test, driven by Playwright).
+# alert-rule and scrape tests), chromium (the web page's browser test, driven by Playwright) and
+# tesseract-ocr (our MCP server's OCR of scanned PDFs, no model download).
 # apt-get needs root (or passwordless sudo); elsewhere install them yourself (any Prometheus 2.x
 # puts both on PATH; any Chromium, or TEST_CHROMIUM=/path/to/chrome).
 SYSTEM_PACKAGES = $(if $(shell command -v promtool && command -v prometheus),,prometheus) \
-	$(if $(or $(TEST_CHROMIUM),$(shell command -v chromium || command -v chromium-browser || command -v google-chrome)),,chromium)
+	$(if $(or $(TEST_CHROMIUM),$(shell command -v chromium || command -v chromium-browser || command -v google-chrome)),,chromium) \
+	$(if $(shell command -v tesseract),,tesseract-ocr)
 system-packages:
 	@if [ -n "$(strip $(SYSTEM_PACKAGES))" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; \

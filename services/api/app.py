@@ -7,12 +7,8 @@ from litestar.openapi import OpenAPIConfig
 
 from services.api import guard, metrics, openapi, problems
 from services.api.bootstrap import lifespan
-from services.api.compat.controllers import (
-    ClearController,
-    ConvertController,
-    ServiceController,
-    TaskController,
-)
+from services.api.compat.controllers import ConvertController, TaskController
+from services.api.compat.housekeeping import ClearController, ServiceController
 from services.api.compat.socket import StatusSocketController
 from services.api.controllers import JobController
 from services.api.health import HealthController

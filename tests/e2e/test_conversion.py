@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from services.api.adapters.sessions import owner_of
-from tests.documents import MAKERS, make_csv, make_pdf
+from tests.documents import MAKERS, make_csv, make_pdf, make_scanned_pdf
 from tests.e2e.helpers import direct_markdown, mcp_token, read_stream, submit
 from tests.servers import OWN
 
@@ -153,3 +153,12 @@ def test_results_are_gzipped_when_accepted_and_name_their_charset_once(
     assert int(packed.headers["content-length"]) < len(plain.content) / 3
     markdown = api.get(url, params={"format": "markdown"})
     assert markdown.headers["content-type"] == "text/markdown; charset=utf-8"
+
+
+@pytest.mark.skipif(not OWN, reason="the official docling-mcp needs layout models for any PDF")
+def test_a_scanned_pdf_converts_with_ocr_and_no_model_download(api: httpx.Client, tmp_path: Path) -> None:
+    """An image-only PDF (no text layer) is read by tesseract (Debian's tesseract-ocr)."""
+    job = submit(api, make_scanned_pdf(tmp_path / "scan.pdf"))
+    assert_in_order(read_stream(api, job["job_id"]))
+    markdown = api.get(f"/api/v1/jobs/{job['job_id']}/result", params={"format": "markdown"}).text
+    assert "Scanned page" in markdown, markdown

@@ -17,7 +17,7 @@ import pytest
 
 from devstack.layout import REPO_ROOT
 from tests.documents import make_csv, make_docx, make_html, make_markdown, make_pptx, make_xlsx
-from tests.e2e.helpers import direct_markdown
+from tests.e2e.helpers import direct_markdown, mcp_token
 
 DRIVER = Path(__file__).with_name("docling_client_driver.py")
 CLIENT_PYTHON = REPO_ROOT / ".venv-mcp" / "bin" / "python"
@@ -57,7 +57,7 @@ async def direct(mcp_url: str, stack_env: dict[str, str], documents: list[Path])
     answers = {}
     for path in documents:
         copy = shutil.copy(path, Path(stack_env["UPLOAD_DIR"]) / f"direct-{path.parent.name}-{path.name}")
-        answers[path.name] = await direct_markdown(mcp_url, Path(copy))
+        answers[path.name] = await direct_markdown(mcp_url, Path(copy), mcp_token(stack_env))
     return answers
 
 

@@ -8,15 +8,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.documents import make_corrupt_docx, make_corrupt_pdf, make_pdf, make_scanned_pdf
+from tests.documents import make_corrupt_docx, make_corrupt_pdf, make_pdf
 from tests.e2e.helpers import read_stream, submit
 from tests.servers import MCP_SERVER
 
 UNCONVERTIBLE = {
     # the official server cannot convert any PDF without layout models; ours reads the text layer
     "official": {"pdf": (make_pdf, "doc.pdf"), "corrupt-docx": (make_corrupt_docx, "broken.docx")},
-    "own": {
-        "scanned-pdf": (make_scanned_pdf, "scan.pdf"),
+    "own": {  # (a scanned PDF converts there, by OCR: test_conversion.py)
         "corrupt-pdf": (make_corrupt_pdf, "bad.pdf"),
         "corrupt-docx": (make_corrupt_docx, "broken.docx"),
     },

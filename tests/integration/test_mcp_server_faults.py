@@ -90,10 +90,20 @@ async def test_text_pdf_converts_without_layout_models(server: RunningServer, ro
     assert "page 1 of 1" in [message for _, message in steps]
 
 
+async def test_a_scanned_pdf_is_read_by_ocr(server: RunningServer, root: Path) -> None:
+    """No text layer: tesseract (Debian's tesseract-ocr) reads the page; no model is downloaded."""
+    path = documents.make_scanned_pdf(root / "scan.pdf")
+    async with session(server.url) as client:
+        converted = await client.call_tool(CONVERT, {"source": str(path)})
+        assert not converted.is_error, error_text(converted)
+        key = converted.structured_content["document_key"]
+        markdown = await client.call_tool("export_docling_document_to_markdown", {"document_key": key})
+    assert "Scanned page" in markdown.structured_content["markdown"]
+
+
 @pytest.mark.parametrize(
     "maker, reason",
     [
-        (documents.make_scanned_pdf, "no text layer"),
         (documents.make_corrupt_pdf, "conversion failed"),
         (documents.make_corrupt_docx, "conversion failed"),
     ],

@@ -135,6 +135,8 @@ class _Parts:
 
     def _finish(self) -> Received:
         """The current file, rewound; the next file part starts afresh."""
+        if self.file is None or self.filename is None:
+            raise Problem("E100", f"The request has no part named {self.file_field}.")
         self.file.seek(0)
         received = Received(self.filename, self.size, self.digest.hexdigest(), self.head, self.file)
         self.file, self.filename, self.size, self.head = None, None, 0, b""

@@ -7,6 +7,7 @@ import logging
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.types import ExceptionHandlersMap
 
 from services.api import problems
 from services.api.compat.options import CompatError
@@ -50,7 +51,7 @@ def on_unexpected(request: Request, exc: Exception) -> Response:
     return on_problem(request, problems.Problem("E500"))
 
 
-HANDLERS = {
+HANDLERS: ExceptionHandlersMap = {
     CompatError: on_compat,
     problems.Problem: on_problem,
     HTTPException: on_http_exception,

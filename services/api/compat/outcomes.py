@@ -97,4 +97,4 @@ class Outcomes:
             message = await bus.jetstream(self.broker).get_last_msg(STREAM, subject, direct=True)
         except NotFoundError:
             return None
-        return Envelope.from_bytes(message.data)
+        return Envelope.from_bytes(message.data) if message.data else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from litestar import Controller, WebSocket, websocket
 from litestar.datastructures import State
+from litestar.exceptions import WebSocketDisconnect
 
 from services.api.compat import models, service
 from services.api.compat.auth import identified, websocket_token
@@ -34,6 +35,18 @@ async def _state(state: State, task: Task, watch: Watch) -> models.TaskStatusRes
     return service.task_status(task.task_id, job_ids, dict(watch.outcomes), started)
 
 
+async def _push(socket: WebSocket, state: State, task: Task) -> None:
+    """``connection``, then an ``update`` per change, the last one terminal."""
+    async with state.outcomes.watching(list(task.job_ids)) as watch:
+        seen, now = watch.version, await _state(state, task, watch)
+        await _send(socket, "connection", now)
+        while now.task_status not in TERMINAL:
+            await _send(socket, "update", now)
+            await watch.any_change(seen, QUIET_S)
+            seen, now = watch.version, await _state(state, task, watch)
+        await _send(socket, "update", now)
+
+
 class StatusSocketController(Controller):
     path = "/v1/status/ws"
     include_in_schema = False
@@ -48,12 +61,8 @@ class StatusSocketController(Controller):
             await _send(socket, "error", error=error.detail)
             await socket.close()
             return
-        async with state.outcomes.watching(list(task.job_ids)) as watch:
-            seen, now = watch.version, await _state(state, task, watch)
-            await _send(socket, "connection", now)
-            while now.task_status not in TERMINAL:
-                await _send(socket, "update", now)
-                await watch.any_change(seen, QUIET_S)
-                seen, now = watch.version, await _state(state, task, watch)
-            await _send(socket, "update", now)
+        try:
+            await _push(socket, state, task)
+        except WebSocketDisconnect:  # the client went away: nothing more to tell it
+            return
         await socket.close()

@@ -26,8 +26,10 @@ from docling.datamodel.pipeline_options import NativePdfPipelineOptions, PdfPipe
 from docling.datamodel.progress import ConversionProgressKind
 from docling.document_converter import DocumentConverter, PdfFormatOption
 from docling.pipeline.native_pdf_pipeline import NativePdfPipeline
+from docling_core.types.doc import DoclingDocument
 
 from services.mcp_server import logs
+from services.mcp_server.adapters import ocr
 from services.mcp_server.domain import ConvertedDocument, ToolFailure, choose_pdf_pipeline
 
 log = logging.getLogger("services.mcp_server.worker")
@@ -222,10 +224,7 @@ def _convert_document(
         raise ToolFailure("no PDF pipeline: MCP_SERVER_PDF_PIPELINE=standard but its models are missing")
     document = result.document
     if is_pdf and pdf_pipeline == "native" and not any(item.text.strip() for item in document.texts):
-        raise ToolFailure(
-            "the PDF has no text layer (a scanned document?); converting it needs OCR and "
-            "layout models, which this server does not have"
-        )
+        _read_scanned(document, job)
     conn.send(("progress", job.job_id, "export", 0, 0))
     return ConvertedDocument(
         markdown=document.export_to_markdown(),
@@ -234,6 +233,18 @@ def _convert_document(
         pipeline=pdf_pipeline if is_pdf else "simple",
         pages=len(document.pages),
     )
+
+
+def _read_scanned(document: DoclingDocument, job: Job) -> None:
+    """A PDF without a text layer (a scan): OCR its pages with tesseract, or fail saying why."""
+    binary = ocr.engine()
+    if binary is None:
+        raise ToolFailure(
+            "the PDF has no text layer (a scanned document?); converting it needs OCR: "
+            "install Debian's tesseract-ocr on the MCP server's machine"
+        )
+    if ocr.add_paragraphs(document, ocr.page_texts(job.path, binary)) == 0:
+        raise ToolFailure("the PDF has no text layer and OCR found no text in it")
 
 
 def _stage_of(event) -> tuple[str | None, int, int]:

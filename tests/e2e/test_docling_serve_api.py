@@ -1,0 +1,159 @@
+"""docling-serve's v1 routes over plain HTTP: keys and owners, targets, formats, refusals."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from io import BytesIO
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.documents import make_docx, make_markdown
+
+KEY_HEADER = "X-Api-Key"
+
+
+def keys(stack_env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "services.api.keys", *args],
+        env={**os.environ, **stack_env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def api_key(stack_env: dict[str, str]) -> str:
+    made = keys(stack_env, "create", "e2e program", "--limit", "submit=500/60")
+    assert made.returncode == 0, made.stderr
+    return json.loads(made.stdout)["key"]
+
+
+def convert(
+    api_url: str, token: str, path: Path, route: str = "/v1/convert/file", **fields
+) -> httpx.Response:
+    with path.open("rb") as handle:
+        return httpx.post(
+            f"{api_url}{route}",
+            files=[("files", (path.name, handle))],
+            data=fields,
+            headers={KEY_HEADER: token},
+            timeout=120,
+        )
+
+
+def test_a_key_converts_synchronously_in_every_format(api_url: str, api_key: str, tmp_path: Path) -> None:
+    formats = ["md", "json", "html", "text", "doctags"]
+    answer = convert(api_url, api_key, make_docx(tmp_path / "report.docx"), to_formats=formats)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["status"] == "success" and body["document"]["filename"] == "report.docx"
+    document = body["document"]
+    assert document["md_content"].startswith("## Quarterly report")
+    assert document["json_content"]["schema_name"] == "DoclingDocument"
+    assert "<html" in document["html_content"] and "Quarterly report" in document["text_content"]
+    assert "<doctag>" in document["doctags_content"]
+
+
+def test_a_key_sees_only_its_own_tasks_and_jobs(
+    api_url: str, api_key: str, session_token: str, tmp_path: Path
+) -> None:
+    submitted = convert(api_url, api_key, make_markdown(tmp_path / "mine.md"), "/v1/convert/file/async")
+    assert submitted.status_code == 200, submitted.text
+    task_id = submitted.json()["task_id"]
+    polled = httpx.get(
+        f"{api_url}/v1/status/poll/{task_id}", params={"wait": 60}, headers={KEY_HEADER: api_key}, timeout=90
+    )
+    assert polled.json()["task_status"] == "success", polled.text  # the long poll ends with the job
+    stranger = httpx.get(f"{api_url}/v1/result/{task_id}", headers={KEY_HEADER: session_token}, timeout=30)
+    assert stranger.status_code == 404 and stranger.json()["detail"] == "Task not found."
+    own_jobs = httpx.get(f"{api_url}/api/v1/jobs", headers={"Authorization": f"Bearer {api_key}"}, timeout=30)
+    session_jobs = httpx.get(f"{api_url}/api/v1/jobs", headers={"Authorization": f"Bearer {session_token}"})
+    assert "mine.md" in [j["filename"] for j in own_jobs.json()["jobs"]]
+    assert "mine.md" not in [j["filename"] for j in session_jobs.json()["jobs"]]
+
+
+def test_a_revoked_or_unknown_key_is_refused(api_url: str, stack_env: dict[str, str], tmp_path: Path) -> None:
+    made = json.loads(keys(stack_env, "create", "short-lived").stdout)
+    assert keys(stack_env, "revoke", made["key_id"]).returncode == 0
+    listed = [json.loads(line) for line in keys(stack_env, "list").stdout.splitlines()]
+    assert {"key_id": made["key_id"], "revoked": True}.items() <= next(
+        k for k in listed if k["key_id"] == made["key_id"]
+    ).items()
+    assert all("secret" not in json.dumps(k) and made["key"] not in json.dumps(k) for k in listed)
+    for token in (made["key"], "dj_0123456789abcdef_" + "x" * 43):
+        answer = convert(api_url, token, make_markdown(tmp_path / "no.md"))
+        assert answer.status_code == 401 and "API key" in answer.json()["detail"]
+
+
+def test_several_files_come_back_as_one_zip(api_url: str, api_key: str, tmp_path: Path) -> None:
+    first, second = make_markdown(tmp_path / "one.md"), make_docx(tmp_path / "two.docx")
+    with first.open("rb") as a, second.open("rb") as b:
+        answer = httpx.post(
+            f"{api_url}/v1/convert/file",
+            files=[("files", (first.name, a)), ("files", (second.name, b))],
+            data={"to_formats": ["md", "text"]},
+            headers={KEY_HEADER: api_key},
+            timeout=120,
+        )
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/zip", answer.text
+    names = sorted(zipfile.ZipFile(BytesIO(answer.content)).namelist())
+    assert names == ["one.md", "one.txt", "two.md", "two.txt"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "status", "words"),
+    [
+        ({"target_type": "presigned_url"}, 422, "artifact storage to be configured"),
+        ({"pdf_backend": "pypdfium2"}, 400, "Option 'pdf_backend'"),
+        ({"to_formats": "yaml"}, 400, "Option 'to_formats'"),
+        ({"to_formats": "pdfx"}, 422, "Option 'to_formats.0'"),
+        ({"table_mode": "fast"}, 400, "Option 'table_mode'"),
+    ],
+)
+def test_refusals_name_what_is_wrong(
+    api_url: str, api_key: str, tmp_path: Path, fields: dict, status: int, words: str
+) -> None:
+    answer = convert(api_url, api_key, make_markdown(tmp_path / "x.md"), **fields)
+    assert answer.status_code == status and words in answer.json()["detail"], answer.text
+
+
+def test_base64_sources_and_the_service_routes(api_url: str, api_key: str, tmp_path: Path) -> None:
+    import base64
+
+    path = make_markdown(tmp_path / "source.md")
+    body = {
+        "sources": [
+            {
+                "kind": "file",
+                "filename": path.name,
+                "base64_string": base64.b64encode(path.read_bytes()).decode(),
+            }
+        ],
+        "target": {"kind": "inbody"},
+        "options": {"to_formats": ["md"]},
+    }
+    answer = httpx.post(f"{api_url}/v1/convert/source", json=body, headers={KEY_HEADER: api_key}, timeout=120)
+    assert answer.status_code == 200 and answer.json()["document"]["md_content"].startswith("# Release notes")
+    assert httpx.get(f"{api_url}/ready").json() == {"status": "ok"}
+    assert "docling-jobs" in httpx.get(f"{api_url}/version").json()
+
+
+def test_clearing_results_forgets_the_callers_old_task_ids(
+    api_url: str, api_key: str, tmp_path: Path
+) -> None:
+    task_id = convert(api_url, api_key, make_markdown(tmp_path / "old.md"), "/v1/convert/file/async").json()[
+        "task_id"
+    ]
+    headers = {KEY_HEADER: api_key}
+    assert httpx.get(f"{api_url}/v1/clear/converters", headers=headers).json() == {"status": "ok"}
+    cleared = httpx.get(f"{api_url}/v1/clear/results", params={"older_then": 0}, headers=headers)
+    assert cleared.status_code == 200 and cleared.json() == {"status": "ok"}
+    gone = httpx.get(f"{api_url}/v1/status/poll/{task_id}", headers=headers)
+    assert gone.status_code == 404 and gone.json()["detail"] == "Task not found."
