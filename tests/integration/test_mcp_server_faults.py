@@ -27,7 +27,7 @@ from tests.integration.mcp_servers import (
     own_ready,
     session,
 )
-from tests.waiting import wait_for
+from tests.waiting import wait_for, wait_for_async
 
 CONVERT = "convert_document_into_docling_document"
 # the test-only triggers of services/mcp_server/adapters/worker.py (MCP_SERVER_TEST_FAULTS=1)
@@ -127,7 +127,15 @@ async def test_crashing_document_fails_alone(server: RunningServer, root: Path) 
     assert _metric(server, "mcp_server_worker_restarts_total", '{reason="crash"}') == restarts + 1
 
 
+def workers_ready(server: RunningServer) -> int:
+    body = server.get("/health")[1]
+    return json.loads(body)["workers"]["ready"] if body else 0
+
+
 async def test_hanging_document_times_out_while_others_convert(server: RunningServer, root: Path) -> None:
+    # both workers up first: the one the crash test killed may still be warming docling up (minutes,
+    # loaded), and the other document would then wait for the hanging one's worker
+    await wait_for_async(lambda: workers_ready(server) == 2, 600, "both workers ready", every=0.5)
     async with session(server.url) as hanging_client, session(server.url) as other_client:
         hanging = asyncio.create_task(
             hanging_client.call_tool(CONVERT, {"source": str(_fault_file(root / "hang.md", HANG))})
