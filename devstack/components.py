@@ -87,6 +87,10 @@ class Component:
     def after_ready(self) -> None:
         """Work once the process answers (create the database)."""
 
+    def gave_up(self) -> bool:
+        """The running process says it cannot recover by itself (only services can say so)."""
+        return False
+
 
 @dataclass
 class Postgres(Component):
@@ -251,6 +255,9 @@ class Service(Component):
 
     def is_ready(self) -> bool:
         return probes.http_ok(f"http://{HOST}:{self.port}/health")
+
+    def gave_up(self) -> bool:
+        return probes.http_refused(f"http://{HOST}:{self.port}/livez")
 
 
 def copy_names(copies: int) -> tuple[str, ...]:

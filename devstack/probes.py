@@ -32,6 +32,18 @@ def http_ok(url: str, timeout: float = 2.0) -> bool:
         return False
 
 
+def http_refused(url: str, timeout: float = 2.0) -> bool:
+    """GET url answers 503 (a service's ``/livez`` saying it cannot recover by itself); no answer
+    at all is not counted (the process may be busy; an exit is noticed on its own)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout):
+            return False
+    except urllib.error.HTTPError as error:
+        return error.code == 503
+    except (OSError, urllib.error.URLError, ValueError):
+        return False
+
+
 def valkey_ping(port: int) -> bool:
     """PING answers PONG."""
     import redis

@@ -186,6 +186,14 @@ class Stack:
             return None
         return running.popen.pid
 
+    def gave_up(self) -> list[str]:
+        """Running components whose liveness says they cannot recover by themselves."""
+        return [
+            name
+            for name, r in list(self._running.items())
+            if r.popen.poll() is None and r.component.gave_up()
+        ]
+
     def exited(self) -> dict[str, int]:
         """Components that were started and have since exited: name -> exit code."""
         codes = {name: r.popen.poll() for name, r in self._running.items()}

@@ -13,11 +13,15 @@ from devstack.layout import Layout
 from devstack.stack import StackCancelled
 from devstack.supervision import RestartPolicy, Restarts, describe_exit
 
+LIVENESS_EVERY_S = 10.0  # how often the services' /livez is asked
+LIVENESS_LOOKS = 2  # answers of 503 in a row before the service is restarted
+
 
 class Supervised(Protocol):
     layout: Layout
 
     def exited(self) -> dict[str, int]: ...
+    def gave_up(self) -> list[str]: ...
     def start_component(self, name: str) -> None: ...
     def stop_component(self, name: str) -> None: ...
 
@@ -35,16 +39,32 @@ class Supervisor:
         self.stack, self.policy, self.clock, self.wall, self.say = stack, policy, clock, wall, say
         self.records: dict[str, Restarts] = {}
         self.due: dict[str, float] = {}  # name -> monotonic time of its restart
+        self.dead_looks: dict[str, int] = {}  # name -> liveness checks in a row that said 503
+        self.next_look = clock() + LIVENESS_EVERY_S
 
     def tick(self) -> None:
         """Notice exits, then restart what is due (``StackCancelled`` passes through: stopping)."""
         for name, code in self.stack.exited().items():
             self.stack.stop_component(name)  # reap it, clear its group and pid file
             self._exited(name, describe_exit(code))
+        if self.clock() >= self.next_look:
+            self._look_at_liveness()
         now = self.clock()
         for name in [n for n, at in self.due.items() if at <= now]:
             del self.due[name]
             self._restart(name)
+
+    def _look_at_liveness(self) -> None:
+        """A service whose ``/livez`` says 503 ``LIVENESS_LOOKS`` times in a row (its NATS
+        connection closed for good, ...) is stopped and handled like an exit."""
+        self.next_look = self.clock() + LIVENESS_EVERY_S
+        dead = set(self.stack.gave_up())
+        self.dead_looks = {name: self.dead_looks.get(name, 0) + 1 for name in dead}
+        for name in [n for n, looks in self.dead_looks.items() if looks >= LIVENESS_LOOKS]:
+            del self.dead_looks[name]
+            self.say(f"warning: {name} says it cannot recover (/livez 503); stopping it")
+            self.stack.stop_component(name)
+            self._exited(name, "not alive")
 
     def _exited(self, name: str, how: str) -> None:
         record = self.records.setdefault(name, Restarts(started_at=self.clock()))

@@ -10,6 +10,7 @@ import pytest
 from devstack import Ports, Stack
 from tests.limits import lift_rate_limits
 from tests.otlp import Receiver
+from tests.reconnect import TEST_RECONNECT  # fast reconnects: the real policy at small numbers
 from tests.servers import MCP_SERVER
 
 # A short ack wait, so a message whose converter was SIGKILLed is redelivered within seconds.
@@ -24,12 +25,6 @@ TEST_BREAKER = {
     "CONVERTER_RETRY_DELAY_S": "1",
     "CONVERTER_WAIT_POLL_S": "0.5",
 }
-
-
-# Reconnecting fast: 0.1 s doubling to 0.25 s (not 0.5 s to 10 s), so a stopped server is found
-# back within a quarter second and tests/integration/test_nats_outage.py can outlast the old
-# give-up (60 attempts) in seconds. The policy is the same, only its numbers are small.
-TEST_RECONNECT = {"RECONNECT_WAIT_S": "0.1", "RECONNECT_MAX_WAIT_S": "0.25"}
 
 
 # Every service runs twice: the suite proves nothing assumes it is the only copy.

@@ -27,4 +27,9 @@ def register(broker: NatsBroker, deps: handlers.Deps, settings: ConverterSetting
     @bus.consumer(broker, any_job(JobCancelRequested.event_type), "converter-cancel", settings)
     async def cancel_requested(message: NatsMessage) -> None:
         envelope, _ = bus.read(message)
-        await handlers.on_cancel_requested(decode(envelope), deps)
+        event = decode(envelope)
+
+        async def nothing_more() -> None:  # a cancel that fails every delivery leaves the job as it is
+            return None
+
+        await bus.handle(message, settings, lambda: handlers.on_cancel_requested(event, deps), nothing_more)

@@ -20,6 +20,7 @@ class Deps:
     pool: asyncpg.Pool | None
     buffer: SseBuffer
     lookup: Lookup | None = None
+    buffer_failing: bool = False  # said once when buffer writes start failing, once when they work again
 
 
 async def on_job_events(batch: list[Incoming], ack_floor: int, deps: Deps) -> None:
@@ -32,4 +33,10 @@ async def on_job_events(batch: list[Incoming], ack_floor: int, deps: Deps) -> No
     try:
         await deps.buffer.add(entries)  # per job in number order: project() keeps each job's order
     except Exception:  # Redis is disposable; the archive already holds these events
-        log.exception("could not update the SSE buffer", extra={"events": len(entries)})
+        if not deps.buffer_failing:
+            log.warning("could not update the SSE buffer; readers use the archive", exc_info=True)
+        deps.buffer_failing = True
+        return
+    if deps.buffer_failing:
+        log.warning("SSE buffer updates work again")
+        deps.buffer_failing = False

@@ -3,7 +3,7 @@
 nats-py alone makes 60 reconnection attempts and then closes the connection for good (with its
 default 2 s apart: about two minutes). The suite's stack reconnects with the services' real policy
 (capped, jittered doubling, never giving up) at small numbers: 0.1 s doubling to 0.25 s
-(``tests/conftest.py``'s ``TEST_RECONNECT``). At that cap the old policy, the same 60 attempts,
+(``tests/reconnect.py``). At that cap the old policy, the same 60 attempts,
 would have given up after 60 x 0.25 s = 15 s; this outage lasts until the API has failed more than
 60 attempts *and* longer than those 15 s, and the services still come back by themselves. The
 real defaults (0.5 s to 10 s) against a 150 s outage: ``bench/nats_outage.py``.
@@ -21,10 +21,11 @@ from devstack import Stack
 from tests.documents import make_docx
 from tests.e2e.helpers import authorized, new_session
 from tests.integration.test_health import healthy, until, worker_url
+from tests.reconnect import RECONNECT_CAP_S
 from tests.waiting import wait_for
 
 OLD_ATTEMPTS = 60  # nats-py's default max_reconnect_attempts
-OLD_GIVE_UP_S = OLD_ATTEMPTS * 0.25  # ... at this stack's reconnect cap
+OLD_GIVE_UP_S = OLD_ATTEMPTS * RECONNECT_CAP_S  # ... at this stack's reconnect cap
 WORKERS = ("ingest", "converter", "progress")
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from devstack.errors import StackError
 from devstack.layout import Layout
 from devstack.supervision import RestartPolicy, Restarts, describe_exit, read_history
-from devstack.supervisor import Supervisor
+from devstack.supervisor import LIVENESS_EVERY_S, Supervisor
 
 POLICY = RestartPolicy(first_delay_s=1.0, max_delay_s=30.0, reset_after_s=60.0, burst=5, window_s=60.0)
 
@@ -59,9 +59,13 @@ class FakeStack:
         self.started: list[str] = []
         self.stopped: list[str] = []
         self.refuse = False
+        self.not_alive: set[str] = set()
 
     def exited(self) -> dict[str, int]:
         return dict(self.dead)
+
+    def gave_up(self) -> list[str]:
+        return sorted(self.not_alive)
 
     def stop_component(self, name: str) -> None:
         self.dead.pop(name, None)
@@ -139,3 +143,33 @@ def test_nothing_exited_nothing_restarted(tmp_path: Path) -> None:
         supervise.tick()
         clock.now += 10.0
     assert stack.started == [] and said == [] and read_history(stack.layout) == {}
+
+
+def test_a_service_whose_livez_says_503_twice_in_a_row_is_restarted(tmp_path: Path) -> None:
+    stack, clock, said = FakeStack(tmp_path), Clock(), []
+    supervise = supervisor(stack, clock, said)
+    stack.not_alive.add("api")
+    clock.now += LIVENESS_EVERY_S
+    supervise.tick()
+    assert stack.stopped == []  # once is not enough
+    clock.now += LIVENESS_EVERY_S
+    supervise.tick()
+    assert (
+        stack.stopped == ["api"]
+        and said[0] == "warning: api says it cannot recover (/livez 503); stopping it"
+    )
+    stack.not_alive.clear()
+    clock.now += 1.0
+    supervise.tick()
+    assert stack.started == ["api"]
+    assert read_history(stack.layout)["api"]["last_exit"] == "not alive"
+
+
+def test_a_service_alive_again_between_looks_is_left_alone(tmp_path: Path) -> None:
+    stack, clock, said = FakeStack(tmp_path), Clock(), []
+    supervise = supervisor(stack, clock, said)
+    for alive in (False, True, False, True):
+        stack.not_alive = set() if alive else {"ingest"}
+        clock.now += LIVENESS_EVERY_S
+        supervise.tick()
+    assert stack.stopped == [] and said == []
