@@ -19,6 +19,7 @@ from nats.js.errors import NotFoundError
 
 from contracts.envelope import Envelope
 from contracts.subjects import STREAM
+from services.runtime.bus import redelivery_delay
 from services.runtime.tracing import message_spans
 
 log = logging.getLogger(__name__)
@@ -140,7 +141,8 @@ class BatchConsumer:
                 "event failed" + ("; giving up on it" if last else "; will retry"),
                 extra={"seq": message.metadata.sequence.stream, "subject": message.subject},
             )
-            await (message.term() if last else message.nak(delay=1.0))
+            delay = redelivery_delay(message.metadata.num_delivered or 1)  # 1, 3, 9, 27 s: outlive a restart
+            await (message.term() if last else message.nak(delay=delay))
             return
         await message.ack()
 
