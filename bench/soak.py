@@ -206,17 +206,13 @@ def submit_all(
 class Report:
     tally: Tally
     faults: list[str]
+    notes: list[str]
     seconds: float
 
     def text(self) -> str:
-        return "\n".join(
-            [
-                self.tally.report(),
-                f"faults      {len(self.faults)}",
-                *self.faults,
-                f"took        {self.seconds:.0f} s",
-            ]
-        )
+        lines = [self.tally.report(), f"faults      {len(self.faults)}", *self.faults]
+        lines += [f"note        {note}" for note in self.notes]
+        return "\n".join([*lines, f"took        {self.seconds:.0f} s"])
 
 
 def soak(

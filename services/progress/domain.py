@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from contracts import errors
 from contracts.envelope import Event
 from contracts.events import (
     ConversionDeferred,
@@ -95,6 +96,7 @@ def _fields(state: JobState, event: Event) -> JobState:
                 state.progress,
                 error_code=event.code,
                 error_message=event.message,
+                error_recovery=_recovery(event.code),  # the event carries none: the code's own
             )
         case JobCancelled():
             return _end(state, "cancelled", state.stage, state.progress)
@@ -130,3 +132,8 @@ def needs_lookup(last_seq: int, seq: int, ack_floor: int, delivered: frozenset[i
     if seq - start > len(delivered):
         return True
     return any(s not in delivered for s in range(start, seq))
+
+
+def _recovery(code: str) -> str | None:
+    known = errors.CODES.get(code)
+    return known.recovery if known else None

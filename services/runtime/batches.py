@@ -20,7 +20,7 @@ from nats.js.errors import NotFoundError
 from contracts.envelope import Envelope
 from contracts.subjects import STREAM
 from services.runtime import outages
-from services.runtime.bus import kept_alive
+from services.runtime.bus import kept_alive, redelivery_delay
 from services.runtime.reconnect import ReconnectPolicy
 from services.runtime.tracing import message_spans
 
@@ -175,7 +175,8 @@ class BatchConsumer:
                 "event failed" + ("; giving up on it" if last else "; will retry"),
                 extra={"seq": message.metadata.sequence.stream, "subject": message.subject},
             )
-            await (message.term() if last else message.nak(delay=1.0))
+            delay = redelivery_delay(message.metadata.num_delivered or 1)  # 1, 3, 9, 27 s: outlive a restart
+            await (message.term() if last else message.nak(delay=delay))
             return
         await message.ack()
 

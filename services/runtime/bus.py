@@ -40,6 +40,10 @@ WRONG_LAST_SEQUENCE = 10071  # JetStream: Nats-Expected-Last-Subject-Sequence di
 # answers the publish, or the answer is late; the same publish again is safe (Nats-Msg-Id dedup)
 LEADERLESS = (NoStreamResponseError, NoRespondersError, ServiceUnavailableError, NatsTimeoutError)
 PUBLISH_RETRY_S = 10.0  # how long a publish keeps trying through an election before it fails
+# a replicated stream refuses a message whose Expected-Last-Subject-Sequence subject (the job's
+# outcome subject) another message still in flight also checks: "wrong last sequence" (10164), not
+# 10071 (the outcome exists). Seen in the soak: two events of one job published at once. Retried.
+SUBJECT_IN_FLIGHT = 10164
 
 
 class OutcomeTaken(Exception):
@@ -199,7 +203,7 @@ async def publish(broker: NatsBroker, event: Event) -> int:
 
 async def _through_elections(send: Callable[[], Awaitable[T]]) -> T:
     """``send()``, tried again with backoff (0.1 s doubling to 1 s) for up to ``PUBLISH_RETRY_S``
-    while the stream has no leader; then the error is raised."""
+    while the stream has no leader or another event of the job is in flight; then the error is raised."""
     loop = asyncio.get_running_loop()
     deadline, delay = loop.time() + PUBLISH_RETRY_S, 0.1
     while True:
@@ -209,6 +213,10 @@ async def _through_elections(send: Callable[[], Awaitable[T]]) -> T:
             if loop.time() + delay > deadline:
                 raise
             log.info("stream without a leader; publishing again", extra={"retry_in_s": delay})
+        except BadRequestError as error:
+            if error.err_code != SUBJECT_IN_FLIGHT or loop.time() + delay > deadline:
+                raise
+            log.info("another event of the job in flight; publishing again", extra={"retry_in_s": delay})
         await asyncio.sleep(delay)
         delay = min(delay * 2, 1.0)
 

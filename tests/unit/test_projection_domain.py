@@ -109,6 +109,16 @@ def test_failure_keeps_code_message_and_recovery() -> None:
     )
 
 
+def test_a_rejection_gets_its_codes_recovery_action() -> None:
+    from contracts import errors
+    from contracts.events import UploadRejected
+
+    rejected = UploadRejected(**at(1), source="ingest", code="E501", message=errors.get("E501").message)
+    state = fold([EVENTS[0], (2, rejected)])
+    assert (state.status, state.error_code) == ("rejected", "E501")
+    assert state.error_recovery == errors.get("E501").recovery and state.error_recovery
+
+
 def test_cancellation_is_terminal() -> None:
     from contracts.events import JobCancelled
 

@@ -116,8 +116,12 @@ async def project(
                     needs_lookup(folder.state.last_seq, item.seq, ack_floor, delivered)
                     and item.envelope.event_id not in known
                 ):
-                    for missing in await lookup(job_id, folder.state.last_seq, item.seq):
-                        folder.add(missing)
+                    missing = await lookup(job_id, folder.state.last_seq, item.seq)
+                    # a copy of an archived event (same event id, a later stream sequence: published
+                    # again after the duplicate window) is announced again, not archived twice
+                    known.update(await _archived(conn, [m.envelope.event_id for m in missing]))
+                    for found in missing:
+                        folder.add(found)
                 folder.add(item)
             folded.append(folder.state)
         await conn.executemany(_ARCHIVE, archive)
