@@ -13,6 +13,7 @@ import yaml
 from pydantic_settings import BaseSettings, EnvSettingsSource
 
 from services.api.settings import ApiSettings
+from services.backup.settings import BackupSettings
 from services.converter.settings import ConverterSettings
 from services.ingest.settings import IngestSettings
 from services.mcp_server.settings import McpServerSettings
@@ -25,6 +26,7 @@ SETTINGS: tuple[type[BaseSettings], ...] = (
     ConverterSettings,
     ProgressSettings,
     McpServerSettings,
+    BackupSettings,
 )
 CONFIGURATION = ROOT / "docs" / "configuration.md"
 NOT_READ = "not read, because"
