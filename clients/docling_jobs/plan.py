@@ -18,7 +18,14 @@ from pathlib import Path
 
 from docling_jobs.models import SUFFIXES
 
-DOCUMENT_SUFFIXES = frozenset({".docx", ".pptx", ".xlsx", ".html", ".htm", ".md", ".csv", ".pdf"})
+# what the API accepts (contracts/formats.py INPUT_TYPES; tests/unit/test_client_cli.py holds them equal)
+DOCUMENT_SUFFIXES = frozenset(
+    {
+        ".adoc", ".asciidoc", ".csv", ".docm", ".docx", ".dotm", ".dotx", ".htm", ".html",
+        ".markdown", ".md", ".pdf", ".potm", ".potx", ".ppsm", ".ppsx", ".pptm", ".pptx",
+        ".xhtml", ".xlsm", ".xlsx", ".xltm", ".xltx",
+    }
+)  # fmt: skip
 STDOUT = "-"
 
 
