@@ -28,6 +28,16 @@ def make_docx(path: Path) -> Path:
     return path
 
 
+def make_long_docx(path: Path, paragraphs: int = 4000) -> Path:
+    """A DOCX that takes docling seconds, not milliseconds: room to act while it converts."""
+    document = docx.Document()
+    document.add_heading(f"Long report {_token()}", level=1)
+    for number in range(paragraphs):
+        document.add_paragraph(f"Paragraph {number}: revenue grew in every region this quarter.")
+    document.save(path)
+    return path
+
+
 def make_pptx(path: Path) -> Path:
     deck = pptx.Presentation()
     slide = deck.slides.add_slide(deck.slide_layouts[1])

@@ -20,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from devstack import Stack
 from tests.documents import make_docx
 from tests.e2e.helpers import authorized, new_session
-from tests.integration.test_health import healthy, until, worker_url
+from tests.integration.test_health import healthy, worker_url
 from tests.reconnect import RECONNECT_CAP_S
 from tests.waiting import wait_for
 
@@ -57,7 +57,7 @@ def test_jobs_before_and_after_an_outage_longer_than_the_old_give_up_both_succee
     stack: Stack, tmp_path: Path
 ) -> None:
     api = stack.urls.api
-    until(lambda: healthy(api))
+    wait_for(lambda: healthy(api), 90.0, "a healthy API before the outage")
     document = make_docx(tmp_path / "outage.docx")
     before_logs = {name: lost_lines(stack, name) for name in ("api", *WORKERS)}
     with authorized(api, new_session(api), timeout=30.0) as client:
@@ -67,7 +67,7 @@ def test_jobs_before_and_after_an_outage_longer_than_the_old_give_up_both_succee
         started = time.monotonic()
         try:
             # during the outage: not ready, still alive, and a submission is a clear 503
-            until(lambda: httpx.get(f"{api}/readyz", timeout=10.0).status_code == 503, timeout=30.0)
+            wait_for(lambda: httpx.get(f"{api}/readyz", timeout=10.0).status_code == 503, 30.0, "/readyz 503")
             refused = submit(client, document)
             assert refused.status_code == 503, refused.text
             assert refused.headers["content-type"].startswith("application/problem+json")
@@ -87,12 +87,14 @@ def test_jobs_before_and_after_an_outage_longer_than_the_old_give_up_both_succee
             assert nats_metric(api, "docling_connection_up") == 0.0
         finally:
             stack.start_component("nats")
-        until(lambda: healthy(api), timeout=60.0)
+        wait_for(lambda: healthy(api), 60.0, "a healthy API after the outage")
         after = submit(client, document)
         assert after.status_code == 202, after.text
         for job in (before.json(), after.json()):
             path = job["links"]["self"]
-            until(lambda path=path: client.get(path).json()["status"] == "succeeded", timeout=120.0)
+            wait_for(
+                lambda path=path: client.get(path).json()["status"] == "succeeded", 120.0, f"{path} succeeded"
+            )
     assert nats_metric(api, "docling_connection_up") == 1.0
     # each process logged the loss once, not once per attempt
     for name, count in before_logs.items():
