@@ -38,7 +38,13 @@ def _context() -> multiprocessing.context.BaseContext:
 def _worker_main(conn: Connection, config: WorkerConfig) -> None:
     from services.mcp_server.adapters import worker
 
-    worker.run(conn, config)
+    try:
+        worker.run(conn, config)
+    except (BrokenPipeError, EOFError):  # the server let this worker go (a timeout, a recycle)
+        logging.getLogger(__name__).info("worker: the server closed its pipe; exiting")
+    except Exception:  # logged as one JSON line, not multiprocessing's bare traceback on stderr
+        logging.getLogger(__name__).exception("worker failed")
+        raise SystemExit(1) from None
 
 
 class WorkerProcess:
