@@ -13,6 +13,7 @@ from pathlib import Path
 
 from devstack import cluster, postgres, probes
 from devstack.cluster import NatsNode
+from devstack.credentials import secret_if_any
 from devstack.errors import StackError
 from devstack.layout import REPO_ROOT, Layout
 from devstack.ports import HOST, Ports
@@ -231,7 +232,8 @@ class McpServer(Component):
         """Ours once a conversion worker is up (GET /health is 200); others once they list tools."""
         if "services.mcp_server" in self.ctx.mcp_command:
             return probes.http_ok(f"http://{HOST}:{self.ctx.ports.mcp}/health")
-        return probes.mcp_lists_tools(self.ctx.stack_env["MCP_SERVER_URL"], self.ctx.ports.mcp)
+        token = secret_if_any(self.ctx.layout.mcp_token)
+        return probes.mcp_lists_tools(self.ctx.stack_env["MCP_SERVER_URL"], self.ctx.ports.mcp, token)
 
 
 @dataclass

@@ -23,3 +23,11 @@ def ensure_secret(path: Path) -> Path:
 
 def read_secret(path: Path) -> str:
     return path.read_text(encoding="utf-8").strip()
+
+
+def secret_if_any(path: Path) -> str | None:
+    """The secret in ``path``, or None when there is none (a stack started before it had one)."""
+    try:
+        return read_secret(path) or None
+    except FileNotFoundError:
+        return None

@@ -19,6 +19,7 @@ from typing import Any
 
 from devstack import postgres, probes
 from devstack.components import Context, build
+from devstack.credentials import secret_if_any
 from devstack.errors import StackError
 from devstack.layout import Layout
 from devstack.ports import HOST, Ports
@@ -60,7 +61,7 @@ def health(layout: Layout) -> int:
     failed = 0
     for name in info["components"]:
         if name == "mcp":
-            ready = probes.mcp_lists_tools(info["urls"]["mcp"], fields.mcp)
+            ready = probes.mcp_lists_tools(info["urls"]["mcp"], fields.mcp, secret_if_any(layout.mcp_token))
         else:
             ready = build(name, ctx).is_ready()
         failed += not ready

@@ -62,9 +62,10 @@ def postgres_accepts(port: int, user: str, database: str) -> bool:
     return run_async(lambda: _postgres_select1(port, user, database))
 
 
-def mcp_lists_tools(url: str, port: int) -> bool:
-    """An MCP session opens on url and lists at least one tool."""
-    return tcp_open(port) and run_async(lambda: _mcp_list_tools(url))
+def mcp_lists_tools(url: str, port: int, token: str | None = None) -> bool:
+    """An MCP session opens on url (with the bearer secret ``token``, when the server needs one)
+    and lists at least one tool."""
+    return tcp_open(port) and run_async(lambda: _mcp_list_tools(url, token))
 
 
 def run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
@@ -92,15 +93,16 @@ async def _postgres_select1(port: int, user: str, database: str) -> bool:
         await conn.close()
 
 
-async def _mcp_list_tools(url: str) -> bool:
+async def _mcp_list_tools(url: str, token: str | None) -> bool:
     import httpx2
     from mcp import ClientSession
     from mcp.client.streamable_http import streamable_http_client
 
+    bearer = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         async with (
             asyncio.timeout(10),
-            httpx2.AsyncClient(timeout=5) as http,
+            httpx2.AsyncClient(timeout=5, headers=bearer) as http,
             streamable_http_client(url, http_client=http) as (read, write),
             ClientSession(read, write) as session,
         ):

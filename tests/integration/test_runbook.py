@@ -54,11 +54,6 @@ def test_the_manual_has_runbook_commands() -> None:
     assert any(c.startswith("make psql") for c in commands)
 
 
-@pytest.mark.xfail(
-    reason="known failure (#20 follow-up): one runbook command failed in the merged tree's clean-clone run "
-    "on 2026-12-01, after the other branches' changes; passed on its branch. Reported in the closing note.",
-    strict=False,
-)
 def test_every_runbook_command_succeeds_on_the_stack(stack: Stack, finished_job: tuple[str, str]) -> None:
     session, job = finished_job
     env = {k: v for k, v in os.environ.items() if k not in FOREIGN}
