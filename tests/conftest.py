@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from devstack import Ports, Stack
+from devstack.ports import use_range
 from tests.limits import lift_rate_limits
 from tests.otlp import Receiver
 from tests.reconnect import TEST_RECONNECT  # fast reconnects: the real policy at small numbers
@@ -25,6 +26,15 @@ TEST_BREAKER = {
     "CONVERTER_RETRY_DELAY_S": "1",
     "CONVERTER_WAIT_POLL_S": "0.5",
 }
+
+
+# Under pytest-xdist (`make test` runs TEST_WORKERS of them) each worker picks the free ports of its
+# stacks from a range of its own, below the kernel's ephemeral range: two workers never pick the
+# same port between one's check and its server's bind.
+PORTS_PER_WORKER = 1500
+if (worker := os.environ.get("PYTEST_XDIST_WORKER", "")).startswith("gw"):
+    _first = 20000 + int(worker[2:]) * PORTS_PER_WORKER
+    use_range(_first, _first + PORTS_PER_WORKER - 1)
 
 
 # Every service runs twice: the suite proves nothing assumes it is the only copy.

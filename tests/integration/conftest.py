@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import asyncpg
 import nats
 import pytest
 from faststream.nats import NatsBroker
 
-from devstack import Stack
 from services.runtime import bus
-from tests.faults import private_stack
 from tests.integration.bus import Log
 
 
@@ -35,11 +33,3 @@ async def broker(stack_env: dict[str, str]) -> AsyncIterator[NatsBroker]:
     await connected.connect()
     yield connected
     await connected.stop()
-
-
-@pytest.fixture(scope="session")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """A whole stack of its own on a three-node NATS cluster (one copy of each service), shared by
-    the cluster test and the soak, which break it and put it back together."""
-    with private_stack(tmp_path_factory.mktemp("cluster"), nats_nodes=3) as stack:
-        yield stack

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -18,6 +17,7 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 from devstack.layout import REPO_ROOT
+from devstack.ports import free_ports
 from devstack.probes import mcp_lists_tools
 from tests.waiting import wait_for
 
@@ -25,12 +25,6 @@ VENV_MCP_BIN = REPO_ROOT / ".venv-mcp" / "bin"
 # the secrets servers started here accept: each is one client (own server only; the official has none)
 TOKEN = secrets.token_urlsafe(16)
 OTHER_TOKEN = secrets.token_urlsafe(16)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
@@ -103,7 +97,7 @@ def _launch(argv: list[str], env: Mapping[str, str], log: Path) -> RunningServer
 
 def launch_own(folder: Path, **settings: str) -> RunningServer:
     """`python -m services.mcp_server` from .venv-mcp; settings are MCP_SERVER_<NAME> values."""
-    port = free_port()
+    port = free_ports(1)[0]
     env = {
         "PORT": str(port),
         "CACHE_DIR": str(folder / "own-cache"),
@@ -126,7 +120,7 @@ def launch_own(folder: Path, **settings: str) -> RunningServer:
 
 
 def launch_official(folder: Path) -> RunningServer:
-    port = free_port()
+    port = free_ports(1)[0]
     env = {
         "PORT": str(port),
         "CACHE_DIR": str(folder / "official-cache"),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import uuid
 
 import redis.asyncio as aioredis
@@ -12,6 +11,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from contracts import keys
+from devstack.ports import free_ports
 from services.converter.adapters.circuit import FALLBACK, SharedCircuit
 from services.converter.breaker import Config, State
 from tests.waiting import wait_for_async
@@ -72,9 +72,7 @@ async def test_exactly_one_trial_runs_across_copies(stack_env) -> None:
 
 
 async def test_without_redis_a_copy_falls_back_to_its_own_circuit_and_says_so() -> None:
-    with socket.socket() as s:  # a port nothing listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    [port] = free_ports(1)  # a port nothing listens on
     name = f"test-{uuid.uuid4().hex[:8]}"
     redis = client(port)
     circuit = SharedCircuit(name, CONFIG, redis, never_called)

@@ -48,6 +48,16 @@ def lost_lines(stack: Stack, name: str) -> int:
     return sum(1 for line in log.splitlines() if "connection lost; reconnecting" in line and '"nats"' in line)
 
 
+def warnings(stack: Stack) -> str:
+    """The services' warning and error lines since they started (for a failure message)."""
+    found = []
+    for name in stack.components:
+        if name.split("-")[0] in {"api", *WORKERS}:
+            lines = stack.layout.log(name).read_text(errors="replace").splitlines()
+            found += [f"{name}: {line[:300]}" for line in lines if '"level": "info"' not in line]
+    return "\n".join(found[-80:])
+
+
 def submit(client: httpx.Client, path: Path) -> httpx.Response:
     with path.open("rb") as handle:
         return client.post("/api/v1/jobs", files={"file": (path.name, handle)})
@@ -92,9 +102,14 @@ def test_jobs_before_and_after_an_outage_longer_than_the_old_give_up_both_succee
         assert after.status_code == 202, after.text
         for job in (before.json(), after.json()):
             path = job["links"]["self"]
-            wait_for(
-                lambda path=path: client.get(path).json()["status"] == "succeeded", 120.0, f"{path} succeeded"
-            )
+            try:
+                wait_for(
+                    lambda path=path: client.get(path).json()["status"] == "succeeded",
+                    120.0,
+                    f"{path} succeeded",
+                )
+            except AssertionError as stuck:  # say where it stopped, and what the services said
+                raise AssertionError(f"{stuck}: {client.get(path).json()}\n{warnings(stack)}") from None
     assert nats_metric(api, "docling_connection_up") == 1.0
     # each process logged the loss once, not once per attempt
     for name, count in before_logs.items():

@@ -37,3 +37,22 @@ def test_every_key_the_system_writes_is_documented(stack: Stack, api_url: str) -
     ):
         assert any(as_regex(kind).match(k) for k in found), f"no {kind} key was written"
     assert f"session:{token}" in found and f"ratelimit:{token}:job" in found
+
+
+def test_a_restarted_redis_keeps_the_sessions(stack: Stack, api_url: str) -> None:
+    """Valkey runs with its append-only file: a restart does not log every user out."""
+    token = httpx.post(f"{api_url}/api/v1/sessions", timeout=30).json()["session_id"]
+    stack.stop_component("valkey")
+    stack.start_component("valkey")
+    with redis.Redis(port=int(stack.env()["REDIS_PORT"]), decode_responses=True) as r:
+        assert r.ttl(f"session:{token}") > 0
+    # an API copy that never saw the session knows it from Redis once it reads Redis again
+    other = stack.api_urls[-1]
+    wait_for(
+        lambda: (
+            httpx.get(f"{other}/api/v1/jobs", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        ),
+        60,
+        "the session to be known after the restart",
+        every=0.2,
+    )

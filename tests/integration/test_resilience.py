@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ import redis.asyncio as aioredis
 
 from contracts import keys
 from devstack import Stack
+from devstack.ports import free_ports
 from services.runtime import bus
 from tests.documents import make_docx
 from tests.integration.bus import Log, stored_upload
@@ -40,12 +40,6 @@ TOOLS = (
 )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Converters:
     """Converter processes of the test's own; every one is SIGKILLed at the end."""
 
@@ -53,7 +47,7 @@ class Converters:
         self.stack_env, self.logs, self.running = stack_env, logs, []
 
     def start(self, **settings: str) -> tuple[subprocess.Popen, str]:
-        port = free_port()
+        port = free_ports(1)[0]
         env = {**os.environ, **self.stack_env, "CONVERTER_PORT": str(port), **settings}
         log = open(self.logs / f"converter-{port}.log", "wb")
         process = subprocess.Popen(
