@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 
 from devstack import SERVICES, Ports, Stack
-from services.runtime.reconnect import ReconnectPolicy
+from runtime.reconnect import ReconnectPolicy
 from tests.documents import make_docx
 from tests.metrics import metric
 

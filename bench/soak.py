@@ -48,8 +48,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from contracts import keys
 from contracts.subjects import STREAM
 from devstack import SERVICES, Stack, StackError
+from runtime import bus
 from services.api.adapters.sessions import Session
-from services.runtime import bus
 from tests.faults import mixed_documents, private_stack, submit
 from tests.outcomes import Tally, audit_all, settle
 

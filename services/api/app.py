@@ -44,6 +44,6 @@ def create_app(settings: ApiSettings | None = None) -> Litestar:
         ),
         debug=False,
         # Litestar's default logging config replaces the root handler with a plain-text one; the
-        # process's JSON handler (services.runtime.logs) stays, and problems.py logs what fails
+        # process's JSON handler (runtime.logs) stays, and problems.py logs what fails
         logging_config=None,
     )

@@ -12,6 +12,8 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from runtime import bus, schema
+from runtime.links import Link
 from services.api import health
 from services.api.adapters.api_keys import ApiKeyStore
 from services.api.adapters.bus import Submissions
@@ -24,8 +26,6 @@ from services.api.compat.outcomes import Outcomes
 from services.api.compat.tasks import TaskStore
 from services.api.settings import RATE_LIMIT_DEFAULTS, ApiSettings
 from services.api.stream_slots import StreamSlots
-from services.runtime import bus, schema
-from services.runtime.links import Link
 
 
 def lifespan(settings: ApiSettings) -> Callable[[Litestar], AbstractAsyncContextManager]:

@@ -17,6 +17,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from contracts.events import JobCancelRequested, JobSubmitted
 from contracts.formats import DERIVED_FORMATS, INPUT_TYPES, OUTPUT_TYPES, extension_of
 from contracts.statuses import TERMINAL_STATUSES
+from runtime.bus import OutcomeTaken
 from services.api import domain, guard, openapi, stream_slots, uploads, views
 from services.api.adapters import upload_stream
 from services.api.adapters.sessions import Session
@@ -24,7 +25,6 @@ from services.api.compat import render
 from services.api.metrics import counted_stream
 from services.api.problems import Problem
 from services.api.streams import JobStream, missed
-from services.runtime.bus import OutcomeTaken
 
 GZIP_MIN_BYTES = 1024  # smaller results are sent as they are
 

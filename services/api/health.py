@@ -20,8 +20,8 @@ from litestar import Controller, Response, get
 from litestar.datastructures import State
 
 from contracts import keys
-from services.runtime import bus
-from services.runtime.links import WATCH_INTERVAL_S
+from runtime import bus
+from runtime.links import WATCH_INTERVAL_S
 
 CRITICAL = ("postgres", "nats")  # down: unhealthy
 DEGRADING = ("redis", "mcp")  # down: degraded

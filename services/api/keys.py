@@ -11,9 +11,9 @@ import json
 import sys
 from collections.abc import Sequence
 
+from runtime import schema
 from services.api.adapters.api_keys import ApiKeyStore
 from services.api.settings import RATE_LIMIT_DEFAULTS, ApiSettings
-from services.runtime import schema
 
 
 def _limits(pairs: Sequence[str]) -> dict[str, str]:

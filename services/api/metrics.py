@@ -1,7 +1,7 @@
 """The API's Prometheus metrics, its HTTP instrumentation and ``GET /api/v1/metrics``.
 
 The health series are refreshed from a health check at every scrape. The endpoint exposes the
-default registry, so every metric registered there (the shared ones of ``services.runtime.metrics``,
+default registry, so every metric registered there (the shared ones of ``runtime.metrics``,
 the rate limiter's, the process collector's) appears too.
 """
 
@@ -18,9 +18,9 @@ from opentelemetry.propagate import extract
 from opentelemetry.trace import SpanKind, StatusCode
 from prometheus_client import Counter, Gauge, Histogram
 
+from runtime.metrics import exposition
+from runtime.tracing import tracer
 from services.api import health
-from services.runtime.metrics import exposition
-from services.runtime.tracing import tracer
 
 HEALTH = Gauge("docling_health_status", "Overall health: 1 healthy, 0.5 degraded, 0 unhealthy")
 DB_STATUS = Gauge("docling_db_status", "PostgreSQL answers: 1 up, 0 down")

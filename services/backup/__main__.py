@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+from runtime import logs
 from services.backup import backup, restore, verify
 from services.backup.adapters.pgtools import ToolError
 from services.backup.adapters.store import BackupDir
 from services.backup.settings import BackupSettings
-from services.runtime import logs
 
 
 def main(argv: Sequence[str] | None = None) -> int:

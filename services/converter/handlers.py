@@ -24,6 +24,7 @@ from contracts.events import (
     JobCancelRequested,
     UploadStored,
 )
+from runtime.bus import OutcomeTaken
 from services.converter import domain, metrics
 from services.converter.adapters.mcp import DoclingSession
 from services.converter.adapters.render import html_from_json
@@ -31,7 +32,6 @@ from services.converter.adapters.results import ResultStore
 from services.converter.breaker import Admission
 from services.converter.checkpoint import FORMATS, Checkpoint
 from services.converter.naming import named
-from services.runtime.bus import OutcomeTaken
 
 log = logging.getLogger(__name__)
 SOURCE = "converter"

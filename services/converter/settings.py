@@ -5,8 +5,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from runtime.settings import CommonSettings, seed_name
 from services.converter.breaker import Config
-from services.runtime.settings import CommonSettings, seed_name
 
 
 class ConverterSettings(CommonSettings):

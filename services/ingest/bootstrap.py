@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from faststream.asgi import AsgiFastStream
 
+from runtime import bus, worker
 from services.ingest import entrypoint, handlers
 from services.ingest.adapters.files import UploadStore
 from services.ingest.adapters.staging import Staging
 from services.ingest.settings import IngestSettings
-from services.runtime import bus, worker
 
 
 def build(settings: IngestSettings) -> AsgiFastStream:

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from contracts import errors
 from contracts.envelope import Event, derived_event_id
 from contracts.events import JobSubmitted, UploadRejected, UploadStored
+from runtime.bus import OutcomeTaken
 from services.ingest import domain
 from services.ingest.adapters.files import UploadStore
 from services.ingest.adapters.staging import Staging
-from services.runtime.bus import OutcomeTaken
 
 log = logging.getLogger(__name__)
 SOURCE = "ingest"

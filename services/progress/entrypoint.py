@@ -5,10 +5,10 @@ from __future__ import annotations
 from nats.js import JetStreamContext
 
 from contracts.subjects import ALL_JOB_EVENTS, job_events
+from runtime import bus
+from runtime.batches import BatchConsumer, Incoming, job_events_between
+from runtime.settings import CommonSettings
 from services.progress import handlers
-from services.runtime import bus
-from services.runtime.batches import BatchConsumer, Incoming, job_events_between
-from services.runtime.settings import CommonSettings
 
 BATCH = 512
 MAX_ACK_PENDING = 16 * BATCH

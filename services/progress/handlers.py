@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from runtime.batches import Incoming
 from services.progress.adapters import postgres
 from services.progress.adapters.postgres import Lookup
 from services.progress.adapters.redis import SseBuffer
-from services.runtime.batches import Incoming
 
 log = logging.getLogger(__name__)
 

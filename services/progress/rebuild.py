@@ -21,11 +21,11 @@ from contracts import keys
 from contracts.envelope import Envelope
 from contracts.events import decode
 from contracts.sse import SseEntry
+from runtime import logs, schema
 from services.progress.adapters.postgres import UPSERT, migrate, row_of
 from services.progress.adapters.redis import SseBuffer
 from services.progress.domain import JobState, apply, number
 from services.progress.settings import ProgressSettings
-from services.runtime import logs, schema
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import pytest
 from faststream.nats import NatsBroker
 
 from devstack import Stack
-from services.runtime import bus
+from runtime import bus
 from tests.faults import private_stack
 from tests.integration.bus import Log
 

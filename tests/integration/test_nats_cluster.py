@@ -12,7 +12,7 @@ import pytest
 
 from contracts.subjects import STAGING_BUCKET, STREAM
 from devstack import Stack
-from services.runtime import bus
+from runtime import bus
 from tests.faults import client, mixed_documents, submit
 from tests.outcomes import audit_all, settle
 from tests.waiting import wait_for

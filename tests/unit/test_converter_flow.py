@@ -12,11 +12,11 @@ from contextlib import asynccontextmanager
 import pytest
 
 from contracts.events import UploadStored
+from runtime.bus import OutcomeTaken
 from services.converter import breaker, handlers
 from services.converter.breaker import Circuit, Config
 from services.converter.checkpoint import Checkpoint
 from services.converter.domain import TimedOut, ToolFailed, Unreachable
-from services.runtime.bus import OutcomeTaken
 
 
 class Clock:

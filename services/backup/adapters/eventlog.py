@@ -13,10 +13,10 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from contracts.subjects import ALL_JOB_EVENTS, STREAM, event_subject
+from runtime.bus import consumer_config, stream_config
+from runtime.settings import CommonSettings
 from services.backup.domain import ArchivedEvent, StreamPosition
 from services.progress import entrypoint
-from services.runtime.bus import consumer_config, stream_config
-from services.runtime.settings import CommonSettings
 
 log = logging.getLogger(__name__)
 PROGRESS_DURABLE = "progress"

@@ -16,6 +16,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from opentelemetry.trace import SpanKind, StatusCode
 
+from runtime.tracing import tracer
 from services.converter.domain import (
     BadResult,
     ConversionError,
@@ -25,7 +26,6 @@ from services.converter.domain import (
     ToolFailed,
     Unreachable,
 )
-from services.runtime.tracing import tracer
 
 CONTENT_EXPORTS = frozenset({"export_docling_document_to_html", "export_docling_document_to_json"})
 _exports_content: dict[str, bool] = {}  # server URL -> whether it has the content export tools
