@@ -12,7 +12,7 @@ from redis.retry import Retry
 
 from runtime import bus, schema, worker
 from services.converter import entrypoint, handlers
-from services.converter.adapters.checkpoints import CheckpointStore
+from services.converter.adapters.checkpoint_store import CheckpointStore
 from services.converter.adapters.circuit import SharedCircuit
 from services.converter.adapters.mcp import docling_session, probe
 from services.converter.adapters.results import ResultStore

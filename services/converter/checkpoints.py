@@ -16,7 +16,7 @@ import sys
 from dataclasses import asdict
 
 from runtime import schema
-from services.converter.adapters.checkpoints import CheckpointStore
+from services.converter.adapters.checkpoint_store import CheckpointStore
 from services.converter.settings import ConverterSettings
 
 

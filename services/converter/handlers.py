@@ -30,7 +30,7 @@ from services.converter.adapters.mcp import DoclingSession
 from services.converter.adapters.render import html_from_json
 from services.converter.adapters.results import ResultStore
 from services.converter.breaker import Admission
-from services.converter.checkpoint import FORMATS, Checkpoint
+from services.converter.checkpoint_format import FORMATS, Checkpoint
 from services.converter.naming import named
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from contracts.events import UploadStored
 from contracts.subjects import STREAM, job_events, outcome_subject
 from runtime import bus
 from services.converter import handlers
-from services.converter.adapters.checkpoints import CheckpointStore
+from services.converter.adapters.checkpoint_store import CheckpointStore
 from services.converter.adapters.circuit import SharedCircuit
 from services.converter.adapters.mcp import docling_session, probe
 from services.converter.adapters.results import ResultStore

@@ -15,7 +15,7 @@ from contracts.events import UploadStored
 from runtime.bus import OutcomeTaken
 from services.converter import breaker, handlers
 from services.converter.breaker import Circuit, Config
-from services.converter.checkpoint import Checkpoint
+from services.converter.checkpoint_format import Checkpoint
 from services.converter.domain import TimedOut, ToolFailed, Unreachable
 
 

@@ -13,8 +13,8 @@ import yaml
 from contracts import keys
 from docling_jobs import backoff, interpolate, live
 from services.api.settings import ApiSettings
-from services.converter import breaker, checkpoint
-from services.converter.adapters.checkpoints import SCHEMA
+from services.converter import breaker, checkpoint_format
+from services.converter.adapters.checkpoint_store import SCHEMA
 from services.converter.settings import ConverterSettings
 
 ROOT = Path(__file__).parents[2]
@@ -101,7 +101,7 @@ def test_reconnection_timing_and_polling() -> None:
 
 def test_checkpoint_limit_is_1_mb_in_code_database_and_manual() -> None:
     seed_limit_bytes = 1024 * 1024  # WIL-1.8-006: "Maximum checkpoint size: 1MB"
-    assert checkpoint.MAX_BYTES == seed_limit_bytes
+    assert checkpoint_format.MAX_BYTES == seed_limit_bytes
     database = re.search(r"CHECK \(octet_length\(body\) <= (\d+)\)", SCHEMA)
     assert database and int(database.group(1)) == seed_limit_bytes
     section = MANUAL.split("\n## Checkpoint Serialization Format\n", 1)[1].split("\n## ", 1)[0]

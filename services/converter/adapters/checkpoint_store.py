@@ -7,7 +7,7 @@ import logging
 import asyncpg
 
 from runtime import schema
-from services.converter.checkpoint import Checkpoint, UnknownVersion, decode, encode
+from services.converter.checkpoint_format import Checkpoint, UnknownVersion, decode, encode
 
 log = logging.getLogger(__name__)
 
