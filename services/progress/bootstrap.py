@@ -6,9 +6,9 @@ from faststream.asgi import AsgiFastStream
 from redis.asyncio import Redis
 
 from runtime import bus, schema, worker
+from runtime.sse_buffer import SseBuffer
 from services.progress import entrypoint, handlers
 from services.progress.adapters import postgres
-from services.progress.adapters.redis import SseBuffer
 from services.progress.settings import ProgressSettings
 
 

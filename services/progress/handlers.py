@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import asyncpg
 
 from runtime.batches import Incoming
+from runtime.sse_buffer import SseBuffer
 from services.progress.adapters import postgres
 from services.progress.adapters.postgres import Lookup
-from services.progress.adapters.redis import SseBuffer
 
 log = logging.getLogger(__name__)
 
