@@ -2,7 +2,7 @@ import uvicorn
 
 from runtime import logs, tracing
 from services.api import redact, serving
-from services.api.app import create_app
+from services.api.entrypoint import create_app
 from services.api.settings import ApiSettings
 
 settings = ApiSettings()

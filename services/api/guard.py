@@ -20,8 +20,8 @@ from litestar.types import Message, Scope
 
 from services.api.adapters.api_keys import PREFIX, session_id_of
 from services.api.adapters.sessions import Session, valid_id
+from services.api.domain import Policy, headers
 from services.api.problems import Problem
-from services.api.ratelimits import Policy, headers
 
 SESSION_COOKIE = "docling_session"
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="docling-jobs"'}

@@ -18,7 +18,7 @@ from services.api.settings import RATE_LIMIT_DEFAULTS, ApiSettings
 
 def _limits(pairs: Sequence[str]) -> dict[str, str]:
     """``submit=100/60`` pairs: the key's own limits, checked like the API's settings."""
-    from services.api.ratelimits import Policy
+    from services.api.domain import Policy
 
     found = {}
     for pair in pairs:

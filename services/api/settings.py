@@ -4,7 +4,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from runtime.settings import CommonSettings, seed_name
-from services.api.ratelimits import Policy
+from services.api.domain import Policy
 
 # endpoint -> default "requests/seconds" of its sliding window (env API_RATE_LIMIT_<ENDPOINT>)
 RATE_LIMIT_DEFAULTS = {

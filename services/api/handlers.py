@@ -1,4 +1,7 @@
-"""One controller per resource."""
+"""The handlers of ``/api/v1/jobs``: submit, list, read, follow (SSE), cancel, download.
+
+One Litestar controller per resource: sessions are ``session_controller``, health ``health``,
+docling-serve's ``/v1`` routes ``compat/controllers``."""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from contracts.events import JobCancelRequested, JobSubmitted
 from contracts.formats import DERIVED_FORMATS, INPUT_TYPES, OUTPUT_TYPES, extension_of
 from contracts.statuses import TERMINAL_STATUSES
 from runtime.bus import OutcomeTaken
-from services.api import domain, guard, openapi, stream_slots, uploads, views
+from services.api import domain, guard, openapi, stream_slots, views
 from services.api.adapters import upload_stream
 from services.api.adapters.sessions import Session
 from services.api.compat import render
@@ -52,7 +55,7 @@ async def result_response(
     """The result under the upload's name, gzipped when the client accepts it (a DOCX's JSON is
     about 75 times its size and compresses about tenfold)."""
     headers = {
-        "Content-Disposition": uploads.result_disposition(job.filename, fmt),
+        "Content-Disposition": domain.result_disposition(job.filename, fmt),
         "Vary": "Accept-Encoding",
     }
     body = content.encode() if isinstance(content, str) else content
@@ -82,7 +85,7 @@ class JobController(Controller):
         limit = state.settings.max_file_size_bytes
         received = await upload_stream.receive(request.stream(), request.headers.get("content-type"), limit)
         with received.file:
-            if code := uploads.size_problem(received.size, limit) or uploads.content_problem(
+            if code := domain.size_problem(received.size, limit) or domain.content_problem(
                 received.filename, received.head
             ):
                 raise Problem(code)

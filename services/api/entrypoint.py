@@ -1,4 +1,5 @@
-"""A thin ``create_app()``: wiring lives in bootstrap, behaviour in controllers."""
+"""The entrypoint: a thin ``create_app()`` that routes HTTP requests to the handlers (the Litestar
+controllers); wiring lives in bootstrap, behaviour in the handlers."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from services.api.bootstrap import lifespan
 from services.api.compat.controllers import ConvertController, TaskController
 from services.api.compat.housekeeping import ClearController, ServiceController
 from services.api.compat.socket import StatusSocketController
-from services.api.controllers import JobController
+from services.api.handlers import JobController
 from services.api.health import HealthController
 from services.api.session_controller import SessionController
 from services.api.settings import ApiSettings
