@@ -159,8 +159,8 @@ def test_the_helpers_can_fail() -> None:
 
 def test_the_numbers_that_drifted_before_match_the_code() -> None:
     """Last-Event-ID's bound and the projection's fetch size once had copies that disagreed."""
+    from contracts.subjects import PROGRESS_BATCH as BATCH
     from services.api.domain import MAX_EVENT_ID
-    from services.progress.entrypoint import BATCH
 
     sse = (ROOT / "docs" / "sse.md").read_text()
     assert f"at most {len(str(MAX_EVENT_ID))} of them and at most {MAX_EVENT_ID}" in sse
