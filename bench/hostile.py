@@ -10,7 +10,7 @@ and how another session's small jobs fare meanwhile.
    0.2 s) against the cap it must stay under (MCP workers: MCP_SERVER_WORKER_MEMORY_MB; every other
    process: --cap-mb). Asserts nothing.
 
-    .venv/bin/python bench/hostile.py [--cap-mb 1024]
+    .venv/bin/python -m bench.hostile [--cap-mb 1024]
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from pathlib import Path
 import httpx
 from httpx_sse import aconnect_sse
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from devstack import Ports, Stack
 from services.mcp_server.settings import McpServerSettings
 from tests.documents import make_markdown

@@ -4,7 +4,7 @@ Jobs come one at a time with random pauses (0.5-6 s) in between, so each one fin
 idle: this is what catches a consumer that waits for a batch to fill (the projection once held a
 quiet event up to its 5 s fetch timeout). Runs against a running stack (`make up`). Prints numbers.
 
-    .venv/bin/python bench/idle_latency.py [--api http://127.0.0.1:3000] [--jobs 10]
+    .venv/bin/python -m bench.idle_latency [--api http://127.0.0.1:3000] [--jobs 10]
 """
 
 from __future__ import annotations

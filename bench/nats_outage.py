@@ -9,7 +9,7 @@ answers seen during the outage, the failed reconnection attempts against the old
 each service took to be ready again against the backoff cap, both jobs' outcomes, and how many
 service processes had to be restarted (their pids before and after). Asserts nothing.
 
-    .venv/bin/python bench/nats_outage.py [--outage 150]
+    .venv/bin/python -m bench.nats_outage [--outage 150]
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ service N times), then:
    concurrent sessions): documents per second, for comparison.
 Every document is unique, so nothing is answered from a cache. Prints numbers; asserts nothing.
 
-    .venv/bin/python bench/pipeline_throughput.py [--copies 2] [--jobs 50] [--profile]
+    .venv/bin/python -m bench.pipeline_throughput [--copies 2] [--jobs 50] [--profile]
 
 --profile also prints the CPU seconds each component (and the MCP server's workers) spent during the
 burst, from /proc: where the time per job goes.
@@ -30,7 +30,6 @@ from pathlib import Path
 import httpx
 from httpx_sse import aconnect_sse
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import cpu_profile
 from devstack import Ports, Stack
 from tests.documents import make_docx

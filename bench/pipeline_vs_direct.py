@@ -6,8 +6,8 @@ PostgreSQL, the MCP server). Direct: one MCP session doing the tool calls the co
 direct. The server caches conversions by content, so each side gets its own document of the same
 kind and shape (made by the same generator, differing in a random token): neither is a cache hit.
 
-    .venv/bin/python bench/pipeline_vs_direct.py            # starts a private stack on free ports
-    .venv/bin/python bench/pipeline_vs_direct.py --api-url http://127.0.0.1:3000 \
+    .venv/bin/python -m bench.pipeline_vs_direct            # starts a private stack on free ports
+    .venv/bin/python -m bench.pipeline_vs_direct --api-url http://127.0.0.1:3000 \
         --mcp-url http://127.0.0.1:8000/mcp --upload-dir .stack/uploads   # a running stack (make up)
 
 A private stack runs with the rate limits lifted; a running stack keeps its own (start it with
@@ -34,7 +34,6 @@ import httpx2
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from docling_jobs.client import Client
 from tests.documents import MAKERS
 

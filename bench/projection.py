@@ -5,14 +5,13 @@ JOBS stream with N events (jobs of 8 events each, as a real job has), starts pro
 times how long it takes to drain the backlog (every event archived, numbered, folded into its job,
 buffered and announced in Redis). Prints the rate; asserts nothing.
 
-    .venv/bin/python bench/projection.py [--jobs 2500]
+    .venv/bin/python -m bench.projection [--jobs 2500]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 import tempfile
 import time
 import uuid
@@ -20,7 +19,6 @@ from pathlib import Path
 
 import nats
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from contracts.envelope import Envelope
 from contracts.events import (
     ConversionProgressed,

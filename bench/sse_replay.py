@@ -5,7 +5,7 @@ Starts a private stack (infrastructure, progress, API), puts one job with 1,000 
 ``Last-Event-ID: 0`` several times and times each from the request to the 1,000th event in hand
 (the client parses every message). Prints the median and the spread; asserts nothing.
 
-    .venv/bin/python bench/sse_replay.py [--events 1000] [--runs 15]
+    .venv/bin/python -m bench.sse_replay [--events 1000] [--runs 15]
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import sys
 import tempfile
 import time
 import uuid
@@ -24,7 +23,6 @@ import nats
 import redis
 from httpx_sse import connect_sse
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from contracts import keys
 from contracts.envelope import Envelope
 from contracts.events import ConversionProgressed, JobSubmitted
