@@ -6,7 +6,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from runtime.settings import CommonSettings, seed_name
-from services.converter.breaker import Config
+from services.converter.breaker import PROBE_TIMEOUT_S, Config
 
 
 class ConverterSettings(CommonSettings):
@@ -24,10 +24,10 @@ class ConverterSettings(CommonSettings):
 
     # the circuit breaker around the MCP server (the seed's failureThreshold, resetTimeout, monitoringPeriod)
     breaker_name: str = "docling-mcp"  # Redis key circuit:{name}; copies with the same name share it
-    breaker_failure_threshold: int = Field(5, ge=1)
-    breaker_reset_timeout_s: float = Field(30.0, gt=0)
-    breaker_window_s: float = Field(60.0, gt=0)
-    breaker_probe_timeout_s: float = Field(5.0, gt=0)  # the half-open trial: session + tools/list
+    breaker_failure_threshold: int = Field(Config.failure_threshold, ge=1)
+    breaker_reset_timeout_s: float = Field(Config.reset_timeout_s, gt=0)
+    breaker_window_s: float = Field(Config.window_s, gt=0)
+    breaker_probe_timeout_s: float = Field(PROBE_TIMEOUT_S, gt=0)  # the half-open trial: session + tools/list
 
     # what a job does when the server fails in a way that trips the breaker
     retry_delay_s: float = Field(5.0, ge=0)  # wait before trying again while the circuit is closed
@@ -45,9 +45,9 @@ class ConverterSettings(CommonSettings):
         return next((token.strip() for token in listed if token.strip()), "")
 
     def breaker_config(self) -> Config:
-        return Config(
+        return Config.with_probe(
             self.breaker_failure_threshold,
             self.breaker_reset_timeout_s,
             self.breaker_window_s,
-            trial_lease_s=self.breaker_probe_timeout_s + 5.0,
+            self.breaker_probe_timeout_s,
         )

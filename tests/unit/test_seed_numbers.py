@@ -78,6 +78,14 @@ def test_breaker_defaults_are_the_seeds(
     assert documented in next(line for line in MANUAL.splitlines() if env in line and line.startswith("| "))
 
 
+def test_the_trial_lease_has_one_value() -> None:
+    """The half-open trial's lease once had two defaults (15 s in the breaker, 10 s from the settings)."""
+    lease = ConverterSettings().breaker_config().trial_lease_s
+    assert breaker.Config().trial_lease_s == lease == 10.0
+    row = next(line for line in MANUAL.splitlines() if "`CONVERTER_BREAKER_PROBE_TIMEOUT_S`" in line)
+    assert f"(lease {lease:.0f} s)" in row
+
+
 def test_interpolation_tick_pause_and_rates() -> None:
     seed_tick_ms, seed_max_rate, seed_stale_ms, seed_catch_up = 100, 1, 5000, 10  # WIL-1.8-005
     assert interpolate.TICK_S * 1000 == seed_tick_ms
