@@ -119,14 +119,11 @@ def size_problem(size: int, limit: int) -> str | None:
     return None
 
 
-RESULT_SUFFIXES = {"markdown": ".md", "html": ".html", "json": ".json", "text": ".txt", "doctags": ".doctags"}
-
-
-def result_disposition(filename: str | None, fmt: str) -> str:
+def result_disposition(filename: str | None, fmt: formats.ResultFormat) -> str:
     """``Content-Disposition`` for a result: the upload's name with the format's suffix (RFC 6266:
     an ASCII ``filename`` for old clients, the exact UTF-8 name in ``filename*``)."""
     stem = (filename or "").rsplit(".", 1)[0] or "result"
-    name = f"{stem}{RESULT_SUFFIXES[fmt]}"
+    name = f"{stem}{formats.RESULT_SUFFIXES[fmt]}"
     fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name)
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import gzip
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
 import anyio
 from litestar import Controller, Request, Response, delete, get, post
@@ -18,7 +18,7 @@ from litestar.response import ServerSentEvent
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from contracts.events import JobCancelRequested, JobSubmitted
-from contracts.formats import DERIVED_FORMATS, INPUT_TYPES, OUTPUT_TYPES, extension_of
+from contracts.formats import DERIVED_FORMATS, INPUT_TYPES, OUTPUT_TYPES, ResultFormat, extension_of
 from contracts.statuses import TERMINAL_STATUSES
 from runtime.bus import OutcomeTaken
 from services.api import domain, guard, openapi, stream_slots, views
@@ -219,7 +219,7 @@ class JobController(Controller):
         state: State,
         session: Session,
         job_id: uuid.UUID,
-        format: Literal["markdown", "html", "json", "text", "doctags"] = "markdown",
+        format: ResultFormat = "markdown",
     ) -> Response[bytes]:
         job = await load_job(state, str(job_id), session)
         if job.status != "succeeded":

@@ -14,10 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from contracts.formats import STORED_FORMATS
+
 VERSION = 1
 MAX_BYTES = 1024 * 1024
 INLINE_LIMIT = 256 * 1024  # a partial result larger than this goes beside the checkpoint
-FORMATS = ("markdown", "html", "json")
+FORMATS = STORED_FORMATS
 STAGES = ("started", "converting", "exporting_markdown", "exporting_json", "exporting_html")
 
 
