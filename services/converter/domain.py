@@ -5,9 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from contracts import errors
+from contracts.events import Stage
+from contracts.formats import StoredFormat
 
+# format -> the stage that exports it, in the order the converter runs them
+EXPORT_STAGES: dict[StoredFormat, Stage] = {
+    "markdown": "exporting_markdown",
+    "json": "exporting_json",
+    "html": "exporting_html",
+}
 # stage finished -> share of the job done once it has
-STAGE_PROGRESS: dict[str, int] = {
+STAGE_PROGRESS: dict[Stage, int] = {
     "converting": 60,
     "exporting_markdown": 75,
     "exporting_json": 85,

@@ -287,11 +287,7 @@ async def _convert(job: Job, mcp: DoclingSession) -> dict[str, str]:
 
 def _exports(job: Job, mcp: DoclingSession) -> list[tuple[str, str, Callable[[str], Awaitable[str]]]]:
     if mcp.exports_content:  # the project's own server: everything comes back as content
-        return [
-            ("exporting_markdown", "markdown", mcp.markdown),
-            ("exporting_json", "json", mcp.json),
-            ("exporting_html", "html", mcp.html),
-        ]
+        return _in_stage_order({"markdown": mcp.markdown, "json": mcp.json, "html": mcp.html})
 
     async def saved_json(key: str) -> str:  # the official server: JSON saved to its disk
         return await job.deps.read_saved_json(await mcp.save(key))
@@ -299,11 +295,14 @@ def _exports(job: Job, mcp: DoclingSession) -> list[tuple[str, str, Callable[[st
     async def rendered_html(key: str) -> str:  # ... and HTML rendered here from that JSON
         return await html_from_json(job.checkpoint.partial["json"])
 
-    return [
-        ("exporting_markdown", "markdown", mcp.markdown),
-        ("exporting_json", "json", saved_json),
-        ("exporting_html", "html", rendered_html),
-    ]
+    return _in_stage_order({"markdown": mcp.markdown, "json": saved_json, "html": rendered_html})
+
+
+def _in_stage_order(
+    exporters: dict[str, Callable[[str], Awaitable[str]]],
+) -> list[tuple[str, str, Callable[[str], Awaitable[str]]]]:
+    """(stage, format, exporter) for each format, in the order the export stages run."""
+    return [(stage, fmt, exporters[fmt]) for fmt, stage in domain.EXPORT_STAGES.items()]
 
 
 async def _fail(job: Job, failure: domain.Failure, detail: str) -> None:
