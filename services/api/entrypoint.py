@@ -6,8 +6,7 @@ from __future__ import annotations
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 
-from services.api import guard, metrics, openapi, problems
-from services.api.bootstrap import lifespan
+from services.api import bootstrap, deps, guard, metrics, openapi, problems
 from services.api.compat.controllers import ConvertController, TaskController
 from services.api.compat.housekeeping import ClearController, ServiceController
 from services.api.compat.socket import StatusSocketController
@@ -20,7 +19,13 @@ from services.api.web import web_page
 MULTIPART_OVERHEAD = 1024 * 1024
 
 
-def create_app(settings: ApiSettings | None = None) -> Litestar:
+def create_app(
+    settings: ApiSettings | None = None,
+    services: bootstrap.Wiring = bootstrap.real_services,
+    *,
+    watch: bool = True,
+) -> Litestar:
+    """The app; ``services`` builds what the handlers use (unit tests pass fakes, and ``watch=False``)."""
     settings = settings or ApiSettings()
     return Litestar(
         route_handlers=[
@@ -35,8 +40,9 @@ def create_app(settings: ApiSettings | None = None) -> Litestar:
             metrics.MetricsController,
             web_page,
         ],
+        dependencies=deps.PROVIDE,  # the one typed services object, as `deps`
         middleware=[metrics.instrument],
-        lifespan=[lifespan(settings)],
+        lifespan=[bootstrap.lifespan(settings, services, watch=watch)],
         before_send=[guard.send_rate_limit],
         exception_handlers=problems.HANDLERS,
         request_max_body_size=settings.max_file_size_bytes + MULTIPART_OVERHEAD,
