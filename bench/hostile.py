@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
 import sys
@@ -27,28 +26,19 @@ import time
 from pathlib import Path
 
 import httpx
-from httpx_sse import aconnect_sse
 
+from bench.jobs import submit_and_follow
 from devstack import Ports, Stack
 from services.mcp_server.settings import McpServerSettings
 from tests.documents import make_markdown
 from tests.hostile import HOSTILE
 from tests.limits import lift_rate_limits
 
-TERMINAL = {"ConversionSucceeded", "ConversionFailed", "UploadRejected", "JobCancelled"}
-
 
 async def one_job(http: httpx.AsyncClient, path: Path) -> tuple[str, str | None, float]:
     """(last event, its code, seconds from submit to it)."""
-    started = time.perf_counter()
-    with path.open("rb") as handle:
-        job = (await http.post("/api/v1/jobs", files={"file": (path.name, handle.read())})).json()
-    async with aconnect_sse(http, "GET", f"/api/v1/jobs/{job['job_id']}/events") as source:
-        async for sse in source.aiter_sse():
-            if sse.event in TERMINAL:
-                code = json.loads(sse.data)["data"].get("code")
-                return sse.event, code, time.perf_counter() - started
-    return "stream ended", None, time.perf_counter() - started
+    ended = await submit_and_follow(http, path)
+    return ended.event, ended.code, ended.seconds
 
 
 class PeakMemory(threading.Thread):

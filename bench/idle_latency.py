@@ -17,7 +17,7 @@ import time
 import httpx
 from httpx_sse import connect_sse
 
-TERMINAL = {"ConversionSucceeded", "ConversionFailed", "UploadRejected", "JobCancelled"}
+from contracts.events import TERMINAL_EVENT_TYPES
 
 
 def main() -> None:
@@ -34,7 +34,7 @@ def main() -> None:
             document = f"# Note {number} {random.random()}\n\nSome text.\n".encode()
             job = api.post("/api/v1/jobs", files={"file": ("note.md", document)}).json()["job_id"]
             with connect_sse(api, "GET", f"/api/v1/jobs/{job}/events") as source:
-                next(e for e in source.iter_sse() if e.event in TERMINAL)
+                next(e for e in source.iter_sse() if e.event in TERMINAL_EVENT_TYPES)
             times.append((time.perf_counter() - started) * 1000)
     print("submit to terminal event, ms: " + " ".join(f"{t:.0f}" for t in times))
     print(f"median {statistics.median(times):.0f} ms   max {max(times):.0f} ms")

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import sys
 import tempfile
@@ -28,27 +27,20 @@ import time
 from pathlib import Path
 
 import httpx
-from httpx_sse import aconnect_sse
 
 from bench import cpu_profile
+from bench.jobs import submit_and_follow
 from devstack import Ports, Stack
 from tests.documents import make_docx
 from tests.e2e.helpers import direct_markdown
 from tests.limits import lift_rate_limits
 
-TERMINAL = {"ConversionSucceeded", "ConversionFailed", "UploadRejected", "JobCancelled"}
-
 
 async def one_job(http: httpx.AsyncClient, path: Path) -> float:
     started = time.perf_counter()
-    with path.open("rb") as handle:
-        job = (await http.post("/api/v1/jobs", files={"file": (path.name, handle.read())})).json()
-    async with aconnect_sse(http, "GET", f"/api/v1/jobs/{job['job_id']}/events") as source:
-        async for sse in source.aiter_sse():
-            if sse.event in TERMINAL:
-                assert sse.event == "ConversionSucceeded", json.loads(sse.data)
-                break
-    result = await http.get(f"/api/v1/jobs/{job['job_id']}/result", params={"format": "markdown"})
+    ended = await submit_and_follow(http, path)
+    assert ended.event == "ConversionSucceeded", ended
+    result = await http.get(f"/api/v1/jobs/{ended.job_id}/result", params={"format": "markdown"})
     result.raise_for_status()
     return time.perf_counter() - started
 

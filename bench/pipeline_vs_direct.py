@@ -30,12 +30,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx2
-from mcp import ClientSession
-from mcp.client.streamable_http import streamable_http_client
-
 from docling_jobs.client import Client
 from tests.documents import MAKERS
+from tests.integration.mcp_servers import session as mcp_session
 
 
 def through_pipeline(client: Client, path: Path) -> float:
@@ -51,12 +48,7 @@ def through_pipeline(client: Client, path: Path) -> float:
 
 async def straight_to_server(mcp_url: str, path: Path, token: str) -> float:
     started = time.perf_counter()
-    async with (
-        httpx2.AsyncClient(timeout=120, headers={"Authorization": f"Bearer {token}"}) as http,
-        streamable_http_client(mcp_url, http_client=http) as (read, write),
-        ClientSession(read, write) as session,
-    ):
-        await session.initialize()
+    async with mcp_session(mcp_url, token) as session:
         converted = await session.call_tool("convert_document_into_docling_document", {"source": str(path)})
         key = converted.structured_content["document_key"]
         await session.call_tool("export_docling_document_to_markdown", {"document_key": key})
