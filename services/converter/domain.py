@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from contracts import errors
 from contracts.events import Stage
 from contracts.formats import StoredFormat
+
+# how the MCP server's progress notifications reach a job: (progress, total)
+Progress = Callable[[float, float | None], Awaitable[None]]
 
 # format -> the stage that exports it, in the order the converter runs them
 EXPORT_STAGES: dict[StoredFormat, Stage] = {

@@ -26,15 +26,31 @@ from contracts.events import (
 )
 from runtime.bus import OutcomeTaken
 from services.converter import domain, metrics
-from services.converter.adapters.mcp import DoclingSession
 from services.converter.adapters.render import html_from_json
-from services.converter.adapters.results import ResultStore
 from services.converter.breaker import Admission
 from services.converter.checkpoint_format import FORMATS, Checkpoint
 from services.converter.naming import named
 
 log = logging.getLogger(__name__)
 SOURCE = "converter"
+
+
+class McpSession(Protocol):
+    """One MCP session's tool calls (``adapters.mcp.DoclingSession``)."""
+
+    exports_content: bool  # the project's own server: HTML and JSON come back as content
+
+    async def convert(self, source: str, progress: domain.Progress | None = None) -> str: ...
+    async def markdown(self, key: str) -> str: ...
+    async def html(self, key: str) -> str: ...
+    async def json(self, key: str) -> str: ...
+    async def save(self, key: str) -> dict: ...
+
+
+class Results(Protocol):
+    """Where the finished outputs go (``adapters.results.ResultStore``)."""
+
+    async def save(self, job_id: str, outputs: dict[str, str]) -> dict[str, str]: ...
 
 
 class Circuit(Protocol):
@@ -60,9 +76,9 @@ class Patience:
 
 @dataclass
 class Deps:
-    open_session: Callable[[], AbstractAsyncContextManager[DoclingSession]]
+    open_session: Callable[[], AbstractAsyncContextManager[McpSession]]
     read_saved_json: Callable[[dict], Awaitable[str]]
-    results: ResultStore
+    results: Results
     publish: Callable[[Event], Awaitable[int]]
     server_url: str
     circuit: Circuit
@@ -256,7 +272,7 @@ async def _run(job: Job) -> dict[str, str] | None:
                 await job.pause(retry_at)
 
 
-async def _convert(job: Job, mcp: DoclingSession) -> dict[str, str]:
+async def _convert(job: Job, mcp: McpSession) -> dict[str, str]:
     """Run the stages the checkpoint has not recorded yet."""
     now_ms = lambda: int(job.deps.clock() * 1000)  # noqa: E731
     key, fresh = job.checkpoint.document_key, False
@@ -285,7 +301,7 @@ async def _convert(job: Job, mcp: DoclingSession) -> dict[str, str]:
     return {fmt: job.checkpoint.partial[fmt] for fmt in FORMATS}
 
 
-def _exports(job: Job, mcp: DoclingSession) -> list[tuple[str, str, Callable[[str], Awaitable[str]]]]:
+def _exports(job: Job, mcp: McpSession) -> list[tuple[str, str, Callable[[str], Awaitable[str]]]]:
     if mcp.exports_content:  # the project's own server: everything comes back as content
         return _in_stage_order({"markdown": mcp.markdown, "json": mcp.json, "html": mcp.html})
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -21,6 +21,7 @@ from services.converter.domain import (
     BadResult,
     ConversionError,
     Garbled,
+    Progress,
     ProtocolError,
     TimedOut,
     ToolFailed,
@@ -29,7 +30,6 @@ from services.converter.domain import (
 
 CONTENT_EXPORTS = frozenset({"export_docling_document_to_html", "export_docling_document_to_json"})
 _exports_content: dict[str, bool] = {}  # server URL -> whether it has the content export tools
-Progress = Callable[[float, float | None], Awaitable[None]]
 
 
 class DoclingSession:
