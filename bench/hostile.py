@@ -20,7 +20,6 @@ import asyncio
 import os
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -28,11 +27,11 @@ from pathlib import Path
 import httpx
 
 from bench.jobs import submit_and_follow
-from devstack import Ports, Stack
+from bench.stacks import private_stack
+from devstack import Stack
 from services.mcp_server.settings import McpServerSettings
 from tests.documents import make_markdown
 from tests.hostile import HOSTILE
-from tests.limits import lift_rate_limits
 
 
 async def one_job(http: httpx.AsyncClient, path: Path) -> tuple[str, str | None, float]:
@@ -130,20 +129,13 @@ def main() -> None:
     parser.add_argument("--cap-mb", type=int, default=1024, help="peak RSS cap of every non-worker process")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # each line as it is printed, also into a file
-    lift_rate_limits()
-    with tempfile.TemporaryDirectory(prefix="bench-hostile-") as tmp:
-        stack = Stack(Path(tmp) / "stack", Ports.free())
-        try:
-            print("starting a private stack ...", file=sys.stderr)
-            stack.start()
-            peaks = PeakMemory(stack)
-            peaks.start()
-            (folder := Path(tmp) / "docs").mkdir()
-            found = asyncio.run(measure(stack, folder))
-            peaks.stopping.set()
-            report(found, peaks.peaks, args.cap_mb)
-        finally:
-            stack.purge()
+    with private_stack("hostile") as (stack, tmp):
+        peaks = PeakMemory(stack)
+        peaks.start()
+        (folder := tmp / "docs").mkdir()
+        found = asyncio.run(measure(stack, folder))
+        peaks.stopping.set()
+        report(found, peaks.peaks, args.cap_mb)
 
 
 if __name__ == "__main__":

@@ -21,8 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,10 +28,10 @@ import httpx
 
 from bench import cpu_profile
 from bench.jobs import submit_and_follow
-from devstack import Ports, Stack
+from bench.stacks import private_stack
+from devstack import Stack
 from tests.documents import make_docx
 from tests.e2e.helpers import direct_markdown
-from tests.limits import lift_rate_limits
 
 
 async def one_job(http: httpx.AsyncClient, path: Path) -> float:
@@ -85,17 +83,9 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=1, help="copies of each service (default 1)")
     parser.add_argument("--profile", action="store_true", help="CPU seconds per component during the burst")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-throughput-") as tmp:
-        stack = Stack(Path(tmp) / "stack", Ports.free(), copies=args.copies)
-        try:
-            print("starting a private stack ...", file=sys.stderr)
-            lift_rate_limits()
-            stack.start()
-            docs = Path(tmp) / "docs"
-            docs.mkdir()
-            asyncio.run(measure(stack, docs, args.jobs, args.profile))
-        finally:
-            stack.purge()
+    with private_stack("throughput", copies=args.copies) as (stack, tmp):
+        (docs := tmp / "docs").mkdir()
+        asyncio.run(measure(stack, docs, args.jobs, args.profile))
 
 
 if __name__ == "__main__":
