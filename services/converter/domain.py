@@ -27,6 +27,18 @@ STAGE_PROGRESS: dict[Stage, int] = {
 }
 
 
+@dataclass(frozen=True)
+class Patience:
+    """How a job waits out a failing MCP server (see CLAUDE.md, "Circuit Breaker Pattern"); these
+    defaults are the ones ``ConverterSettings`` starts from."""
+
+    retry_delay_s: float = 5.0  # wait before trying again while the circuit is closed
+    max_attempts: int = 10  # failed attempts (while closed) before the job fails
+    defer_limit_s: float = 3600.0  # longest a job waits in all before it fails
+    poll_s: float = 1.0  # how often a waiting job looks at the circuit again
+
+
+PROGRESS_INTERVAL_S = 0.5  # least time between two progress events from server notifications
 CONVERSION_SPAN = (15, 55)  # progress shown while the server converts: after start, before done
 PROGRESS_STEP = 5  # publish server progress in steps of at least this much
 

@@ -29,6 +29,7 @@ from services.converter import domain, metrics
 from services.converter.adapters.render import html_from_json
 from services.converter.breaker import Admission
 from services.converter.checkpoint_format import FORMATS, Checkpoint
+from services.converter.domain import Patience
 from services.converter.naming import named
 
 log = logging.getLogger(__name__)
@@ -64,16 +65,6 @@ class Checkpoints(Protocol):
     async def clear(self, job_id: str) -> bool: ...
 
 
-@dataclass(frozen=True)
-class Patience:
-    """How a job waits out a failing MCP server (see CLAUDE.md, "Circuit Breaker Pattern")."""
-
-    retry_delay_s: float = 5.0
-    max_attempts: int = 10
-    defer_limit_s: float = 3600.0
-    poll_s: float = 1.0
-
-
 @dataclass
 class Deps:
     open_session: Callable[[], AbstractAsyncContextManager[McpSession]]
@@ -85,7 +76,7 @@ class Deps:
     checkpoints: Checkpoints
     has_outcome: Callable[[str], Awaitable[bool]]
     patience: Patience = field(default_factory=Patience)
-    progress_interval_s: float = 0.5  # least time between two progress events from server notifications
+    progress_interval_s: float = domain.PROGRESS_INTERVAL_S
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
