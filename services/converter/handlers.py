@@ -199,7 +199,9 @@ async def on_upload_stored(event: UploadStored, deps: Deps) -> None:
             job.resume_from(checkpoint)
             log.info("resuming from checkpoint", extra={"job_id": event.job_id, "stage": checkpoint.stage})
         else:
-            await deps.publish(ConversionStarted(**job.ids("ConversionStarted"), mcp_server=deps.server_url))
+            await deps.publish(
+                ConversionStarted(**job.ids(ConversionStarted.event_type), mcp_server=deps.server_url)
+            )
         outputs = await _run(job)
         if outputs is None:
             return
@@ -207,7 +209,7 @@ async def on_upload_stored(event: UploadStored, deps: Deps) -> None:
         hashes = await deps.results.save(event.job_id, outputs)
         await deps.publish(
             ConversionSucceeded(
-                **job.ids("ConversionSucceeded"),
+                **job.ids(ConversionSucceeded.event_type),
                 formats=sorted(outputs),
                 result_sha256=hashes,
                 duration_ms=int((time.monotonic() - started) * 1000),
@@ -319,7 +321,7 @@ async def _fail(job: Job, failure: domain.Failure, detail: str) -> None:
     )
     await job.deps.publish(
         ConversionFailed(
-            **job.ids("ConversionFailed"),
+            **job.ids(ConversionFailed.event_type),
             code=failure.code,
             message=failure.message,
             recovery=failure.recovery,
@@ -343,7 +345,7 @@ async def on_cancel_requested(event: JobCancelRequested, deps: Deps) -> None:
     try:
         await deps.publish(
             JobCancelled(
-                event_id=derived_event_id(event.event_id, "JobCancelled"),
+                event_id=derived_event_id(event.event_id, JobCancelled.event_type),
                 job_id=event.job_id,
                 source=SOURCE,
                 requested_by=event.event_id,

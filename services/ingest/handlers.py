@@ -57,7 +57,7 @@ async def on_job_submitted(event: JobSubmitted, deps: Deps) -> None:
     try:
         await deps.publish(
             UploadStored(
-                event_id=derived_event_id(event.event_id, "UploadStored"),
+                event_id=derived_event_id(event.event_id, UploadStored.event_type),
                 job_id=event.job_id,
                 source=SOURCE,
                 sha256=event.sha256,
@@ -80,7 +80,7 @@ async def _reject(event: JobSubmitted, code: str, deps: Deps) -> None:
     try:
         await deps.publish(
             UploadRejected(
-                event_id=derived_event_id(event.event_id, "UploadRejected"),
+                event_id=derived_event_id(event.event_id, UploadRejected.event_type),
                 job_id=event.job_id,
                 source=SOURCE,
                 code=code,
