@@ -110,7 +110,7 @@ test-one: install-test ## one pytest run: PYTEST_ARGS="-m unit", TEST_MCP_SERVER
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install ## pipeline vs direct MCP benchmark
-	$(PY) bench/pipeline_vs_direct.py
+	$(PY) -m bench.pipeline_vs_direct
 
 clean: ## remove the state dir (.stack, or DOCLING_JOBS_HOME); refuses while a stack runs
 	$(PY_ANY) -m devstack clean

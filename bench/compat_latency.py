@@ -7,7 +7,7 @@ that make it convert DOCX without loading any model here (``pipeline=vlm``,
 shared/peer/docling-serve/README.md); docling-jobs refuses them (it applies neither), and needs
 none. Prints the medians side by side and their ratio; asserts nothing about time.
 
-    .venv/bin/python bench/compat_latency.py --jobs http://127.0.0.1:3000 --jobs-key KEY \\
+    .venv/bin/python -m bench.compat_latency --jobs http://127.0.0.1:3000 --jobs-key KEY \\
         --serve http://127.0.0.1:5001 [--requests 20]
 
 ``--jobs-key`` is an API key (``python -m services.api.keys create bench``) or a session id.
@@ -17,14 +17,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.documents import make_docx
 

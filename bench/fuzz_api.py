@@ -2,8 +2,8 @@
 operation of ``/schema/openapi.json``; prints the request count, the statuses, and every 5xx or
 non-problem+json error. ``tests/integration/test_api_fuzz.py`` runs the same with 300 examples.
 
-    .venv/bin/python bench/fuzz_api.py                       # a private stack, 1000 examples
-    .venv/bin/python bench/fuzz_api.py --api-url http://127.0.0.1:3000 --examples 2000
+    .venv/bin/python -m bench.fuzz_api                       # a private stack, 1000 examples
+    .venv/bin/python -m bench.fuzz_api --api-url http://127.0.0.1:3000 --examples 2000
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from devstack import Ports, Stack
 from tests.integration.fuzz import fuzz
 from tests.limits import lift_rate_limits

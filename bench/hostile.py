@@ -10,46 +10,34 @@ and how another session's small jobs fare meanwhile.
    0.2 s) against the cap it must stay under (MCP workers: MCP_SERVER_WORKER_MEMORY_MB; every other
    process: --cap-mb). Asserts nothing.
 
-    .venv/bin/python bench/hostile.py [--cap-mb 1024]
+    .venv/bin/python -m bench.hostile [--cap-mb 1024]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 import httpx
-from httpx_sse import aconnect_sse
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from devstack import Ports, Stack
+from bench.jobs import submit_and_follow
+from bench.stacks import private_stack
+from devstack import Stack
 from services.mcp_server.settings import McpServerSettings
 from tests.documents import make_markdown
 from tests.hostile import HOSTILE
-from tests.limits import lift_rate_limits
-
-TERMINAL = {"ConversionSucceeded", "ConversionFailed", "UploadRejected", "JobCancelled"}
 
 
 async def one_job(http: httpx.AsyncClient, path: Path) -> tuple[str, str | None, float]:
     """(last event, its code, seconds from submit to it)."""
-    started = time.perf_counter()
-    with path.open("rb") as handle:
-        job = (await http.post("/api/v1/jobs", files={"file": (path.name, handle.read())})).json()
-    async with aconnect_sse(http, "GET", f"/api/v1/jobs/{job['job_id']}/events") as source:
-        async for sse in source.aiter_sse():
-            if sse.event in TERMINAL:
-                code = json.loads(sse.data)["data"].get("code")
-                return sse.event, code, time.perf_counter() - started
-    return "stream ended", None, time.perf_counter() - started
+    ended = await submit_and_follow(http, path)
+    return ended.event, ended.code, ended.seconds
 
 
 class PeakMemory(threading.Thread):
@@ -141,20 +129,13 @@ def main() -> None:
     parser.add_argument("--cap-mb", type=int, default=1024, help="peak RSS cap of every non-worker process")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # each line as it is printed, also into a file
-    lift_rate_limits()
-    with tempfile.TemporaryDirectory(prefix="bench-hostile-") as tmp:
-        stack = Stack(Path(tmp) / "stack", Ports.free())
-        try:
-            print("starting a private stack ...", file=sys.stderr)
-            stack.start()
-            peaks = PeakMemory(stack)
-            peaks.start()
-            (folder := Path(tmp) / "docs").mkdir()
-            found = asyncio.run(measure(stack, folder))
-            peaks.stopping.set()
-            report(found, peaks.peaks, args.cap_mb)
-        finally:
-            stack.purge()
+    with private_stack("hostile") as (stack, tmp):
+        peaks = PeakMemory(stack)
+        peaks.start()
+        (folder := tmp / "docs").mkdir()
+        found = asyncio.run(measure(stack, folder))
+        peaks.stopping.set()
+        report(found, peaks.peaks, args.cap_mb)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ Jobs come one at a time with random pauses (0.5-6 s) in between, so each one fin
 idle: this is what catches a consumer that waits for a batch to fill (the projection once held a
 quiet event up to its 5 s fetch timeout). Runs against a running stack (`make up`). Prints numbers.
 
-    .venv/bin/python bench/idle_latency.py [--api http://127.0.0.1:3000] [--jobs 10]
+    .venv/bin/python -m bench.idle_latency [--api http://127.0.0.1:3000] [--jobs 10]
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import time
 import httpx
 from httpx_sse import connect_sse
 
-TERMINAL = {"ConversionSucceeded", "ConversionFailed", "UploadRejected", "JobCancelled"}
+from contracts.events import TERMINAL_EVENT_TYPES
 
 
 def main() -> None:
@@ -34,7 +34,7 @@ def main() -> None:
             document = f"# Note {number} {random.random()}\n\nSome text.\n".encode()
             job = api.post("/api/v1/jobs", files={"file": ("note.md", document)}).json()["job_id"]
             with connect_sse(api, "GET", f"/api/v1/jobs/{job}/events") as source:
-                next(e for e in source.iter_sse() if e.event in TERMINAL)
+                next(e for e in source.iter_sse() if e.event in TERMINAL_EVENT_TYPES)
             times.append((time.perf_counter() - started) * 1000)
     print("submit to terminal event, ms: " + " ".join(f"{t:.0f}" for t in times))
     print(f"median {statistics.median(times):.0f} ms   max {max(times):.0f} ms")

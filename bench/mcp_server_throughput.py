@@ -5,9 +5,9 @@ Each server gets its own freshly made small DOCX files (unique content: no cache
 the exports the converter needs have answered (own server: Markdown, HTML, JSON; official: Markdown, and
 `save_docling_document` for the JSON). Servers are started on free ports and stopped afterwards.
 
-    .venv/bin/python bench/mcp_server_throughput.py                 # 50 documents, concurrency 8
-    .venv/bin/python bench/mcp_server_throughput.py --docs 100 --concurrency 16 --only own-2
-    .venv/bin/python bench/mcp_server_throughput.py --url http://127.0.0.1:8000/mcp --root .stack/uploads
+    .venv/bin/python -m bench.mcp_server_throughput                 # 50 documents, concurrency 8
+    .venv/bin/python -m bench.mcp_server_throughput --docs 100 --concurrency 16 --only own-2
+    .venv/bin/python -m bench.mcp_server_throughput --url http://127.0.0.1:8000/mcp --root .stack/uploads
 
 Prints docs/s and latency percentiles. Asserts nothing.
 """
@@ -17,12 +17,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.documents import make_docx
 from tests.integration.mcp_servers import (
     launch_official,

@@ -9,7 +9,7 @@ answers seen during the outage, the failed reconnection attempts against the old
 each service took to be ready again against the backoff cap, both jobs' outcomes, and how many
 service processes had to be restarted (their pids before and after). Asserts nothing.
 
-    .venv/bin/python bench/nats_outage.py [--outage 150]
+    .venv/bin/python -m bench.nats_outage [--outage 150]
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ import argparse
 import collections
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
-from devstack import SERVICES, Ports, Stack
-from services.runtime.reconnect import ReconnectPolicy
+from bench.stacks import private_stack
+from devstack import SERVICES, Stack
+from runtime.reconnect import ReconnectPolicy
 from tests.documents import make_docx
 from tests.metrics import metric
 
@@ -139,16 +139,9 @@ def main() -> None:
     args = parser.parse_args()
     for name in ("RECONNECT_WAIT_S", "RECONNECT_MAX_WAIT_S"):
         os.environ.pop(name, None)  # the real defaults
-    with tempfile.TemporaryDirectory(prefix="bench-nats-outage-") as tmp:
-        stack = Stack(Path(tmp) / "stack", Ports.free())
-        try:
-            print("starting a private stack ...", file=sys.stderr)
-            stack.start()
-            docs = Path(tmp) / "docs"
-            docs.mkdir()
-            run(stack, docs, args.outage)
-        finally:
-            stack.purge()
+    with private_stack("nats-outage", lift_limits=False) as (stack, tmp):
+        (docs := tmp / "docs").mkdir()
+        run(stack, docs, args.outage)
 
 
 if __name__ == "__main__":

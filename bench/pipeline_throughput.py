@@ -10,7 +10,7 @@ service N times), then:
    concurrent sessions): documents per second, for comparison.
 Every document is unique, so nothing is answered from a cache. Prints numbers; asserts nothing.
 
-    .venv/bin/python bench/pipeline_throughput.py [--copies 2] [--jobs 50] [--profile]
+    .venv/bin/python -m bench.pipeline_throughput [--copies 2] [--jobs 50] [--profile]
 
 --profile also prints the CPU seconds each component (and the MCP server's workers) spent during the
 burst, from /proc: where the time per job goes.
@@ -20,36 +20,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
-import sys
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
-from httpx_sse import aconnect_sse
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import cpu_profile
-from devstack import Ports, Stack
+from bench.jobs import submit_and_follow
+from bench.stacks import private_stack
+from devstack import Stack
 from tests.documents import make_docx
 from tests.e2e.helpers import direct_markdown
-from tests.limits import lift_rate_limits
-
-TERMINAL = {"ConversionSucceeded", "ConversionFailed", "UploadRejected", "JobCancelled"}
 
 
 async def one_job(http: httpx.AsyncClient, path: Path) -> float:
     started = time.perf_counter()
-    with path.open("rb") as handle:
-        job = (await http.post("/api/v1/jobs", files={"file": (path.name, handle.read())})).json()
-    async with aconnect_sse(http, "GET", f"/api/v1/jobs/{job['job_id']}/events") as source:
-        async for sse in source.aiter_sse():
-            if sse.event in TERMINAL:
-                assert sse.event == "ConversionSucceeded", json.loads(sse.data)
-                break
-    result = await http.get(f"/api/v1/jobs/{job['job_id']}/result", params={"format": "markdown"})
+    ended = await submit_and_follow(http, path)
+    assert ended.event == "ConversionSucceeded", ended
+    result = await http.get(f"/api/v1/jobs/{ended.job_id}/result", params={"format": "markdown"})
     result.raise_for_status()
     return time.perf_counter() - started
 
@@ -94,17 +83,9 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=1, help="copies of each service (default 1)")
     parser.add_argument("--profile", action="store_true", help="CPU seconds per component during the burst")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-throughput-") as tmp:
-        stack = Stack(Path(tmp) / "stack", Ports.free(), copies=args.copies)
-        try:
-            print("starting a private stack ...", file=sys.stderr)
-            lift_rate_limits()
-            stack.start()
-            docs = Path(tmp) / "docs"
-            docs.mkdir()
-            asyncio.run(measure(stack, docs, args.jobs, args.profile))
-        finally:
-            stack.purge()
+    with private_stack("throughput", copies=args.copies) as (stack, tmp):
+        (docs := tmp / "docs").mkdir()
+        asyncio.run(measure(stack, docs, args.jobs, args.profile))
 
 
 if __name__ == "__main__":

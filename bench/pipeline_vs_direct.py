@@ -6,8 +6,8 @@ PostgreSQL, the MCP server). Direct: one MCP session doing the tool calls the co
 direct. The server caches conversions by content, so each side gets its own document of the same
 kind and shape (made by the same generator, differing in a random token): neither is a cache hit.
 
-    .venv/bin/python bench/pipeline_vs_direct.py            # starts a private stack on free ports
-    .venv/bin/python bench/pipeline_vs_direct.py --api-url http://127.0.0.1:3000 \
+    .venv/bin/python -m bench.pipeline_vs_direct            # starts a private stack on free ports
+    .venv/bin/python -m bench.pipeline_vs_direct --api-url http://127.0.0.1:3000 \
         --mcp-url http://127.0.0.1:8000/mcp --upload-dir .stack/uploads   # a running stack (make up)
 
 A private stack runs with the rate limits lifted; a running stack keeps its own (start it with
@@ -30,13 +30,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx2
-from mcp import ClientSession
-from mcp.client.streamable_http import streamable_http_client
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from docling_jobs.client import Client
 from tests.documents import MAKERS
+from tests.integration.mcp_servers import session as mcp_session
 
 
 def through_pipeline(client: Client, path: Path) -> float:
@@ -52,12 +48,7 @@ def through_pipeline(client: Client, path: Path) -> float:
 
 async def straight_to_server(mcp_url: str, path: Path, token: str) -> float:
     started = time.perf_counter()
-    async with (
-        httpx2.AsyncClient(timeout=120, headers={"Authorization": f"Bearer {token}"}) as http,
-        streamable_http_client(mcp_url, http_client=http) as (read, write),
-        ClientSession(read, write) as session,
-    ):
-        await session.initialize()
+    async with mcp_session(mcp_url, token) as session:
         converted = await session.call_tool("convert_document_into_docling_document", {"source": str(path)})
         key = converted.structured_content["document_key"]
         await session.call_tool("export_docling_document_to_markdown", {"document_key": key})

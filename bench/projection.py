@@ -5,22 +5,19 @@ JOBS stream with N events (jobs of 8 events each, as a real job has), starts pro
 times how long it takes to drain the backlog (every event archived, numbered, folded into its job,
 buffered and announced in Redis). Prints the rate; asserts nothing.
 
-    .venv/bin/python bench/projection.py [--jobs 2500]
+    .venv/bin/python -m bench.projection [--jobs 2500]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
 import nats
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.stacks import private_stack
 from contracts.envelope import Envelope
 from contracts.events import (
     ConversionProgressed,
@@ -30,7 +27,6 @@ from contracts.events import (
     UploadStored,
 )
 from contracts.subjects import STREAM, event_subject
-from devstack import Ports, Stack
 
 
 def job_events(job_id: str) -> list:
@@ -109,17 +105,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--jobs", type=int, default=2500, help="jobs of 8 events each (default 2500)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-projection-") as tmp:
-        stack = Stack(Path(tmp) / "stack", Ports.free(), components="infra,progress")
-        try:
-            stack.start()
-            url = stack.env()["NATS_URL"]
-            stack.stop_component("progress")
-            sent = asyncio.run(load(url, args.jobs))
-            stack.start_component("progress")  # ready once its consumer runs
-            projected, seconds = asyncio.run(drain(url))
-        finally:
-            stack.purge()
+    with private_stack("projection", lift_limits=False, components="infra,progress") as (stack, _):
+        url = stack.env()["NATS_URL"]
+        stack.stop_component("progress")
+        sent = asyncio.run(load(url, args.jobs))
+        stack.start_component("progress")  # ready once its consumer runs
+        projected, seconds = asyncio.run(drain(url))
     print(f"events loaded      {sent} ({args.jobs} jobs x 8)")
     print(f"drained            {projected} events in {seconds:.2f} s after progress was ready")
     print(f"projection rate    {projected / seconds:,.0f} events/s (one progress instance; target >= 5,000)")

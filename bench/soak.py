@@ -19,7 +19,7 @@ histories with a gap or a repeat, and the faults injected. The plan, the documen
 cancellations follow ``--seed``; the timing follows the machine. Asserts nothing; exits 1 when a job
 was lost, duplicated or stuck, or a history had a gap or a repeat.
 
-    .venv/bin/python bench/soak.py [--jobs 500] [--faults 24] [--seed 1] [--scale 1.0]
+    .venv/bin/python -m bench.soak [--jobs 500] [--faults 24] [--seed 1] [--scale 1.0]
                                    [--nats-nodes 3] [--copies 2] [--settle 300]
 
 Valkey runs without persistence here, so a restart loses every session; the soak writes its own
@@ -44,12 +44,11 @@ import httpx
 import nats
 import redis
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from contracts import keys
 from contracts.subjects import STREAM
 from devstack import SERVICES, Stack, StackError
+from runtime import bus
 from services.api.adapters.sessions import Session
-from services.runtime import bus
 from tests.faults import mixed_documents, private_stack, submit
 from tests.outcomes import Tally, audit_all, settle
 

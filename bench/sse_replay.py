@@ -5,7 +5,7 @@ Starts a private stack (infrastructure, progress, API), puts one job with 1,000 
 ``Last-Event-ID: 0`` several times and times each from the request to the 1,000th event in hand
 (the client parses every message). Prints the median and the spread; asserts nothing.
 
-    .venv/bin/python bench/sse_replay.py [--events 1000] [--runs 15]
+    .venv/bin/python -m bench.sse_replay [--events 1000] [--runs 15]
 """
 
 from __future__ import annotations
@@ -13,25 +13,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import sys
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
 import httpx
 import nats
 import redis
 from httpx_sse import connect_sse
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.stacks import private_stack
 from contracts import keys
 from contracts.envelope import Envelope
 from contracts.events import ConversionProgressed, JobSubmitted
 from contracts.subjects import STREAM, event_subject
-from devstack import Ports, Stack
+from devstack import Stack
 from services.api.adapters.sessions import owner_of
-from tests.limits import lift_rate_limits
 from tests.waiting import wait_for
 
 
@@ -91,20 +87,14 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-replay-") as tmp:
-        stack = Stack(Path(tmp) / "stack", Ports.free(), components="infra,progress,api")
-        try:
-            lift_rate_limits()
-            stack.start()
-            job_id = str(uuid.uuid4())
-            token = httpx.post(f"{stack.urls.api}/api/v1/sessions", timeout=30).json()["session_id"]
-            asyncio.run(load(stack.env()["NATS_URL"], job_id, args.events, owner_of(token)))
-            wait_for(lambda: buffered(stack, job_id) >= args.events, 60, "the events in the SSE buffer")
-            print(f"buffered           {buffered(stack, job_id)} events in sse:events:{job_id}")
-            replay(stack.urls.api, token, job_id, args.events)  # warm-up
-            times = [replay(stack.urls.api, token, job_id, args.events) for _ in range(args.runs)]
-        finally:
-            stack.purge()
+    with private_stack("replay", components="infra,progress,api") as (stack, _):
+        job_id = str(uuid.uuid4())
+        token = httpx.post(f"{stack.urls.api}/api/v1/sessions", timeout=30).json()["session_id"]
+        asyncio.run(load(stack.env()["NATS_URL"], job_id, args.events, owner_of(token)))
+        wait_for(lambda: buffered(stack, job_id) >= args.events, 60, "the events in the SSE buffer")
+        print(f"buffered           {buffered(stack, job_id)} events in sse:events:{job_id}")
+        replay(stack.urls.api, token, job_id, args.events)  # warm-up
+        times = [replay(stack.urls.api, token, job_id, args.events) for _ in range(args.runs)]
     print(f"replay of {args.events} events to a reconnecting client, {args.runs} runs:")
     print(
         f"median {statistics.median(times) * 1000:.1f} ms   min {min(times) * 1000:.1f} ms   "

@@ -9,6 +9,7 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from contracts.envelope import Envelope, Event
+from contracts.formats import StoredFormat as Format
 
 Stage = Literal[
     "queued",
@@ -20,7 +21,6 @@ Stage = Literal[
     "storing_results",
     "done",
 ]
-Format = Literal["markdown", "html", "json"]
 
 
 # -- api ---------------------------------------------------------------------------------------

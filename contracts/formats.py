@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import PurePosixPath
+from typing import Literal, get_args
 
 # extension -> media type of the input
 # (every format docling converts with the backends the MCP server's venv installs: Office Open XML
@@ -38,16 +39,31 @@ INPUT_TYPES: dict[str, str] = {
 # Office Open XML: ZIP archives
 ZIP_TYPES = frozenset(e for e, t in INPUT_TYPES.items() if "openxmlformats" in t or "macroEnabled" in t)
 
+# the formats a conversion stores (the events' ``formats``, the checkpoint's partial results)
+StoredFormat = Literal["markdown", "html", "json"]
+STORED_FORMATS: tuple[StoredFormat, ...] = get_args(StoredFormat)
+# the formats a client may download: the stored ones, plus those exported on request from the stored
+# DoclingDocument JSON (docling-core)
+ResultFormat = Literal["markdown", "html", "json", "text", "doctags"]
+RESULT_FORMATS: tuple[ResultFormat, ...] = get_args(ResultFormat)
+DERIVED_FORMATS = frozenset(RESULT_FORMATS) - frozenset(STORED_FORMATS)
+
 # result format -> media type of the output
-OUTPUT_TYPES: dict[str, str] = {
+OUTPUT_TYPES: dict[ResultFormat, str] = {
     "markdown": "text/markdown; charset=utf-8",
     "html": "text/html; charset=utf-8",
     "json": "application/json",
     "text": "text/plain; charset=utf-8",
     "doctags": "text/plain; charset=utf-8",
 }
-# formats exported on request from the stored DoclingDocument JSON (docling-core), not stored
-DERIVED_FORMATS = frozenset({"text", "doctags"})
+# result format -> the suffix of its download's file name
+RESULT_SUFFIXES: dict[ResultFormat, str] = {
+    "markdown": ".md",
+    "html": ".html",
+    "json": ".json",
+    "text": ".txt",
+    "doctags": ".doctags",
+}
 
 
 def extension_of(filename: str) -> str:

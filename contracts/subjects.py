@@ -5,6 +5,13 @@ SUBJECT_PREFIX = "jobs"
 ALL_JOB_EVENTS = f"{SUBJECT_PREFIX}.>"
 STAGING_BUCKET = "uploads-staging"
 
+# The progress service's durable consumer of every job event (a restore recreates it): its name, its
+# fetch size, and how many unacknowledged messages it hands out across all copies (room for every
+# copy's batch: the default, 1000, would stall a fifth copy's fetch until its timeout).
+PROGRESS_CONSUMER = "progress"
+PROGRESS_BATCH = 512
+PROGRESS_MAX_ACK_PENDING = 16 * PROGRESS_BATCH
+
 
 OUTCOME = "outcome"
 

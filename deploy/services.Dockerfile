@@ -6,6 +6,7 @@ COPY requirements/services.txt requirements/services.txt
 RUN pip install --no-cache-dir --upgrade pip && pip install --no-cache-dir -r requirements/services.txt
 COPY pyproject.toml README.md ./
 COPY contracts contracts
+COPY runtime runtime
 COPY services services
 COPY clients clients
 COPY devstack devstack

@@ -1,9 +1,9 @@
 import uvicorn
 
+from runtime import logs, tracing
 from services.api import redact, serving
-from services.api.app import create_app
+from services.api.entrypoint import create_app
 from services.api.settings import ApiSettings
-from services.runtime import logs, tracing
 
 settings = ApiSettings()
 logs.configure("api", settings.log_level)

@@ -1,4 +1,4 @@
-"""The one place that wires real adapters into the app's state."""
+"""The one place that wires the real adapters into the API's one services object (``deps.Deps``)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from runtime import bus, schema
 from services.api import health
 from services.api.adapters.api_keys import ApiKeyStore
 from services.api.adapters.bus import Submissions
@@ -22,66 +23,82 @@ from services.api.adapters.read_model import ReadModel
 from services.api.adapters.sessions import SessionStore
 from services.api.compat.outcomes import Outcomes
 from services.api.compat.tasks import TaskStore
+from services.api.deps import Deps
 from services.api.settings import RATE_LIMIT_DEFAULTS, ApiSettings
 from services.api.stream_slots import StreamSlots
-from services.runtime import bus, schema
-from services.runtime.links import Link
+
+Wiring = Callable[[ApiSettings], AbstractAsyncContextManager[Deps]]  # settings -> the services, open
 
 
-def lifespan(settings: ApiSettings) -> Callable[[Litestar], AbstractAsyncContextManager]:
+@asynccontextmanager
+async def real_services(settings: ApiSettings) -> AsyncIterator[Deps]:
+    """The real adapters, connected and migrated; closed again on the way out."""
+    broker = bus.broker(settings.nats_url, "api", settings.reconnect_policy())
+    for endpoint in RATE_LIMIT_DEFAULTS:  # a malformed limit stops the start, not a request
+        settings.policy(endpoint)
+    redis = Redis(
+        host=settings.redis_host,
+        port=settings.redis_port,
+        decode_responses=True,
+        socket_timeout=settings.redis_timeout_s,
+        socket_connect_timeout=settings.redis_timeout_s,
+        retry=Retry(NoBackoff(), 0),
+    )
+    pool = await schema.pool(
+        settings.database_url,
+        min_size=1,
+        max_size=8,
+        timeout=settings.db_timeout_s,
+        command_timeout=settings.db_timeout_s,
+    )
+    fallback = RedisFallback()
+    tasks = TaskStore(pool, settings.db_timeout_s)
+    await tasks.migrate()
+    api_keys = ApiKeyStore(pool, settings.db_timeout_s)
+    await api_keys.migrate()
+    await broker.start()
+    await bus.ensure_stream(broker, settings)
+    await bus.staging_store(broker, declare=True, replicas=settings.stream_replicas)
+    deps = Deps(
+        settings=settings,
+        broker=broker,
+        redis=redis,
+        submissions=Submissions(broker),
+        feed=EventFeed(redis),
+        read_model=ReadModel(pool, settings.db_timeout_s),
+        fallback=fallback,
+        sessions=SessionStore(redis, fallback),
+        limiter=RateLimiter(redis, fallback),
+        tasks=tasks,
+        api_keys=api_keys,
+        outcomes=Outcomes(broker),
+        stream_slots=StreamSlots(settings.sse_max_streams, settings.sse_max_streams_per_session),
+        health_http=httpx.AsyncClient(timeout=2.0),
+    )
+    try:
+        yield deps
+    finally:
+        await broker.stop()
+        await redis.aclose()
+        await pool.close()
+        await deps.health_http.aclose()
+
+
+def lifespan(
+    settings: ApiSettings, services: Wiring = real_services, *, watch: bool = True
+) -> Callable[[Litestar], AbstractAsyncContextManager]:
+    """Build the services in one async step (the real ones, or the fakes a unit test passes), put
+    them where ``deps.of`` finds them, and watch the dependencies while the app runs."""
+
     @asynccontextmanager
     async def wire(app: Litestar) -> AsyncIterator[None]:
-        broker = bus.broker(settings.nats_url, "api", settings.reconnect_policy())
-        for endpoint in RATE_LIMIT_DEFAULTS:  # a malformed limit stops the start, not a request
-            settings.policy(endpoint)
-        redis = Redis(
-            host=settings.redis_host,
-            port=settings.redis_port,
-            decode_responses=True,
-            socket_timeout=settings.redis_timeout_s,
-            socket_connect_timeout=settings.redis_timeout_s,
-            retry=Retry(NoBackoff(), 0),
-        )
-        pool = await schema.pool(
-            settings.database_url,
-            min_size=1,
-            max_size=8,
-            timeout=settings.db_timeout_s,
-            command_timeout=settings.db_timeout_s,
-        )
-        fallback = RedisFallback()
-        tasks = TaskStore(pool, settings.db_timeout_s)
-        await tasks.migrate()
-        api_keys = ApiKeyStore(pool, settings.db_timeout_s)
-        await api_keys.migrate()
-        await broker.start()
-        await bus.ensure_stream(broker, settings)
-        await bus.staging_store(broker, declare=True, replicas=settings.stream_replicas)
-        app.state.update(
-            settings=settings,
-            broker=broker,
-            redis=redis,
-            submissions=Submissions(broker),
-            feed=EventFeed(redis),
-            read_model=ReadModel(pool, settings.db_timeout_s),
-            fallback=fallback,
-            sessions=SessionStore(redis, fallback),
-            limiter=RateLimiter(redis, fallback),
-            tasks=tasks,
-            api_keys=api_keys,
-            outcomes=Outcomes(broker),
-            stream_slots=StreamSlots(settings.sse_max_streams, settings.sse_max_streams_per_session),
-        )
-        app.state.health_http = httpx.AsyncClient(timeout=2.0)  # the health report's MCP probe
-        app.state.links = {name: Link(name) for name in ("postgres", "redis", "mcp")}
-        watcher = asyncio.create_task(health.watch(app.state), name="watch-dependencies")
-        try:
-            yield
-        finally:
-            watcher.cancel()
-            await broker.stop()
-            await redis.aclose()
-            await pool.close()
-            await app.state.health_http.aclose()
+        async with services(settings) as deps:
+            app.state.deps = deps
+            watcher = asyncio.create_task(health.watch(deps), name="watch-dependencies") if watch else None
+            try:
+                yield
+            finally:
+                if watcher is not None:
+                    watcher.cancel()
 
     return wire

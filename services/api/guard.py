@@ -15,17 +15,18 @@ from urllib.parse import urlsplit
 
 from litestar import Request
 from litestar.connection import ASGIConnection
-from litestar.datastructures import MutableScopeHeaders, State
+from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
 from services.api.adapters.api_keys import PREFIX, session_id_of
 from services.api.adapters.sessions import Session, valid_id
+from services.api.deps import Deps, Services
+from services.api.domain import Policy, headers
 from services.api.problems import Problem
-from services.api.ratelimits import Policy, headers
 
 SESSION_COOKIE = "docling_session"
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="docling-jobs"'}
-_RATE_HEADERS = "docling_rate_limit_headers"  # in the request's scope state, for the answer
+_RATE_HEADERS = "docling_rate_limit_headers"  # in the request's scope deps, for the answer
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SAME_SITE_FETCHES = frozenset({"same-origin", "none"})  # "none": the user typed it or followed a bookmark
 
@@ -51,15 +52,15 @@ def presented(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE) or None
 
 
-async def caller_of(state: State, token: str) -> Caller | None:
+async def caller_of(deps: Deps, token: str) -> Caller | None:
     """The live session or API key this credential is, or None."""
     if token.startswith(PREFIX):
-        key = await state.api_keys.verify(token)
+        key = await deps.api_keys.verify(token)
         if key is None:
             return None
         return Session(session_id_of(key.key_id), 0.0, FOREVER), key.rate_limits
     session_id = valid_id(token)
-    session = await state.sessions.get(session_id) if session_id else None
+    session = await deps.sessions.get(session_id) if session_id else None
     return (session, {}) if session is not None else None
 
 
@@ -83,14 +84,14 @@ def check_origin(request: Request) -> None:
 
 
 async def limit(
-    request: ASGIConnection, state: State, subject: str, endpoint: str, own: dict[str, str] | None = None
+    request: ASGIConnection, deps: Deps, subject: str, endpoint: str, own: dict[str, str] | None = None
 ) -> None:
     """429 (E113) with ``Retry-After`` and the ``RateLimit`` headers when over the endpoint's limit
     (the caller's ``own`` limit where it has one); an accepted request's answer carries the
     ``RateLimit`` headers too (see :func:`send_rate_limit`)."""
     spec = (own or {}).get(endpoint)
-    policy = Policy.parse(endpoint, spec) if spec else state.settings.policy(endpoint)
-    decision = await state.limiter.check(subject, policy)
+    policy = Policy.parse(endpoint, spec) if spec else deps.settings.policy(endpoint)
+    decision = await deps.limiter.check(subject, policy)
     told = headers(policy, decision)
     if not decision.allowed:
         raise Problem("E113", headers=told)
@@ -107,15 +108,15 @@ async def send_rate_limit(message: Message, scope: Scope) -> None:
                 answer[name] = value
 
 
-async def current_session(request: Request, state: State) -> Session:
+async def current_session(request: Request, deps: Services) -> Session:
     """The request's live session or API key (401 E112 otherwise), after its route's rate limit."""
     check_origin(request)
     token = presented(request)
-    found = await caller_of(state, token) if token else None
+    found = await caller_of(deps, token) if token else None
     if found is None:
         raise Problem("E112", headers=CHALLENGE)
     session, own = found
-    await limit(request, state, session.session_id, request.route_handler.opt["rate"], own)
+    await limit(request, deps, session.session_id, request.route_handler.opt["rate"], own)
     return session
 
 

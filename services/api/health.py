@@ -17,11 +17,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from litestar import Controller, Response, get
-from litestar.datastructures import State
 
 from contracts import keys
-from services.runtime import bus
-from services.runtime.links import WATCH_INTERVAL_S
+from runtime import bus
+from runtime.links import WATCH_INTERVAL_S
+from services.api.deps import Deps, Services
 
 CRITICAL = ("postgres", "nats")  # down: unhealthy
 DEGRADING = ("redis", "mcp")  # down: degraded
@@ -83,17 +83,17 @@ async def _timed(check: Callable[[], Awaitable[object]]) -> Probe:
     return Probe(up, round((time.perf_counter() - started) * 1000, 2), details)
 
 
-async def _redis(state: State) -> tuple[bool, dict]:
-    await state.redis.ping()
-    info = await state.redis.info("memory")
-    circuit = circuit_state(await state.redis.get(keys.circuit(keys.CIRCUIT_MCP)))
+async def _redis(deps: Deps) -> tuple[bool, dict]:
+    await deps.redis.ping()
+    info = await deps.redis.info("memory")
+    circuit = circuit_state(await deps.redis.get(keys.circuit(keys.CIRCUIT_MCP)))
     return True, {"memory_percent": memory_percent(info), "circuit": circuit}
 
 
-async def _mcp(state: State) -> bool:
+async def _mcp(deps: Deps) -> bool:
     """Any HTTP answer below 500 from the MCP endpoint: the server is there (a GET without an MCP
     session is refused with 4xx by both servers)."""
-    response = await state.health_http.get(state.settings.mcp_server_url)
+    response = await deps.health_http.get(deps.settings.mcp_server_url)
     return response.status_code < 500
 
 
@@ -111,25 +111,25 @@ class Report:
         }
 
 
-async def check(state: State) -> Report:
+async def check(deps: Deps) -> Report:
     """Probe every dependency at once (each within ``PROBE_TIMEOUT_S``)."""
     probes = {
-        "postgres": lambda: state.read_model.pool.fetchval("SELECT 1"),
-        "redis": lambda: _redis(state),
-        "nats": lambda: state.broker.ping(timeout=PROBE_TIMEOUT_S),
-        "mcp": lambda: _mcp(state),
+        "postgres": lambda: deps.read_model.pool.fetchval("SELECT 1"),
+        "redis": lambda: _redis(deps),
+        "nats": lambda: deps.broker.ping(timeout=PROBE_TIMEOUT_S),
+        "mcp": lambda: _mcp(deps),
     }
     results = await asyncio.gather(*(_timed(probe) for probe in probes.values()))
     dependencies = dict(zip(probes, results, strict=True))
-    for name, link in state.links.items():  # NATS's own link follows its client's callbacks
+    for name, link in deps.links.items():  # NATS's own link follows its client's callbacks
         link.mark(dependencies[name].up)
     circuit = dependencies["redis"].details.pop("circuit", None)
     status = overall({name: probe.up for name, probe in dependencies.items()}, circuit)
     return Report(status, dependencies, circuit)
 
 
-async def report(state: State) -> Response[dict]:
-    result = await check(state)
+async def report(deps: Deps) -> Response[dict]:
+    result = await check(deps)
     return Response(result.body(), status_code=STATUS_CODES[result.status])
 
 
@@ -142,30 +142,30 @@ class HealthController(Controller):
         operation_id="getHealth",
         summary="Overall and per-dependency health: 200 healthy or degraded, 503 unhealthy",
     )
-    async def health(self, state: State) -> Response[dict]:
-        return await report(state)
+    async def health(self, deps: Services) -> Response[dict]:
+        return await report(deps)
 
     @get("/health", operation_id="getHealthForLauncher", include_in_schema=False)
-    async def launcher(self, state: State) -> Response[dict]:
-        return await report(state)
+    async def launcher(self, deps: Services) -> Response[dict]:
+        return await report(deps)
 
     @get("/readyz", operation_id="getReadiness", include_in_schema=False)
-    async def readiness(self, state: State) -> Response[dict]:
+    async def readiness(self, deps: Services) -> Response[dict]:
         """Ready to serve: not unhealthy (PostgreSQL and NATS answer)."""
-        return await report(state)
+        return await report(deps)
 
     @get("/livez", operation_id="getLiveness", include_in_schema=False)
-    async def liveness(self, state: State) -> Response[dict]:
+    async def liveness(self, deps: Services) -> Response[dict]:
         """The process can recover by itself: 503 once its NATS connection is closed for good (a
         supervisor restarts it then); no dependency is asked."""
-        if bus.link(state.broker).closed:
+        if bus.link(deps.broker).closed:
             return Response({"status": "dead", "failed": ["nats"]}, status_code=503)
         return Response({"status": "alive"}, status_code=200)
 
 
-async def watch(state: State, every_s: float = WATCH_INTERVAL_S) -> None:
+async def watch(deps: Deps, every_s: float = WATCH_INTERVAL_S) -> None:
     """Check the dependencies every ``every_s`` so an outage is logged (once) and counted in
     ``docling_connection_up`` even when nobody asks for health."""
     while True:
-        await check(state)
+        await check(deps)
         await asyncio.sleep(every_s)

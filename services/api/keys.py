@@ -11,14 +11,14 @@ import json
 import sys
 from collections.abc import Sequence
 
+from runtime import schema
 from services.api.adapters.api_keys import ApiKeyStore
 from services.api.settings import RATE_LIMIT_DEFAULTS, ApiSettings
-from services.runtime import schema
 
 
 def _limits(pairs: Sequence[str]) -> dict[str, str]:
     """``submit=100/60`` pairs: the key's own limits, checked like the API's settings."""
-    from services.api.ratelimits import Policy
+    from services.api.domain import Policy
 
     found = {}
     for pair in pairs:

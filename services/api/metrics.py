@@ -1,7 +1,7 @@
 """The API's Prometheus metrics, its HTTP instrumentation and ``GET /api/v1/metrics``.
 
 The health series are refreshed from a health check at every scrape. The endpoint exposes the
-default registry, so every metric registered there (the shared ones of ``services.runtime.metrics``,
+default registry, so every metric registered there (the shared ones of ``runtime.metrics``,
 the rate limiter's, the process collector's) appears too.
 """
 
@@ -12,15 +12,15 @@ import time
 from collections.abc import AsyncIterator
 
 from litestar import Controller, Response, get
-from litestar.datastructures import State
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from opentelemetry.propagate import extract
 from opentelemetry.trace import SpanKind, StatusCode
 from prometheus_client import Counter, Gauge, Histogram
 
+from runtime.metrics import exposition
+from runtime.tracing import tracer
 from services.api import health
-from services.runtime.metrics import exposition
-from services.runtime.tracing import tracer
+from services.api.deps import Deps, Services
 
 HEALTH = Gauge("docling_health_status", "Overall health: 1 healthy, 0.5 degraded, 0 unhealthy")
 DB_STATUS = Gauge("docling_db_status", "PostgreSQL answers: 1 up, 0 down")
@@ -47,9 +47,9 @@ HTTP_DURATION = Histogram(
 )
 
 
-async def refresh(state: State) -> None:
+async def refresh(deps: Deps) -> None:
     """Bring the gauges derived from the dependencies up to date."""
-    report = await health.check(state)
+    report = await health.check(deps)
     HEALTH.set(health.HEALTH_VALUES[report.status])
     for name, probe in report.dependencies.items():
         DEPENDENCY_UP.labels(name).set(1 if probe.up else 0)
@@ -60,11 +60,11 @@ async def refresh(state: State) -> None:
     if report.circuit is not None:
         CIRCUIT.labels(health.keys.CIRCUIT_MCP).set(health.CIRCUIT_VALUES[report.circuit])
     if report.dependencies["postgres"].up:
-        await _count_jobs(state)
+        await _count_jobs(deps)
 
 
-async def _count_jobs(state: State) -> None:
-    rows = await state.read_model.pool.fetch(
+async def _count_jobs(deps: Deps) -> None:
+    rows = await deps.read_model.pool.fetch(
         "SELECT status, coalesce(error_code, '') AS code, count(*) AS n FROM jobs GROUP BY 1, 2"
     )
     JOBS.clear()
@@ -82,8 +82,8 @@ class MetricsController(Controller):
         summary="Prometheus metrics (text exposition format)",
         media_type="text/plain",
     )
-    async def metrics(self, state: State) -> Response[bytes]:
-        await refresh(state)
+    async def metrics(self, deps: Services) -> Response[bytes]:
+        await refresh(deps)
         body, content_type = exposition()
         return Response(body, media_type=content_type)
 

@@ -10,8 +10,8 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 
 from contracts import errors
-from services.runtime import bus
-from services.runtime.outages import BUS_OUTAGES
+from runtime import bus
+from runtime.outages import BUS_OUTAGES
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"

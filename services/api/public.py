@@ -8,19 +8,22 @@ client only if it is named here. An event type missing from the table shows no d
 
 from __future__ import annotations
 
+from contracts import events
+
 ENVELOPE_FIELDS = ("event_id", "job_id", "event_type", "schema_version", "occurred_at", "source")
 
 PUBLIC_FIELDS: dict[str, tuple[str, ...]] = {
-    "JobSubmitted": ("filename", "content_type", "size_bytes", "sha256"),  # not owner, staging_object
-    "JobCancelRequested": (),
-    "UploadStored": ("sha256", "size_bytes", "filename"),  # not path
-    "UploadRejected": ("code", "message"),
-    "ConversionStarted": (),  # not mcp_server
-    "ConversionProgressed": ("stage", "progress"),
-    "ConversionDeferred": ("code", "message", "reason", "retry_at", "stage"),
-    "ConversionSucceeded": ("formats", "result_sha256", "duration_ms"),
-    "ConversionFailed": ("code", "message", "recovery", "stage"),
-    "JobCancelled": ("requested_by",),
+    # not owner, staging_object
+    events.JobSubmitted.event_type: ("filename", "content_type", "size_bytes", "sha256"),
+    events.JobCancelRequested.event_type: (),
+    events.UploadStored.event_type: ("sha256", "size_bytes", "filename"),  # not path
+    events.UploadRejected.event_type: ("code", "message"),
+    events.ConversionStarted.event_type: (),  # not mcp_server
+    events.ConversionProgressed.event_type: ("stage", "progress"),
+    events.ConversionDeferred.event_type: ("code", "message", "reason", "retry_at", "stage"),
+    events.ConversionSucceeded.event_type: ("formats", "result_sha256", "duration_ms"),
+    events.ConversionFailed.event_type: ("code", "message", "recovery", "stage"),
+    events.JobCancelled.event_type: ("requested_by",),
 }
 
 

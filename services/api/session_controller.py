@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from litestar import Controller, Request, Response, delete, get, post
-from litestar.datastructures import Cookie, State
+from litestar.datastructures import Cookie
 from litestar.di import Provide
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from services.api import guard, openapi
 from services.api.adapters.sessions import Session
+from services.api.deps import Deps, Services
 from services.api.views import SessionView
 
 PREFIX = "/api/v1/sessions"
@@ -24,8 +25,8 @@ def view(session: Session) -> SessionView:
     )
 
 
-def cookie(request: Request, state: State, value: str, max_age: int) -> Cookie:
-    secure = request.url.scheme == "https" or state.settings.cookie_secure
+def cookie(request: Request, deps: Deps, value: str, max_age: int) -> Cookie:
+    secure = request.url.scheme == "https" or deps.settings.cookie_secure
     return Cookie(
         key=guard.SESSION_COOKIE,
         value=value,
@@ -49,14 +50,14 @@ class SessionController(Controller):
         summary="Start a session: the answer sets an HttpOnly cookie and carries the bearer token",
         opt={"rate": "session_create"},
     )
-    async def create(self, request: Request, state: State) -> Response[SessionView]:
-        await guard.limit(request, state, f"ip-{guard.client_address(request)}", "session_create")
-        session = await state.sessions.create()
+    async def create(self, request: Request, deps: Services) -> Response[SessionView]:
+        await guard.limit(request, deps, f"ip-{guard.client_address(request)}", "session_create")
+        session = await deps.sessions.create()
         left = int(session.expires_at - session.created_at)
         return Response(
             view(session),
             status_code=HTTP_201_CREATED,
-            cookies=[cookie(request, state, session.session_id, left)],
+            cookies=[cookie(request, deps, session.session_id, left)],
         )
 
     @get(
@@ -81,6 +82,6 @@ class SessionController(Controller):
         opt={"rate": "session"},
         security=openapi.SESSION_REQUIRED,
     )
-    async def end(self, request: Request, state: State, session: Session) -> Response[None]:
-        await state.sessions.end(session.session_id)
-        return Response(None, status_code=HTTP_204_NO_CONTENT, cookies=[cookie(request, state, "", 0)])
+    async def end(self, request: Request, deps: Services, session: Session) -> Response[None]:
+        await deps.sessions.end(session.session_id)
+        return Response(None, status_code=HTTP_204_NO_CONTENT, cookies=[cookie(request, deps, "", 0)])

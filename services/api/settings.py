@@ -3,8 +3,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from services.api.ratelimits import Policy
-from services.runtime.settings import CommonSettings, seed_name
+from runtime.settings import CommonSettings, seed_name
+from services.api.domain import Policy
 
 # endpoint -> default "requests/seconds" of its sliding window (env API_RATE_LIMIT_<ENDPOINT>)
 RATE_LIMIT_DEFAULTS = {

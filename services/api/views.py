@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel
 
+from contracts.formats import STORED_FORMATS
 from contracts.sse import SseEntry
+from contracts.statuses import Status
 from services.api.public import public_envelope
 
 PREFIX = "/api/v1/jobs"
@@ -27,9 +28,7 @@ class JobLinks(BaseModel):
 
 class JobView(BaseModel):
     job_id: str
-    status: Literal[
-        "submitted", "stored", "converting", "deferred", "succeeded", "failed", "rejected", "cancelled"
-    ]
+    status: Status
     stage: str
     progress: int
     filename: str | None = None
@@ -64,7 +63,7 @@ def links(job_id: str) -> JobLinks:
     return JobLinks(
         self=base,
         events=f"{base}/events",
-        result={f: f"{base}/result?format={f}" for f in ("markdown", "html", "json")},
+        result={f: f"{base}/result?format={f}" for f in STORED_FORMATS},
     )
 
 

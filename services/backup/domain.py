@@ -15,6 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from contracts.events import JobSubmitted, UploadStored
+
 MANIFEST_VERSION = 1
 SET_ID_FORMAT = "%Y%m%dT%H%M%S%fZ"
 _CONTENT_NAME = re.compile(r"^(?P<prefix>[0-9a-f]{2})/(?P<sha>[0-9a-f]{64})(?P<ext>\.[A-Za-z0-9]{1,8})?$")
@@ -205,9 +207,11 @@ def to_republish(events: Iterable[ArchivedEvent]) -> list[ArchivedEvent]:
     chosen: list[ArchivedEvent] = []
     for job_events in by_job.values():
         ended = [e for e in job_events if e.terminal]
-        stored = any(e.event_type == "UploadStored" for e in job_events)
+        stored = any(e.event_type == UploadStored.event_type for e in job_events)
         chosen.extend(
-            ended[:1] if ended else [e for e in job_events if not (stored and e.event_type == "JobSubmitted")]
+            ended[:1]
+            if ended
+            else [e for e in job_events if not (stored and e.event_type == JobSubmitted.event_type)]
         )
     return sorted(chosen, key=lambda e: e.seq)
 

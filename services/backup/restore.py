@@ -17,10 +17,10 @@ from nats.js import JetStreamContext
 from redis.asyncio import Redis
 
 from contracts.sse import SseEntry
+from runtime import sse_buffer
 from services.backup import domain
 from services.backup.adapters import database, eventlog, pgtools, sessions, store
 from services.backup.settings import BackupSettings
-from services.progress.rebuild import reset_redis
 
 log = logging.getLogger(__name__)
 RECOVERY_KEYS = ("restore_command", "recovery_target", "recovery_end_command")
@@ -168,7 +168,7 @@ async def rebuild_projections(settings: BackupSettings, folder: Path) -> dict[st
         )
     redis = Redis(host=settings.redis_host, port=settings.redis_port, decode_responses=True)
     try:
-        rebuffered = await reset_redis(redis, entries)
+        rebuffered = await sse_buffer.reset(redis, entries)
         part = folder / sessions.SESSIONS
         restored = await sessions.load(redis, part) if part.exists() else 0
     finally:

@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from services.runtime.settings import CommonSettings, seed_name
+from runtime.settings import CommonSettings, seed_name
 
 
 class BackupSettings(CommonSettings):

@@ -1,6 +1,6 @@
+from runtime import logs, tracing, worker
 from services.converter.bootstrap import build
 from services.converter.settings import ConverterSettings
-from services.runtime import logs, tracing, worker
 
 settings = ConverterSettings()
 logs.configure("converter", settings.log_level)

@@ -10,15 +10,15 @@ from faststream.asgi import AsgiFastStream
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from runtime import bus, schema, worker
 from services.converter import entrypoint, handlers
-from services.converter.adapters.checkpoints import CheckpointStore
+from services.converter.adapters.checkpoint_store import CheckpointStore
 from services.converter.adapters.circuit import SharedCircuit
 from services.converter.adapters.mcp import docling_session, probe
 from services.converter.adapters.results import ResultStore
 from services.converter.adapters.saved import read_saved_json
 from services.converter.adapters.sessions import SessionPool
 from services.converter.settings import ConverterSettings
-from services.runtime import bus, schema, worker
 
 log = logging.getLogger(__name__)
 REDIS_TIMEOUT_S = 1.0  # the circuit falls back to memory rather than wait longer for Redis

@@ -23,12 +23,25 @@ class State(StrEnum):
     HALF_OPEN = "HALF_OPEN"
 
 
+PROBE_TIMEOUT_S = 5.0  # how long the half-open trial's own call may take (converter: session + tools/list)
+TRIAL_MARGIN_S = 5.0  # a trial's lease outlives its call by this much
+
+
 @dataclass(frozen=True)
 class Config:
+    """The breaker's numbers; these defaults (the seed's) are the ones ``ConverterSettings`` starts from."""
+
     failure_threshold: int = 5
     reset_timeout_s: float = 30.0
     window_s: float = 60.0
-    trial_lease_s: float = 15.0
+    trial_lease_s: float = PROBE_TIMEOUT_S + TRIAL_MARGIN_S
+
+    @classmethod
+    def with_probe(
+        cls, failure_threshold: int, reset_timeout_s: float, window_s: float, probe_s: float
+    ) -> Config:
+        """A config whose trial lease covers a probe of ``probe_s`` seconds."""
+        return cls(failure_threshold, reset_timeout_s, window_s, trial_lease_s=probe_s + TRIAL_MARGIN_S)
 
 
 @dataclass(frozen=True)

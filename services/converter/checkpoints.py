@@ -15,9 +15,9 @@ import json
 import sys
 from dataclasses import asdict
 
-from services.converter.adapters.checkpoints import CheckpointStore
+from runtime import schema
+from services.converter.adapters.checkpoint_store import CheckpointStore
 from services.converter.settings import ConverterSettings
-from services.runtime import schema
 
 
 async def run(args: argparse.Namespace) -> dict:

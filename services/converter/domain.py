@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from contracts import errors
+from contracts.events import Stage
+from contracts.formats import StoredFormat
 
+# how the MCP server's progress notifications reach a job: (progress, total)
+Progress = Callable[[float, float | None], Awaitable[None]]
+
+# format -> the stage that exports it, in the order the converter runs them
+EXPORT_STAGES: dict[StoredFormat, Stage] = {
+    "markdown": "exporting_markdown",
+    "json": "exporting_json",
+    "html": "exporting_html",
+}
 # stage finished -> share of the job done once it has
-STAGE_PROGRESS: dict[str, int] = {
+STAGE_PROGRESS: dict[Stage, int] = {
     "converting": 60,
     "exporting_markdown": 75,
     "exporting_json": 85,
@@ -15,6 +27,18 @@ STAGE_PROGRESS: dict[str, int] = {
 }
 
 
+@dataclass(frozen=True)
+class Patience:
+    """How a job waits out a failing MCP server (see CLAUDE.md, "Circuit Breaker Pattern"); these
+    defaults are the ones ``ConverterSettings`` starts from."""
+
+    retry_delay_s: float = 5.0  # wait before trying again while the circuit is closed
+    max_attempts: int = 10  # failed attempts (while closed) before the job fails
+    defer_limit_s: float = 3600.0  # longest a job waits in all before it fails
+    poll_s: float = 1.0  # how often a waiting job looks at the circuit again
+
+
+PROGRESS_INTERVAL_S = 0.5  # least time between two progress events from server notifications
 CONVERSION_SPAN = (15, 55)  # progress shown while the server converts: after start, before done
 PROGRESS_STEP = 5  # publish server progress in steps of at least this much
 

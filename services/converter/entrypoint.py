@@ -7,9 +7,9 @@ from faststream.nats.annotations import NatsMessage
 
 from contracts.events import JobCancelRequested, UploadStored, decode
 from contracts.subjects import any_job
+from runtime import bus
 from services.converter import handlers
 from services.converter.settings import ConverterSettings
-from services.runtime import bus
 
 
 def register(broker: NatsBroker, deps: handlers.Deps, settings: ConverterSettings) -> None:

@@ -24,17 +24,34 @@ from contracts.events import (
     JobCancelRequested,
     UploadStored,
 )
+from runtime.bus import OutcomeTaken
 from services.converter import domain, metrics
-from services.converter.adapters.mcp import DoclingSession
 from services.converter.adapters.render import html_from_json
-from services.converter.adapters.results import ResultStore
 from services.converter.breaker import Admission
-from services.converter.checkpoint import FORMATS, Checkpoint
+from services.converter.checkpoint_format import FORMATS, Checkpoint
+from services.converter.domain import Patience
 from services.converter.naming import named
-from services.runtime.bus import OutcomeTaken
 
 log = logging.getLogger(__name__)
 SOURCE = "converter"
+
+
+class McpSession(Protocol):
+    """One MCP session's tool calls (``adapters.mcp.DoclingSession``)."""
+
+    exports_content: bool  # the project's own server: HTML and JSON come back as content
+
+    async def convert(self, source: str, progress: domain.Progress | None = None) -> str: ...
+    async def markdown(self, key: str) -> str: ...
+    async def html(self, key: str) -> str: ...
+    async def json(self, key: str) -> str: ...
+    async def save(self, key: str) -> dict: ...
+
+
+class Results(Protocol):
+    """Where the finished outputs go (``adapters.results.ResultStore``)."""
+
+    async def save(self, job_id: str, outputs: dict[str, str]) -> dict[str, str]: ...
 
 
 class Circuit(Protocol):
@@ -48,28 +65,18 @@ class Checkpoints(Protocol):
     async def clear(self, job_id: str) -> bool: ...
 
 
-@dataclass(frozen=True)
-class Patience:
-    """How a job waits out a failing MCP server (see CLAUDE.md, "Circuit Breaker Pattern")."""
-
-    retry_delay_s: float = 5.0
-    max_attempts: int = 10
-    defer_limit_s: float = 3600.0
-    poll_s: float = 1.0
-
-
 @dataclass
 class Deps:
-    open_session: Callable[[], AbstractAsyncContextManager[DoclingSession]]
+    open_session: Callable[[], AbstractAsyncContextManager[McpSession]]
     read_saved_json: Callable[[dict], Awaitable[str]]
-    results: ResultStore
+    results: Results
     publish: Callable[[Event], Awaitable[int]]
     server_url: str
     circuit: Circuit
     checkpoints: Checkpoints
     has_outcome: Callable[[str], Awaitable[bool]]
     patience: Patience = field(default_factory=Patience)
-    progress_interval_s: float = 0.5  # least time between two progress events from server notifications
+    progress_interval_s: float = domain.PROGRESS_INTERVAL_S
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
@@ -192,7 +199,9 @@ async def on_upload_stored(event: UploadStored, deps: Deps) -> None:
             job.resume_from(checkpoint)
             log.info("resuming from checkpoint", extra={"job_id": event.job_id, "stage": checkpoint.stage})
         else:
-            await deps.publish(ConversionStarted(**job.ids("ConversionStarted"), mcp_server=deps.server_url))
+            await deps.publish(
+                ConversionStarted(**job.ids(ConversionStarted.event_type), mcp_server=deps.server_url)
+            )
         outputs = await _run(job)
         if outputs is None:
             return
@@ -200,7 +209,7 @@ async def on_upload_stored(event: UploadStored, deps: Deps) -> None:
         hashes = await deps.results.save(event.job_id, outputs)
         await deps.publish(
             ConversionSucceeded(
-                **job.ids("ConversionSucceeded"),
+                **job.ids(ConversionSucceeded.event_type),
                 formats=sorted(outputs),
                 result_sha256=hashes,
                 duration_ms=int((time.monotonic() - started) * 1000),
@@ -256,7 +265,7 @@ async def _run(job: Job) -> dict[str, str] | None:
                 await job.pause(retry_at)
 
 
-async def _convert(job: Job, mcp: DoclingSession) -> dict[str, str]:
+async def _convert(job: Job, mcp: McpSession) -> dict[str, str]:
     """Run the stages the checkpoint has not recorded yet."""
     now_ms = lambda: int(job.deps.clock() * 1000)  # noqa: E731
     key, fresh = job.checkpoint.document_key, False
@@ -285,13 +294,9 @@ async def _convert(job: Job, mcp: DoclingSession) -> dict[str, str]:
     return {fmt: job.checkpoint.partial[fmt] for fmt in FORMATS}
 
 
-def _exports(job: Job, mcp: DoclingSession) -> list[tuple[str, str, Callable[[str], Awaitable[str]]]]:
+def _exports(job: Job, mcp: McpSession) -> list[tuple[str, str, Callable[[str], Awaitable[str]]]]:
     if mcp.exports_content:  # the project's own server: everything comes back as content
-        return [
-            ("exporting_markdown", "markdown", mcp.markdown),
-            ("exporting_json", "json", mcp.json),
-            ("exporting_html", "html", mcp.html),
-        ]
+        return _in_stage_order({"markdown": mcp.markdown, "json": mcp.json, "html": mcp.html})
 
     async def saved_json(key: str) -> str:  # the official server: JSON saved to its disk
         return await job.deps.read_saved_json(await mcp.save(key))
@@ -299,11 +304,14 @@ def _exports(job: Job, mcp: DoclingSession) -> list[tuple[str, str, Callable[[st
     async def rendered_html(key: str) -> str:  # ... and HTML rendered here from that JSON
         return await html_from_json(job.checkpoint.partial["json"])
 
-    return [
-        ("exporting_markdown", "markdown", mcp.markdown),
-        ("exporting_json", "json", saved_json),
-        ("exporting_html", "html", rendered_html),
-    ]
+    return _in_stage_order({"markdown": mcp.markdown, "json": saved_json, "html": rendered_html})
+
+
+def _in_stage_order(
+    exporters: dict[str, Callable[[str], Awaitable[str]]],
+) -> list[tuple[str, str, Callable[[str], Awaitable[str]]]]:
+    """(stage, format, exporter) for each format, in the order the export stages run."""
+    return [(stage, fmt, exporters[fmt]) for fmt, stage in domain.EXPORT_STAGES.items()]
 
 
 async def _fail(job: Job, failure: domain.Failure, detail: str) -> None:
@@ -313,7 +321,7 @@ async def _fail(job: Job, failure: domain.Failure, detail: str) -> None:
     )
     await job.deps.publish(
         ConversionFailed(
-            **job.ids("ConversionFailed"),
+            **job.ids(ConversionFailed.event_type),
             code=failure.code,
             message=failure.message,
             recovery=failure.recovery,
@@ -337,7 +345,7 @@ async def on_cancel_requested(event: JobCancelRequested, deps: Deps) -> None:
     try:
         await deps.publish(
             JobCancelled(
-                event_id=derived_event_id(event.event_id, "JobCancelled"),
+                event_id=derived_event_id(event.event_id, JobCancelled.event_type),
                 job_id=event.job_id,
                 source=SOURCE,
                 requested_by=event.event_id,

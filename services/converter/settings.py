@@ -5,8 +5,9 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from services.converter.breaker import Config
-from services.runtime.settings import CommonSettings, seed_name
+from runtime.settings import CommonSettings, seed_name
+from services.converter.breaker import PROBE_TIMEOUT_S, Config
+from services.converter.domain import PROGRESS_INTERVAL_S, Patience
 
 
 class ConverterSettings(CommonSettings):
@@ -20,20 +21,20 @@ class ConverterSettings(CommonSettings):
     mcp_timeout_s: float = 300.0
     concurrency: int = Field(8, ge=1)  # jobs one converter copy works on at once
     mcp_sessions: int = Field(2, ge=1)  # long-lived MCP sessions one copy keeps open; jobs share them
-    progress_interval_s: float = Field(0.5, ge=0)  # least time between progress events from notifications
+    progress_interval_s: float = Field(PROGRESS_INTERVAL_S, ge=0)  # least time between progress events
 
     # the circuit breaker around the MCP server (the seed's failureThreshold, resetTimeout, monitoringPeriod)
     breaker_name: str = "docling-mcp"  # Redis key circuit:{name}; copies with the same name share it
-    breaker_failure_threshold: int = Field(5, ge=1)
-    breaker_reset_timeout_s: float = Field(30.0, gt=0)
-    breaker_window_s: float = Field(60.0, gt=0)
-    breaker_probe_timeout_s: float = Field(5.0, gt=0)  # the half-open trial: session + tools/list
+    breaker_failure_threshold: int = Field(Config.failure_threshold, ge=1)
+    breaker_reset_timeout_s: float = Field(Config.reset_timeout_s, gt=0)
+    breaker_window_s: float = Field(Config.window_s, gt=0)
+    breaker_probe_timeout_s: float = Field(PROBE_TIMEOUT_S, gt=0)  # the half-open trial: session + tools/list
 
-    # what a job does when the server fails in a way that trips the breaker
-    retry_delay_s: float = Field(5.0, ge=0)  # wait before trying again while the circuit is closed
-    max_attempts: int = Field(10, ge=1)  # failed attempts (while closed) before the job fails
-    defer_limit_s: float = Field(3600.0, gt=0)  # longest a job waits in all before it fails
-    wait_poll_s: float = Field(1.0, gt=0)  # how often a waiting job looks at the circuit again
+    # what a job does when the server fails in a way that trips the breaker (domain.Patience says each)
+    retry_delay_s: float = Field(Patience.retry_delay_s, ge=0)
+    max_attempts: int = Field(Patience.max_attempts, ge=1)
+    defer_limit_s: float = Field(Patience.defer_limit_s, gt=0)
+    wait_poll_s: float = Field(Patience.poll_s, gt=0)
 
     checkpoint_max_age_days: float = Field(7.0, gt=0)  # checkpoints of failed jobs are purged after
 
@@ -45,9 +46,9 @@ class ConverterSettings(CommonSettings):
         return next((token.strip() for token in listed if token.strip()), "")
 
     def breaker_config(self) -> Config:
-        return Config(
+        return Config.with_probe(
             self.breaker_failure_threshold,
             self.breaker_reset_timeout_s,
             self.breaker_window_s,
-            trial_lease_s=self.breaker_probe_timeout_s + 5.0,
+            self.breaker_probe_timeout_s,
         )

@@ -1,6 +1,6 @@
+from runtime import logs, tracing, worker
 from services.ingest.bootstrap import build
 from services.ingest.settings import IngestSettings
-from services.runtime import logs, tracing, worker
 
 settings = IngestSettings()
 logs.configure("ingest", settings.log_level)

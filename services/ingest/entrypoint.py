@@ -7,9 +7,9 @@ from faststream.nats.annotations import NatsMessage
 
 from contracts.events import JobSubmitted, decode
 from contracts.subjects import any_job
+from runtime import bus
+from runtime.settings import CommonSettings
 from services.ingest import handlers
-from services.runtime import bus
-from services.runtime.settings import CommonSettings
 
 
 def register(broker: NatsBroker, deps: handlers.Deps, settings: CommonSettings) -> None:

@@ -5,23 +5,36 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Protocol
 
 from contracts import errors
 from contracts.envelope import Event, derived_event_id
 from contracts.events import JobSubmitted, UploadRejected, UploadStored
+from runtime.bus import OutcomeTaken
 from services.ingest import domain
-from services.ingest.adapters.files import UploadStore
-from services.ingest.adapters.staging import Staging
-from services.runtime.bus import OutcomeTaken
 
 log = logging.getLogger(__name__)
 SOURCE = "ingest"
 
 
+class StagedUploads(Protocol):
+    """Where the API leaves upload bytes (adapters.staging: the JetStream object store)."""
+
+    async def fetch(self, name: str) -> bytes | None: ...
+    async def discard(self, name: str) -> None: ...
+
+
+class Uploads(Protocol):
+    """Where uploads are kept for the MCP server (adapters.files: ``UPLOAD_DIR``)."""
+
+    def put(self, relative: PurePosixPath, data: bytes) -> Path: ...
+
+
 @dataclass
 class Deps:
-    staging: Staging
-    store: UploadStore
+    staging: StagedUploads
+    store: Uploads
     publish: Callable[[Event], Awaitable[int]]
     has_outcome: Callable[[str], Awaitable[bool]]
 
@@ -44,7 +57,7 @@ async def on_job_submitted(event: JobSubmitted, deps: Deps) -> None:
     try:
         await deps.publish(
             UploadStored(
-                event_id=derived_event_id(event.event_id, "UploadStored"),
+                event_id=derived_event_id(event.event_id, UploadStored.event_type),
                 job_id=event.job_id,
                 source=SOURCE,
                 sha256=event.sha256,
@@ -67,7 +80,7 @@ async def _reject(event: JobSubmitted, code: str, deps: Deps) -> None:
     try:
         await deps.publish(
             UploadRejected(
-                event_id=derived_event_id(event.event_id, "UploadRejected"),
+                event_id=derived_event_id(event.event_id, UploadRejected.event_type),
                 job_id=event.job_id,
                 source=SOURCE,
                 code=code,

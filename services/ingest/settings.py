@@ -5,7 +5,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from services.runtime.settings import CommonSettings, seed_name
+from runtime.settings import CommonSettings, seed_name
 
 
 class IngestSettings(CommonSettings):

@@ -1,4 +1,4 @@
 """The project's own Docling MCP server: tool-compatible with docling-mcp, conversions in worker processes.
 
-Runs in `.venv-mcp` (it needs docling); imports nothing from `services.runtime` or the other services.
+Runs in `.venv-mcp` (it needs docling); imports nothing from `runtime` or the other services.
 """

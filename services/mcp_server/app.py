@@ -10,10 +10,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp
 
-from services.mcp_server import tools
+from services.mcp_server import entrypoint
 from services.mcp_server.adapters import metrics
 from services.mcp_server.auth import BearerAuth, Clients
-from services.mcp_server.service import DocumentService
+from services.mcp_server.handlers import DocumentService
 
 
 def build(service: DocumentService, host: str, clients: Clients) -> ASGIApp:
@@ -25,7 +25,7 @@ def build(service: DocumentService, host: str, clients: Clients) -> ASGIApp:
             "document_key it returns (markdown, html, json)."
         ),
     )
-    tools.register(server, service, clients)
+    entrypoint.register(server, service, clients)
 
     @server.custom_route("/health", methods=["GET"], include_in_schema=False)
     async def health(request: Request) -> Response:

@@ -10,7 +10,7 @@ from services.mcp_server import app
 from services.mcp_server.adapters.pool import WorkerPool
 from services.mcp_server.adapters.sources import SourceReader
 from services.mcp_server.auth import Clients
-from services.mcp_server.service import DocumentService
+from services.mcp_server.handlers import DocumentService
 from services.mcp_server.settings import McpServerSettings
 
 

@@ -1,6 +1,6 @@
 """JSON log lines on stdout (the same fields as the other services), for the server and its workers.
 
-Kept here rather than imported from `services.runtime`, which needs packages `.venv-mcp` lacks.
+Kept here rather than imported from `runtime`, which needs packages `.venv-mcp` lacks.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
+from runtime import logs, tracing, worker
 from services.progress.bootstrap import build
 from services.progress.settings import ProgressSettings
-from services.runtime import logs, tracing, worker
 
 settings = ProgressSettings()
 logs.configure("progress", settings.log_level)

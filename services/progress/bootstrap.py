@@ -5,11 +5,11 @@ from __future__ import annotations
 from faststream.asgi import AsgiFastStream
 from redis.asyncio import Redis
 
+from runtime import bus, schema, worker
+from runtime.sse_buffer import SseBuffer
 from services.progress import entrypoint, handlers
 from services.progress.adapters import postgres
-from services.progress.adapters.redis import SseBuffer
 from services.progress.settings import ProgressSettings
-from services.runtime import bus, schema, worker
 
 
 def build(settings: ProgressSettings) -> AsgiFastStream:

@@ -19,13 +19,13 @@ from contracts.events import (
     UploadRejected,
     UploadStored,
 )
-from contracts.statuses import STATUS_RANK, TERMINAL_STATUSES
+from contracts.statuses import STATUS_RANK, TERMINAL_STATUSES, Status
 
 
 @dataclass(frozen=True)
 class JobState:
     job_id: str
-    status: str = "submitted"
+    status: Status = "submitted"
     stage: str = "queued"
     progress: int = 0
     filename: str | None = None
@@ -47,7 +47,7 @@ class JobState:
         return self.status in TERMINAL_STATUSES
 
 
-def _advance(state: JobState, status: str, stage: str, progress: int) -> JobState:
+def _advance(state: JobState, status: Status, stage: str, progress: int) -> JobState:
     if state.terminal or STATUS_RANK[status] < STATUS_RANK[state.status]:
         return state
     if progress < state.progress:
@@ -103,7 +103,7 @@ def _fields(state: JobState, event: Event) -> JobState:
     return state
 
 
-def _end(state: JobState, status: str, stage: str, progress: int, **facts: Any) -> JobState:
+def _end(state: JobState, status: Status, stage: str, progress: int, **facts: Any) -> JobState:
     if state.terminal:
         return state
     return replace(state, status=status, stage=stage, progress=progress, **facts)

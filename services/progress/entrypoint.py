@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from nats.js import JetStreamContext
 
-from contracts.subjects import ALL_JOB_EVENTS, job_events
+from contracts.subjects import (
+    ALL_JOB_EVENTS,
+    PROGRESS_BATCH,
+    PROGRESS_CONSUMER,
+    PROGRESS_MAX_ACK_PENDING,
+    job_events,
+)
+from runtime import bus
+from runtime.batches import BatchConsumer, Incoming, job_events_between
+from runtime.settings import CommonSettings
 from services.progress import handlers
-from services.runtime import bus
-from services.runtime.batches import BatchConsumer, Incoming, job_events_between
-from services.runtime.settings import CommonSettings
-
-BATCH = 512
-MAX_ACK_PENDING = 16 * BATCH
 
 
 def consumer(js: JetStreamContext, deps: handlers.Deps, settings: CommonSettings) -> BatchConsumer:
@@ -23,9 +26,13 @@ def consumer(js: JetStreamContext, deps: handlers.Deps, settings: CommonSettings
 
     deps.lookup = lookup
     config = bus.consumer_config(settings)
-    # Unacknowledged messages the consumer hands out across all copies: room for every copy's
-    # batch (the default, 1000, would stall a fifth copy's fetch until its timeout).
-    config.max_ack_pending = MAX_ACK_PENDING
+    config.max_ack_pending = PROGRESS_MAX_ACK_PENDING
     return BatchConsumer(
-        js, ALL_JOB_EVENTS, "progress", config, project, batch=BATCH, policy=settings.reconnect_policy()
+        js,
+        ALL_JOB_EVENTS,
+        PROGRESS_CONSUMER,
+        config,
+        project,
+        batch=PROGRESS_BATCH,
+        policy=settings.reconnect_policy(),
     )

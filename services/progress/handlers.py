@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import asyncpg
 
+from contracts.sse import SseEntry
+from runtime.batches import Incoming
 from services.progress.adapters import postgres
 from services.progress.adapters.postgres import Lookup
-from services.progress.adapters.redis import SseBuffer
-from services.runtime.batches import Incoming
 
 log = logging.getLogger(__name__)
+
+
+class Buffer(Protocol):
+    """The hot projection (``runtime.sse_buffer.SseBuffer``): buffer and announce entries."""
+
+    async def add(self, entries: Sequence[SseEntry], buffer_ttl_s: int | None = None) -> int: ...
 
 
 @dataclass
 class Deps:
     pool: asyncpg.Pool | None
-    buffer: SseBuffer
+    buffer: Buffer
     lookup: Lookup | None = None
     buffer_failing: bool = False  # said once when buffer writes start failing, once when they work again
 

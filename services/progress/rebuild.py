@@ -12,20 +12,17 @@ import asyncio
 import json
 import logging
 import sys
-from datetime import UTC, datetime
 
 import asyncpg
 from redis.asyncio import Redis
 
-from contracts import keys
 from contracts.envelope import Envelope
 from contracts.events import decode
 from contracts.sse import SseEntry
+from runtime import logs, schema, sse_buffer
 from services.progress.adapters.postgres import UPSERT, migrate, row_of
-from services.progress.adapters.redis import SseBuffer
 from services.progress.domain import JobState, apply, number
 from services.progress.settings import ProgressSettings
-from services.runtime import logs, schema
 
 log = logging.getLogger(__name__)
 
@@ -48,28 +45,6 @@ async def fold_jobs(conn: asyncpg.Connection) -> dict[str, list[SseEntry]]:
     return entries
 
 
-async def reset_redis(redis: Redis, entries: dict[str, list[SseEntry]]) -> int:
-    """Drop every buffer and marker, then re-add what is still inside the buffer's TTL."""
-    for pattern in (keys.sse_events("*"), keys.sse_history("*")):
-        async for key in redis.scan_iter(match=pattern, count=500):
-            await redis.delete(key)
-    buffer, now, rebuffered = SseBuffer(redis), datetime.now(UTC), 0
-    for job_id, job_entries in entries.items():
-        last = datetime.fromisoformat(job_entries[-1].data["occurred_at"])
-        left = keys.SSE_BUFFER_TTL_S - int((now - last).total_seconds())
-        if left > 0:
-            rebuffered += await buffer.add(job_entries, buffer_ttl_s=left)
-        else:
-            await redis.hset(keys.sse_history(job_id), mapping=_history(job_entries))
-            await redis.expire(keys.sse_history(job_id), keys.SSE_HISTORY_TTL_S)
-    return rebuffered
-
-
-def _history(entries: list[SseEntry]) -> dict:
-    terminal = [e.id for e in entries if e.terminal]
-    return {"last": entries[-1].id, **({"terminal": terminal[0]} if terminal else {})}
-
-
 async def rebuild(settings: ProgressSettings) -> dict:
     pool = await schema.pool(settings.database_url, min_size=1, max_size=2)
     redis = Redis(host=settings.redis_host, port=settings.redis_port, decode_responses=True)
@@ -77,7 +52,7 @@ async def rebuild(settings: ProgressSettings) -> dict:
         await migrate(pool)
         async with pool.acquire() as conn, conn.transaction():
             entries = await fold_jobs(conn)
-        rebuffered = await reset_redis(redis, entries)
+        rebuffered = await sse_buffer.reset(redis, entries)
     finally:
         await redis.aclose()
         await pool.close()

@@ -3,7 +3,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from services.runtime.settings import CommonSettings, seed_name
+from runtime.settings import CommonSettings, seed_name
 
 
 class ProgressSettings(CommonSettings):

@@ -16,14 +16,14 @@ import redis.asyncio as aioredis
 from contracts.envelope import Envelope
 from contracts.events import UploadStored
 from contracts.subjects import STREAM, job_events, outcome_subject
+from runtime import bus
 from services.converter import handlers
-from services.converter.adapters.checkpoints import CheckpointStore
+from services.converter.adapters.checkpoint_store import CheckpointStore
 from services.converter.adapters.circuit import SharedCircuit
 from services.converter.adapters.mcp import docling_session, probe
 from services.converter.adapters.results import ResultStore
 from services.converter.adapters.saved import read_saved_json
 from services.converter.breaker import Config
-from services.runtime import bus
 from tests.waiting import wait_for_async
 
 

@@ -9,7 +9,7 @@ import nats
 import pytest
 from faststream.nats import NatsBroker
 
-from services.runtime import bus
+from runtime import bus
 from tests.integration.bus import Log
 
 

@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 from devstack import Ports, Stack
 from services.api.adapters.fallback import RedisFallback
 from services.api.adapters.limiter import RateLimiter
-from services.api.ratelimits import Policy
+from services.api.domain import Policy
 from tests.waiting import wait_for
 
 EDGE_ENV = {

@@ -11,8 +11,8 @@ import pytest
 
 from contracts.envelope import Event
 from contracts.events import ConversionFailed, ConversionProgressed, JobCancelled, JobCancelRequested
+from runtime.bus import OutcomeTaken
 from services.converter import handlers
-from services.runtime.bus import OutcomeTaken
 from tests.documents import make_docx
 from tests.integration.bus import Log, converter, stored_upload
 

@@ -16,7 +16,7 @@ from contracts.envelope import Envelope
 from contracts.events import JobSubmitted
 from contracts.subjects import STREAM, event_subject
 from devstack import Stack
-from services.runtime import bus
+from runtime import bus
 from tests.documents import MAKERS, make_docx
 from tests.e2e.helpers import copies, held
 from tests.integration.bus import Log, stored_upload

@@ -7,7 +7,7 @@ import uuid
 import nats
 from nats.js.api import ConsumerConfig, StreamConfig
 
-from services.runtime.bus import kept_alive
+from runtime.bus import kept_alive
 from tests.waiting import wait_for_async
 
 ACK_WAIT_S = 2.0  # beats every half second: a loaded machine may delay one by 1.5 s and still pass

@@ -18,7 +18,7 @@ import pytest
 from bench.soak import soak
 from contracts.subjects import STAGING_BUCKET, STREAM
 from devstack import Stack
-from services.runtime import bus
+from runtime import bus
 from tests.faults import client, mixed_documents, private_stack, submit
 from tests.outcomes import audit_all, settle
 from tests.waiting import wait_for

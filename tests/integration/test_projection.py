@@ -17,13 +17,13 @@ from contracts.envelope import Envelope
 from contracts.events import ConversionProgressed, ConversionStarted
 from contracts.sse import SseEntry
 from contracts.subjects import STREAM, event_subject, job_events
+from runtime.batches import Incoming, job_events_between
+from runtime.sse_buffer import SseBuffer
 from services.api.adapters.live import EventFeed
 from services.api.adapters.read_model import ReadModel
 from services.api.streams import JobStream
 from services.progress import handlers
 from services.progress.adapters import postgres
-from services.progress.adapters.redis import SseBuffer
-from services.runtime.batches import Incoming, job_events_between
 from tests.integration.bus import Log
 from tests.waiting import wait_for_async
 

@@ -24,7 +24,7 @@ import redis.asyncio as aioredis
 from contracts import keys
 from devstack import Stack
 from devstack.ports import free_ports
-from services.runtime import bus
+from runtime import bus
 from tests.documents import make_docx
 from tests.integration.bus import Log, stored_upload
 from tests.integration.mcp_proxy import McpProxy

@@ -20,10 +20,10 @@ from contracts.envelope import Event
 from contracts.events import JobCancelled, JobCancelRequested
 from devstack import Ports, Stack
 from devstack.postgres import plan
+from runtime import bus
 from services.backup import backup, restore
 from services.backup.adapters import eventlog
 from services.backup.settings import BackupSettings
-from services.runtime import bus
 from tests.waiting import wait_for
 
 

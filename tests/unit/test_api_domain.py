@@ -1,9 +1,17 @@
 import pytest
 
 from services.api import domain
-from services.api.domain import parse_last_event_id
-from services.api.ratelimits import Decision, Policy, headers, slide
-from services.api.uploads import content_problem, filename_problem, size_problem, type_problem
+from services.api.domain import (
+    Decision,
+    Policy,
+    content_problem,
+    filename_problem,
+    headers,
+    parse_last_event_id,
+    size_problem,
+    slide,
+    type_problem,
+)
 
 MB = 1024 * 1024
 ZIP = b"PK\x03\x04rest"
@@ -174,7 +182,7 @@ def test_the_default_limits_fit_the_clients_polling_fallback() -> None:
 
 
 def test_a_result_is_downloaded_under_the_uploads_name() -> None:
-    from services.api.uploads import result_disposition
+    from services.api.domain import result_disposition
 
     assert result_disposition("report.docx", "markdown") == (
         "attachment; filename=\"report.md\"; filename*=UTF-8''report.md"

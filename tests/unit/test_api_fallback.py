@@ -7,14 +7,7 @@ import redis.exceptions
 
 from services.api.adapters.fallback import RETRY_S, RedisFallback
 from services.api.adapters.sessions import SessionStore
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clock import FakeClock
 
 
 class FlakyRedis:
@@ -46,8 +39,8 @@ class FlakyRedis:
         return int(self.data.pop(key, None) is not None)
 
 
-def store() -> tuple[SessionStore, FlakyRedis, RedisFallback, Clock]:
-    clock, fake = Clock(), FlakyRedis()
+def store() -> tuple[SessionStore, FlakyRedis, RedisFallback, FakeClock]:
+    clock, fake = FakeClock(), FlakyRedis()
     fallback = RedisFallback(clock=clock)
     return SessionStore(fake, fallback, clock=clock), fake, fallback, clock
 

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from services.api.app import create_app
+from services.api.entrypoint import create_app
 from services.api.openapi import ROUTE_CODES
 
 

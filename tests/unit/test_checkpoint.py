@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from services.converter.checkpoint import (
+from services.converter.checkpoint_format import (
     INLINE_LIMIT,
     MAX_BYTES,
     Checkpoint,

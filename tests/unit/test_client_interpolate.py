@@ -1,7 +1,5 @@
 """The progress interpolator, driven by a fake clock."""
 
-from dataclasses import dataclass
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,15 +11,7 @@ from docling_jobs.interpolate import (
     TICK_S,
     Interpolator,
 )
-
-
-@dataclass
-class Clock:
-    now: float = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
+from tests.clock import FakeClock
 
 ticks = st.tuples(st.just("tick"), st.floats(min_value=0.0, max_value=2.0))
 updates = st.tuples(st.just("server"), st.floats(min_value=-20.0, max_value=130.0, allow_nan=False))
@@ -40,7 +30,7 @@ def check_tick(before: float, target: float, quiet_for: float | None, after: flo
         assert after - before <= MAX_STEP + 1e-9
 
 
-def run(interpolator: Interpolator, clock: Clock, script: list[tuple[str, float]]) -> None:
+def run(interpolator: Interpolator, clock: FakeClock, script: list[tuple[str, float]]) -> None:
     for kind, value in script:
         if kind == "server":
             interpolator.on_server(value)
@@ -56,14 +46,14 @@ def run(interpolator: Interpolator, clock: Clock, script: list[tuple[str, float]
 @settings(max_examples=300)
 @given(operations)
 def test_any_sequence_respects_the_rules_and_never_decreases(script: list) -> None:
-    clock = Clock()
+    clock = FakeClock(now=0.0)
     run(Interpolator(clock), clock, script)
 
 
 @settings(max_examples=200)
 @given(operations, operations)
 def test_completion_shows_100_and_it_stays(before: list, after: list) -> None:
-    clock = Clock()
+    clock = FakeClock(now=0.0)
     interpolator = Interpolator(clock)
     run(interpolator, clock, before)
     interpolator.on_complete()
@@ -72,7 +62,7 @@ def test_completion_shows_100_and_it_stays(before: list, after: list) -> None:
     assert interpolator.displayed == 100.0 and interpolator.tick() == 100.0
 
 
-def ticks_until(interpolator: Interpolator, clock: Clock, count: int) -> list[float]:
+def ticks_until(interpolator: Interpolator, clock: FakeClock, count: int) -> list[float]:
     shown = []
     for _ in range(count):
         clock.now += TICK_S
@@ -81,14 +71,14 @@ def ticks_until(interpolator: Interpolator, clock: Clock, count: int) -> list[fl
 
 
 def test_small_gaps_close_one_point_a_tick() -> None:
-    clock = Clock()
+    clock = FakeClock(now=0.0)
     interpolator = Interpolator(clock)
     interpolator.on_server(5)
     assert ticks_until(interpolator, clock, 7) == [1, 2, 3, 4, 5, 5, 5]
 
 
 def test_large_gaps_close_half_a_tick_until_within_ten() -> None:
-    clock = Clock()
+    clock = FakeClock(now=0.0)
     interpolator = Interpolator(clock)
     interpolator.on_server(15)
     interpolator.displayed = 15.0
@@ -97,7 +87,7 @@ def test_large_gaps_close_half_a_tick_until_within_ten() -> None:
 
 
 def test_no_news_for_five_seconds_pauses_and_news_resumes() -> None:
-    clock = Clock()
+    clock = FakeClock(now=0.0)
     interpolator = Interpolator(clock)
     interpolator.on_server(8)
     clock.now = STALE_AFTER_S
@@ -107,7 +97,7 @@ def test_no_news_for_five_seconds_pauses_and_news_resumes() -> None:
 
 
 def test_lower_values_are_ignored_and_out_of_range_ones_clamped() -> None:
-    clock = Clock()
+    clock = FakeClock(now=0.0)
     interpolator = Interpolator(clock)
     interpolator.on_server(40)
     interpolator.on_server(20)
@@ -119,4 +109,4 @@ def test_lower_values_are_ignored_and_out_of_range_ones_clamped() -> None:
 
 
 def test_nothing_moves_before_any_news() -> None:
-    assert Interpolator(Clock()).tick() == 0.0
+    assert Interpolator(FakeClock(now=0.0)).tick() == 0.0

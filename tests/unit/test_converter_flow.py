@@ -12,28 +12,18 @@ from contextlib import asynccontextmanager
 import pytest
 
 from contracts.events import UploadStored
+from runtime.bus import OutcomeTaken
 from services.converter import breaker, handlers
 from services.converter.breaker import Circuit, Config
-from services.converter.checkpoint import Checkpoint
+from services.converter.checkpoint_format import Checkpoint
 from services.converter.domain import TimedOut, ToolFailed, Unreachable
-from services.runtime.bus import OutcomeTaken
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += max(seconds, 0.001)
+from tests.clock import FakeClock
 
 
 class MemoryCircuit:
     """The pure breaker on a local variable (what SharedCircuit does on Redis)."""
 
-    def __init__(self, clock: Clock, config: Config, probe_ok=lambda: True) -> None:
+    def __init__(self, clock: FakeClock, config: Config, probe_ok=lambda: True) -> None:
         self.circuit, self.clock, self.config, self.probe_ok = Circuit(), clock, config, probe_ok
         self.trials = 0
 
@@ -117,7 +107,7 @@ BREAKER = Config(3, 10.0, 60.0, 5.0)
 
 
 def make(server: Server, *, config=BREAKER, probe_ok=lambda: True, ended=lambda: False):
-    clock, events = Clock(), []
+    clock, events = FakeClock(), []
 
     @asynccontextmanager
     async def open_session():
@@ -303,7 +293,7 @@ async def test_a_failed_job_keeps_its_checkpoint() -> None:
 class ReportingServer(Server):
     """Sends progress notifications during the conversion, ``step_s`` of the fake clock apart."""
 
-    def __init__(self, clock: Clock, percents: list[float], step_s: float) -> None:
+    def __init__(self, clock: FakeClock, percents: list[float], step_s: float) -> None:
         super().__init__()
         self.clock, self.percents, self.step_s = clock, percents, step_s
 

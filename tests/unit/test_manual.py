@@ -42,7 +42,7 @@ SEED_SECTIONS = (  # WIL-1.8-001..010, in order
     "Health Monitoring & Alerting",
     "Backup & Recovery",
 )
-CODE_FOLDERS = ("services", "devstack", "clients", "tests")
+CODE_FOLDERS = ("services", "runtime", "devstack", "clients", "tests")
 
 
 def settings_env_names(cls: type[BaseSettings]) -> set[str]:

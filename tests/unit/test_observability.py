@@ -13,10 +13,10 @@ import yaml
 from opentelemetry.propagate import inject
 from opentelemetry.trace import set_span_in_context
 
+from runtime import tracing
+from runtime.metrics import subject_pattern
 from services.api import health
 from services.api.metrics import SSE_CONNECTIONS, counted_stream
-from services.runtime import tracing
-from services.runtime.metrics import subject_pattern
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS = ROOT / "deploy" / "prometheus"
@@ -139,7 +139,9 @@ def test_dashboard_has_the_seeds_six_panels_on_exposed_metrics() -> None:
     dashboard = json.loads((ROOT / "deploy" / "grafana" / "docling-jobs.json").read_text())
     titles = [panel["title"] for panel in dashboard["panels"]]
     assert titles == PANELS
-    sources = "".join(p.read_text() for p in (ROOT / "services").rglob("metrics.py"))
+    sources = "".join(
+        p.read_text() for folder in ("services", "runtime") for p in (ROOT / folder).rglob("metrics.py")
+    )
     for panel in dashboard["panels"]:
         for target in panel["targets"]:
             for metric in set(re.findall(r"\b(docling_[a-z_]+)", target["expr"])):

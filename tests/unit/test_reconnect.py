@@ -13,10 +13,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.runtime import outages
-from services.runtime.links import CONNECTION_CHANGES, CONNECTION_UP, Link
-from services.runtime.reconnect import ReconnectPolicy, choose_server
-from services.runtime.settings import CommonSettings
+from runtime import outages
+from runtime.links import CONNECTION_CHANGES, CONNECTION_UP, Link
+from runtime.reconnect import ReconnectPolicy, choose_server
+from runtime.settings import CommonSettings
 
 POLICY = ReconnectPolicy(base_s=0.5, cap_s=10.0, jitter=0.2)
 
@@ -86,7 +86,7 @@ def test_bus_outages_are_the_nats_ones() -> None:
 def test_a_link_logs_and_counts_each_change_once(caplog: pytest.LogCaptureFixture) -> None:
     link = Link("unit-dependency")
     downs = CONNECTION_CHANGES.labels("unit-dependency", "down")
-    with caplog.at_level(logging.INFO, logger="services.runtime.links"):
+    with caplog.at_level(logging.INFO, logger="runtime.links"):
         for up in (True, True, False, False, False, True, True):
             link.mark(up)
     assert [r.getMessage() for r in caplog.records] == [

@@ -13,8 +13,8 @@ import yaml
 from contracts import keys
 from docling_jobs import backoff, interpolate, live
 from services.api.settings import ApiSettings
-from services.converter import breaker, checkpoint
-from services.converter.adapters.checkpoints import SCHEMA
+from services.converter import breaker, checkpoint_format
+from services.converter.adapters.checkpoint_store import SCHEMA
 from services.converter.settings import ConverterSettings
 
 ROOT = Path(__file__).parents[2]
@@ -78,6 +78,14 @@ def test_breaker_defaults_are_the_seeds(
     assert documented in next(line for line in MANUAL.splitlines() if env in line and line.startswith("| "))
 
 
+def test_the_trial_lease_has_one_value() -> None:
+    """The half-open trial's lease once had two defaults (15 s in the breaker, 10 s from the settings)."""
+    lease = ConverterSettings().breaker_config().trial_lease_s
+    assert breaker.Config().trial_lease_s == lease == 10.0
+    row = next(line for line in MANUAL.splitlines() if "`CONVERTER_BREAKER_PROBE_TIMEOUT_S`" in line)
+    assert f"(lease {lease:.0f} s)" in row
+
+
 def test_interpolation_tick_pause_and_rates() -> None:
     seed_tick_ms, seed_max_rate, seed_stale_ms, seed_catch_up = 100, 1, 5000, 10  # WIL-1.8-005
     assert interpolate.TICK_S * 1000 == seed_tick_ms
@@ -101,7 +109,7 @@ def test_reconnection_timing_and_polling() -> None:
 
 def test_checkpoint_limit_is_1_mb_in_code_database_and_manual() -> None:
     seed_limit_bytes = 1024 * 1024  # WIL-1.8-006: "Maximum checkpoint size: 1MB"
-    assert checkpoint.MAX_BYTES == seed_limit_bytes
+    assert checkpoint_format.MAX_BYTES == seed_limit_bytes
     database = re.search(r"CHECK \(octet_length\(body\) <= (\d+)\)", SCHEMA)
     assert database and int(database.group(1)) == seed_limit_bytes
     section = MANUAL.split("\n## Checkpoint Serialization Format\n", 1)[1].split("\n## ", 1)[0]
@@ -159,8 +167,8 @@ def test_the_helpers_can_fail() -> None:
 
 def test_the_numbers_that_drifted_before_match_the_code() -> None:
     """Last-Event-ID's bound and the projection's fetch size once had copies that disagreed."""
+    from contracts.subjects import PROGRESS_BATCH as BATCH
     from services.api.domain import MAX_EVENT_ID
-    from services.progress.entrypoint import BATCH
 
     sse = (ROOT / "docs" / "sse.md").read_text()
     assert f"at most {len(str(MAX_EVENT_ID))} of them and at most {MAX_EVENT_ID}" in sse

@@ -9,6 +9,7 @@ from devstack.errors import StackError
 from devstack.layout import Layout
 from devstack.supervision import RestartPolicy, Restarts, describe_exit, read_history
 from devstack.supervisor import LIVENESS_EVERY_S, Supervisor
+from tests.clock import FakeClock
 
 POLICY = RestartPolicy(first_delay_s=1.0, max_delay_s=30.0, reset_after_s=60.0, burst=5, window_s=60.0)
 
@@ -77,20 +78,12 @@ class FakeStack:
         self.started.append(name)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def supervisor(stack: FakeStack, clock: Clock, said: list[str]) -> Supervisor:
+def supervisor(stack: FakeStack, clock: FakeClock, said: list[str]) -> Supervisor:
     return Supervisor(stack, POLICY, clock=clock, wall=clock, say=said.append)
 
 
 def test_a_killed_component_is_restarted_after_its_delay_and_recorded(tmp_path: Path) -> None:
-    stack, clock, said = FakeStack(tmp_path), Clock(), []
+    stack, clock, said = FakeStack(tmp_path), FakeClock(), []
     supervise = supervisor(stack, clock, said)
     stack.dead["ingest"] = -signal.SIGKILL
     supervise.tick()
@@ -106,7 +99,7 @@ def test_a_killed_component_is_restarted_after_its_delay_and_recorded(tmp_path: 
 
 
 def test_a_component_that_keeps_dying_is_reported_failed_and_left_alone(tmp_path: Path) -> None:
-    stack, clock, said = FakeStack(tmp_path), Clock(), []
+    stack, clock, said = FakeStack(tmp_path), FakeClock(), []
     supervise = supervisor(stack, clock, said)
     for _ in range(5):
         stack.dead["converter"] = 1
@@ -122,7 +115,7 @@ def test_a_component_that_keeps_dying_is_reported_failed_and_left_alone(tmp_path
 
 
 def test_a_restart_that_fails_counts_as_an_exit_and_is_tried_again(tmp_path: Path) -> None:
-    stack, clock, said = FakeStack(tmp_path), Clock(), []
+    stack, clock, said = FakeStack(tmp_path), FakeClock(), []
     supervise = supervisor(stack, clock, said)
     stack.dead["api"], stack.refuse = 1, True
     supervise.tick()
@@ -137,7 +130,7 @@ def test_a_restart_that_fails_counts_as_an_exit_and_is_tried_again(tmp_path: Pat
 
 def test_nothing_exited_nothing_restarted(tmp_path: Path) -> None:
     """A deliberate stop (stop_component, make down) leaves no exit behind for the supervisor."""
-    stack, clock, said = FakeStack(tmp_path), Clock(), []
+    stack, clock, said = FakeStack(tmp_path), FakeClock(), []
     supervise = supervisor(stack, clock, said)
     for _ in range(3):
         supervise.tick()
@@ -146,7 +139,7 @@ def test_nothing_exited_nothing_restarted(tmp_path: Path) -> None:
 
 
 def test_a_service_whose_livez_says_503_twice_in_a_row_is_restarted(tmp_path: Path) -> None:
-    stack, clock, said = FakeStack(tmp_path), Clock(), []
+    stack, clock, said = FakeStack(tmp_path), FakeClock(), []
     supervise = supervisor(stack, clock, said)
     stack.not_alive.add("api")
     clock.now += LIVENESS_EVERY_S
@@ -166,7 +159,7 @@ def test_a_service_whose_livez_says_503_twice_in_a_row_is_restarted(tmp_path: Pa
 
 
 def test_a_service_alive_again_between_looks_is_left_alone(tmp_path: Path) -> None:
-    stack, clock, said = FakeStack(tmp_path), Clock(), []
+    stack, clock, said = FakeStack(tmp_path), FakeClock(), []
     supervise = supervisor(stack, clock, said)
     for alive in (False, True, False, True):
         stack.not_alive = set() if alive else {"ingest"}

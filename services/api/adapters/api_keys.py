@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from services.runtime import schema
+from runtime import schema
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_keys (

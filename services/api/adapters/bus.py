@@ -11,7 +11,7 @@ from nats.js.errors import NotFoundError
 from contracts.envelope import Envelope
 from contracts.events import JobSubmitted, decode
 from contracts.subjects import STREAM, event_subject
-from services.runtime import bus
+from runtime import bus
 
 
 class Submissions:

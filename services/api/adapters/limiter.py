@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 
 from contracts import keys
 from services.api.adapters.fallback import RedisFallback
-from services.api.ratelimits import Decision, Policy, slide
+from services.api.domain import Decision, Policy, slide
 
 REJECTIONS = Counter("docling_rate_limit_rejections", "Requests refused with 429, by endpoint", ["endpoint"])
 

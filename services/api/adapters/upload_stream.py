@@ -20,7 +20,7 @@ from litestar.exceptions import InternalServerException
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from services.api import uploads
+from services.api import domain
 from services.api.problems import Problem
 
 FILE_FIELD = "file"
@@ -119,8 +119,8 @@ class _Parts:
         self.size += len(chunk)
         if self.size > self.limit:
             raise Problem("E101")
-        if len(self.head) < uploads.HEAD_BYTES:
-            self.head += chunk[: uploads.HEAD_BYTES - len(self.head)]
+        if len(self.head) < domain.HEAD_BYTES:
+            self.head += chunk[: domain.HEAD_BYTES - len(self.head)]
         self.digest.update(chunk)
         self.file.write(chunk)
 
@@ -153,7 +153,7 @@ class _Parts:
             name = raw.decode("utf-8")
         except UnicodeDecodeError as error:
             raise Problem("E109") from error
-        if code := uploads.filename_problem(name) or uploads.type_problem(name):
+        if code := domain.filename_problem(name) or domain.type_problem(name):
             raise Problem(code)
         self.filename = name
         self.file = tempfile.TemporaryFile(prefix="upload-")

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 from litestar import Request
 from litestar.connection import ASGIConnection
-from litestar.datastructures import State
 
 from services.api import guard
 from services.api.compat.options import CompatError
+from services.api.deps import Deps, Services
 
 UNAUTHORIZED = "Invalid or missing API key: send X-Api-Key with an API key or a session id."
 
@@ -25,17 +25,17 @@ class Caller:
     subject: str  # what its rate-limit windows are counted under
 
 
-async def current_caller(request: Request, state: State) -> Caller:
+async def current_caller(request: Request, deps: Services) -> Caller:
     """401 ``{"detail": ...}`` without a valid key (docling-serve answers a wrong key so too)."""
-    return await identified(request, state, guard.presented(request), request.route_handler.opt["rate"])
+    return await identified(request, deps, guard.presented(request), request.route_handler.opt["rate"])
 
 
-async def identified(connection: ASGIConnection, state: State, token: str | None, endpoint: str) -> Caller:
-    found = await guard.caller_of(state, token) if token else None
+async def identified(connection: ASGIConnection, deps: Deps, token: str | None, endpoint: str) -> Caller:
+    found = await guard.caller_of(deps, token) if token else None
     if found is None:
         raise CompatError(401, UNAUTHORIZED, "E112")
     session, own = found
-    await guard.limit(connection, state, session.session_id, endpoint, own)
+    await guard.limit(connection, deps, session.session_id, endpoint, own)
     return Caller(session.owner, session.session_id)
 
 

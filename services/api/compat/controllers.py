@@ -7,7 +7,6 @@ import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.params import Parameter
 from pydantic import ValidationError
@@ -17,6 +16,7 @@ from services.api.compat import errors, models, render, service, sources
 from services.api.compat.auth import Caller, current_caller
 from services.api.compat.options import CompatError, Parsed, from_form, parse
 from services.api.compat.tasks import Task
+from services.api.deps import Deps, Services
 
 TASK_NOT_FOUND = "Task not found."
 RESULT_NOT_READY = "Task result not found. Please wait for a completion status."
@@ -24,10 +24,10 @@ ZIP_NAME = "converted_docs.zip"
 MAX_POLL_WAIT_S = 60.0
 
 
-async def answer(state: State, task: Task, outcomes: dict, seconds: float | None = None) -> Response:
+async def answer(deps: Deps, task: Task, outcomes: dict, seconds: float | None = None) -> Response:
     """The task's result: one document in the body, or every document in a zip."""
     documents = [
-        await service.document(state, name, outcomes[job_id], task.to_formats)
+        await service.document(deps, name, outcomes[job_id], task.to_formats)
         for job_id, name in zip(task.job_ids, task.filenames, strict=True)
     ]
     if task.target == "inbody" and len(documents) == 1:
@@ -58,8 +58,8 @@ class ConvertController(Controller):
     exception_handlers = errors.HANDLERS
     opt = {"rate": "submit"}
 
-    async def _files(self, request: Request, state: State) -> tuple[list[Received], Parsed, str]:
-        settings = state.settings
+    async def _files(self, request: Request, deps: Deps) -> tuple[list[Received], Parsed, str]:
+        settings = deps.settings
         form = await sources.form(request, settings.max_file_size_bytes, settings.compat_max_files)
         try:
             parsed = parse(from_form(form.fields))
@@ -70,32 +70,30 @@ class ConvertController(Controller):
             raise
         return form.files, parsed, target
 
-    def _sources(self, state: State, body: dict[str, Any]) -> tuple[list[Received], Parsed, str]:
+    def _sources(self, deps: Deps, body: dict[str, Any]) -> tuple[list[Received], Parsed, str]:
         request = _request(body)
         parsed = parse(request.options)
         service.fail_unless_supported_target(request.target.kind)
-        return sources.from_sources(request, state.settings.max_file_size_bytes), parsed, request.target.kind
+        return sources.from_sources(request, deps.settings.max_file_size_bytes), parsed, request.target.kind
 
-    async def _sync(
-        self, state: State, caller: Caller, found: tuple[list[Received], Parsed, str]
-    ) -> Response:
+    async def _sync(self, deps: Deps, caller: Caller, found: tuple[list[Received], Parsed, str]) -> Response:
         started = time.monotonic()
-        task = await _submitted(state, caller, found, record=False)
-        async with state.outcomes.watching(list(task.job_ids)) as watch:
-            if not await watch.all_ended(state.settings.compat_max_sync_wait_s):
+        task = await _submitted(deps, caller, found, record=False)
+        async with deps.outcomes.watching(list(task.job_ids)) as watch:
+            if not await watch.all_ended(deps.settings.compat_max_sync_wait_s):
                 raise CompatError(
                     504,
                     "Conversion is taking too long. The maximum wait time is configured as "
-                    f"API_COMPAT_MAX_SYNC_WAIT_S={state.settings.compat_max_sync_wait_s:g}; "
+                    f"API_COMPAT_MAX_SYNC_WAIT_S={deps.settings.compat_max_sync_wait_s:g}; "
                     "use the /async route and poll the task.",
                     "E207",
                 )
-        return await answer(state, task, watch.outcomes, service.elapsed(started))
+        return await answer(deps, task, watch.outcomes, service.elapsed(started))
 
     async def _async(
-        self, state: State, caller: Caller, found: tuple[list[Received], Parsed, str]
+        self, deps: Deps, caller: Caller, found: tuple[list[Received], Parsed, str]
     ) -> models.TaskStatusResponse:
-        task = await _submitted(state, caller, found, record=True)
+        task = await _submitted(deps, caller, found, record=True)
         return service.task_status(task.task_id, list(task.job_ids), {}, started=False)
 
     @post(
@@ -104,8 +102,8 @@ class ConvertController(Controller):
         status_code=200,
         summary="docling-serve: convert files, wait",
     )
-    async def convert_file(self, request: Request, state: State, caller: Caller) -> Response:
-        return await self._sync(state, caller, await self._files(request, state))
+    async def convert_file(self, request: Request, deps: Services, caller: Caller) -> Response:
+        return await self._sync(deps, caller, await self._files(request, deps))
 
     @post(
         "/file/async",
@@ -114,9 +112,9 @@ class ConvertController(Controller):
         summary="docling-serve: submit files",
     )
     async def convert_file_async(
-        self, request: Request, state: State, caller: Caller
+        self, request: Request, deps: Services, caller: Caller
     ) -> models.TaskStatusResponse:
-        return await self._async(state, caller, await self._files(request, state))
+        return await self._async(deps, caller, await self._files(request, deps))
 
     @post(
         "/source",
@@ -124,8 +122,8 @@ class ConvertController(Controller):
         status_code=200,
         summary="docling-serve: convert sources, wait",
     )
-    async def convert_source(self, state: State, caller: Caller, data: dict[str, Any]) -> Response:
-        return await self._sync(state, caller, self._sources(state, data))
+    async def convert_source(self, deps: Services, caller: Caller, data: dict[str, Any]) -> Response:
+        return await self._sync(deps, caller, self._sources(deps, data))
 
     @post(
         "/source/async",
@@ -134,13 +132,13 @@ class ConvertController(Controller):
         summary="docling-serve: submit sources",
     )
     async def convert_source_async(
-        self, state: State, caller: Caller, data: dict[str, Any]
+        self, deps: Services, caller: Caller, data: dict[str, Any]
     ) -> models.TaskStatusResponse:
-        return await self._async(state, caller, self._sources(state, data))
+        return await self._async(deps, caller, self._sources(deps, data))
 
 
 async def _submitted(
-    state: State, caller: Caller, found: tuple[list[Received], Parsed, str], record: bool
+    deps: Deps, caller: Caller, found: tuple[list[Received], Parsed, str], record: bool
 ) -> Task:
     files, parsed, target = found
     job_ids = service.new_ids(len(files))
@@ -154,20 +152,20 @@ async def _submitted(
     )
     try:
         if record:  # before the jobs: a task id is never handed out for jobs it does not know
-            await state.tasks.save(task)
-        await service.submit(state, caller.owner, job_ids, files)
+            await deps.tasks.save(task)
+        await service.submit(deps, caller.owner, job_ids, files)
     finally:
         for received in files:
             received.file.close()
     return task
 
 
-async def load_task(state: State, task_id: str, caller: Caller) -> Task:
+async def load_task(deps: Deps, task_id: str, caller: Caller) -> Task:
     try:
         canonical = str(uuid.UUID(task_id))
     except ValueError as error:
         raise CompatError(404, TASK_NOT_FOUND, "E104") from error
-    task = await state.tasks.get(canonical, caller.owner)
+    task = await deps.tasks.get(canonical, caller.owner)
     if task is None:
         raise CompatError(404, TASK_NOT_FOUND, "E104")
     return task
@@ -184,18 +182,18 @@ class TaskController(Controller):
         "/status/poll/{task_id:str}",
         operation_id="compatPollTask",
         opt={"rate": "job"},
-        summary="docling-serve: a task's state, waiting up to ?wait= seconds for it to end",
+        summary="docling-serve: a task's deps, waiting up to ?wait= seconds for it to end",
     )
     async def poll(
-        self, state: State, caller: Caller, task_id: str, wait: Annotated[float, Parameter(ge=0)] = 0.0
+        self, deps: Services, caller: Caller, task_id: str, wait: Annotated[float, Parameter(ge=0)] = 0.0
     ) -> models.TaskStatusResponse:
-        task = await load_task(state, task_id, caller)
+        task = await load_task(deps, task_id, caller)
         job_ids = list(task.job_ids)
-        async with state.outcomes.watching(job_ids) as watch:
+        async with deps.outcomes.watching(job_ids) as watch:
             if wait > 0:
                 await watch.all_ended(min(wait, MAX_POLL_WAIT_S))
             outcomes = dict(watch.outcomes)
-        started = bool(outcomes) or any([await state.outcomes.started(j) for j in job_ids[:1]])
+        started = bool(outcomes) or any([await deps.outcomes.started(j) for j in job_ids[:1]])
         return service.task_status(task.task_id, job_ids, outcomes, started)
 
     @get(
@@ -204,9 +202,9 @@ class TaskController(Controller):
         opt={"rate": "result"},
         summary="docling-serve: a finished task's documents",
     )
-    async def result(self, state: State, caller: Caller, task_id: str) -> Response:
-        task = await load_task(state, task_id, caller)
-        async with state.outcomes.watching(list(task.job_ids)) as watch:
+    async def result(self, deps: Services, caller: Caller, task_id: str) -> Response:
+        task = await load_task(deps, task_id, caller)
+        async with deps.outcomes.watching(list(task.job_ids)) as watch:
             if watch.pending:
                 raise CompatError(404, RESULT_NOT_READY, "E105")
-        return await answer(state, task, watch.outcomes)
+        return await answer(deps, task, watch.outcomes)

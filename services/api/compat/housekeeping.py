@@ -7,7 +7,6 @@ from importlib import metadata
 from typing import Annotated
 
 from litestar import Controller, Response, get
-from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.params import Parameter
 
@@ -15,6 +14,7 @@ from services.api import health
 from services.api.compat import errors, models
 from services.api.compat.auth import Caller, current_caller
 from services.api.compat.options import CompatError
+from services.api.deps import Services
 
 
 class ClearController(Controller):
@@ -36,9 +36,9 @@ class ClearController(Controller):
 
     @get("/results", operation_id="compatClearResults", summary="docling-serve: forget old task ids")
     async def results(
-        self, state: State, caller: Caller, older_then: Annotated[float, Parameter(ge=0)] = 3600.0
+        self, deps: Services, caller: Caller, older_then: Annotated[float, Parameter(ge=0)] = 3600.0
     ) -> models.StatusOk:
-        await state.tasks.forget_older_than(caller.owner, older_then)
+        await deps.tasks.forget_older_than(caller.owner, older_then)
         return models.StatusOk()
 
 
@@ -65,8 +65,8 @@ class ServiceController(Controller):
     exception_handlers = errors.HANDLERS
 
     @get("/ready", operation_id="compatReady", summary="docling-serve: ready to convert")
-    async def ready(self, state: State) -> Response:
-        report = await health.check(state)
+    async def ready(self, deps: Services) -> Response:
+        report = await health.check(deps)
         if report.status == "unhealthy":
             raise CompatError(503, "Not ready: PostgreSQL or NATS does not answer.", "E503")
         return Response(models.StatusOk().model_dump())

@@ -18,7 +18,7 @@ from nats.js.errors import NotFoundError
 from contracts.envelope import Envelope
 from contracts.events import ConversionStarted
 from contracts.subjects import STREAM, event_subject, outcome_subject
-from services.runtime import bus
+from runtime import bus
 
 
 class Watch:

@@ -1,4 +1,4 @@
-"""What a docling-serve request does on our pipeline: submit jobs, know a task's state, gather results.
+"""What a docling-serve request does on our pipeline: submit jobs, know a task's deps, gather results.
 
 Each document is an ordinary job (``JobSubmitted`` with the caller's owner); the answer is built
 from the job's outcome event and its stored results. See CLAUDE.md, "docling-serve compatibility".
@@ -11,7 +11,6 @@ import uuid
 from dataclasses import dataclass, field
 
 import anyio
-from litestar.datastructures import State
 
 from contracts.envelope import Envelope
 from contracts.events import ConversionSucceeded, JobSubmitted
@@ -19,6 +18,7 @@ from contracts.formats import INPUT_TYPES, extension_of
 from services.api.adapters.upload_stream import Received
 from services.api.compat import models, render
 from services.api.compat.options import CompatError
+from services.api.deps import Deps
 
 
 @dataclass(frozen=True)
@@ -46,12 +46,12 @@ def new_ids(count: int) -> list[str]:
     return [str(uuid.uuid4()) for _ in range(count)]
 
 
-async def submit(state: State, owner: str, job_ids: list[str], files: list[Received]) -> None:
+async def submit(deps: Deps, owner: str, job_ids: list[str], files: list[Received]) -> None:
     """Stage and submit one job per upload, under the given job ids."""
     for job_id, received in zip(job_ids, files, strict=True):
         filename, size, sha256 = received.filename, received.size, received.sha256
-        await state.submissions.stage(job_id, received.file)
-        await state.submissions.submit(
+        await deps.submissions.stage(job_id, received.file)
+        await deps.submissions.submit(
             JobSubmitted(
                 job_id=job_id,
                 source="api-compat",
@@ -65,14 +65,14 @@ async def submit(state: State, owner: str, job_ids: list[str], files: list[Recei
         )
 
 
-async def document(state: State, filename: str, outcome: Envelope, formats: tuple[str, ...]) -> Document:
+async def document(deps: Deps, filename: str, outcome: Envelope, formats: tuple[str, ...]) -> Document:
     """The answer for one ended job: its results in ``formats``, or why there are none."""
     if outcome.event_type != ConversionSucceeded.event_type:
         data = outcome.data
         message = " ".join(p for p in (data.get("code"), data.get("message"), data.get("recovery")) if p)
         return Document(filename, "failure", errors=(message or f"The job ended: {outcome.event_type}.",))
     wanted = {render.STORED[f] or "json" for f in formats}
-    stored = await state.read_model.results(outcome.job_id, sorted(wanted))
+    stored = await deps.read_model.results(outcome.job_id, sorted(wanted))
     contents: dict[str, str] = {}
     for fmt in formats:
         source = render.STORED[fmt]

@@ -8,7 +8,6 @@ one terminal, then closes. The ``next`` docling's client sends after each update
 from __future__ import annotations
 
 from litestar import Controller, WebSocket, websocket
-from litestar.datastructures import State
 from litestar.exceptions import WebSocketDisconnect
 
 from services.api.compat import models, service
@@ -17,6 +16,7 @@ from services.api.compat.controllers import load_task
 from services.api.compat.options import CompatError
 from services.api.compat.outcomes import Watch
 from services.api.compat.tasks import Task
+from services.api.deps import Deps, Services
 
 TERMINAL = frozenset({"success", "failure"})
 QUIET_S = 30.0  # at most this long between two updates (the same state again: the task lives)
@@ -29,21 +29,21 @@ async def _send(
     await socket.send_json(message)
 
 
-async def _state(state: State, task: Task, watch: Watch) -> models.TaskStatusResponse:
+async def _state(deps: Deps, task: Task, watch: Watch) -> models.TaskStatusResponse:
     job_ids = list(task.job_ids)
-    started = bool(watch.outcomes) or await state.outcomes.started(job_ids[0])
+    started = bool(watch.outcomes) or await deps.outcomes.started(job_ids[0])
     return service.task_status(task.task_id, job_ids, dict(watch.outcomes), started)
 
 
-async def _push(socket: WebSocket, state: State, task: Task) -> None:
+async def _push(socket: WebSocket, deps: Deps, task: Task) -> None:
     """``connection``, then an ``update`` per change, the last one terminal."""
-    async with state.outcomes.watching(list(task.job_ids)) as watch:
-        seen, now = watch.version, await _state(state, task, watch)
+    async with deps.outcomes.watching(list(task.job_ids)) as watch:
+        seen, now = watch.version, await _state(deps, task, watch)
         await _send(socket, "connection", now)
         while now.task_status not in TERMINAL:
             await _send(socket, "update", now)
             await watch.any_change(seen, QUIET_S)
-            seen, now = watch.version, await _state(state, task, watch)
+            seen, now = watch.version, await _state(deps, task, watch)
         await _send(socket, "update", now)
 
 
@@ -52,17 +52,17 @@ class StatusSocketController(Controller):
     include_in_schema = False
 
     @websocket("/{task_id:str}", opt={"rate": "events"})
-    async def status(self, socket: WebSocket, state: State, task_id: str) -> None:
+    async def status(self, socket: WebSocket, deps: Services, task_id: str) -> None:
         await socket.accept()
         try:
-            caller = await identified(socket, state, websocket_token(socket), "events")
-            task = await load_task(state, task_id, caller)
+            caller = await identified(socket, deps, websocket_token(socket), "events")
+            task = await load_task(deps, task_id, caller)
         except CompatError as error:
             await _send(socket, "error", error=error.detail)
             await socket.close()
             return
         try:
-            await _push(socket, state, task)
+            await _push(socket, deps, task)
         except WebSocketDisconnect:  # the client went away: nothing more to tell it
             return
         await socket.close()

@@ -9,7 +9,7 @@ import io
 
 from litestar import Request
 
-from services.api import uploads
+from services.api import domain
 from services.api.adapters import upload_stream
 from services.api.adapters.upload_stream import Form, Received
 from services.api.compat import models
@@ -41,7 +41,7 @@ def from_sources(body: models.ConvertSourcesRequest, limit: int) -> list[Receive
 
 
 def _decoded(source: models.FileSource, limit: int) -> Received:
-    if code := uploads.filename_problem(source.filename) or uploads.type_problem(source.filename):
+    if code := domain.filename_problem(source.filename) or domain.type_problem(source.filename):
         raise Problem(code)
     try:
         data = base64.b64decode(source.base64_string, validate=True)
@@ -51,7 +51,7 @@ def _decoded(source: models.FileSource, limit: int) -> Received:
         source.filename,
         len(data),
         hashlib.sha256(data).hexdigest(),
-        data[: uploads.HEAD_BYTES],
+        data[: domain.HEAD_BYTES],
         io.BytesIO(data),
     )
     _check(received, limit)
@@ -59,7 +59,7 @@ def _decoded(source: models.FileSource, limit: int) -> Received:
 
 
 def _check(received: Received, limit: int, owner: Form | None = None) -> None:
-    if code := uploads.size_problem(received.size, limit) or uploads.content_problem(
+    if code := domain.size_problem(received.size, limit) or domain.content_problem(
         received.filename, received.head
     ):
         if owner is not None:

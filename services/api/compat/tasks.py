@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from services.runtime import schema
+from runtime import schema
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS compat_tasks (

@@ -12,14 +12,18 @@ from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
-from contracts.subjects import ALL_JOB_EVENTS, STREAM, event_subject
+from contracts.subjects import (
+    ALL_JOB_EVENTS,
+    PROGRESS_CONSUMER,
+    PROGRESS_MAX_ACK_PENDING,
+    STREAM,
+    event_subject,
+)
+from runtime.bus import consumer_config, stream_config
+from runtime.settings import CommonSettings
 from services.backup.domain import ArchivedEvent, StreamPosition
-from services.progress import entrypoint
-from services.runtime.bus import consumer_config, stream_config
-from services.runtime.settings import CommonSettings
 
 log = logging.getLogger(__name__)
-PROGRESS_DURABLE = "progress"
 
 
 @dataclass(frozen=True)
@@ -35,7 +39,7 @@ async def connect(url: str, timeout: float = 5.0) -> nats.NATS:
 async def position(js: JetStreamContext) -> StreamPosition | None:
     """The progress consumer's ack floor: every event at or below it is archived."""
     try:
-        info = await js.consumer_info(STREAM, PROGRESS_DURABLE)
+        info = await js.consumer_info(STREAM, PROGRESS_CONSUMER)
         stream = await js.stream_info(STREAM)
     except NotFoundError:
         return None
@@ -54,13 +58,13 @@ async def reproject_after(js: JetStreamContext, settings: CommonSettings, archiv
     """Make progress read the stream again from just after the copy: its durable consumer is
     recreated to start there (progress binds to it at start; already archived events are skipped)."""
     try:
-        await js.delete_consumer(STREAM, PROGRESS_DURABLE)
+        await js.delete_consumer(STREAM, PROGRESS_CONSUMER)
     except NotFoundError:
         pass
     config: ConsumerConfig = consumer_config(settings)
-    config.durable_name = PROGRESS_DURABLE
+    config.durable_name = PROGRESS_CONSUMER
     config.filter_subject = ALL_JOB_EVENTS
-    config.max_ack_pending = entrypoint.MAX_ACK_PENDING
+    config.max_ack_pending = PROGRESS_MAX_ACK_PENDING
     config.deliver_policy = DeliverPolicy.BY_START_SEQUENCE
     config.opt_start_seq = archived_through + 1
     await js.add_consumer(STREAM, config)

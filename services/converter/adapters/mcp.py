@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -16,20 +16,20 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from opentelemetry.trace import SpanKind, StatusCode
 
+from runtime.tracing import tracer
 from services.converter.domain import (
     BadResult,
     ConversionError,
     Garbled,
+    Progress,
     ProtocolError,
     TimedOut,
     ToolFailed,
     Unreachable,
 )
-from services.runtime.tracing import tracer
 
 CONTENT_EXPORTS = frozenset({"export_docling_document_to_html", "export_docling_document_to_json"})
 _exports_content: dict[str, bool] = {}  # server URL -> whether it has the content export tools
-Progress = Callable[[float, float | None], Awaitable[None]]
 
 
 class DoclingSession:

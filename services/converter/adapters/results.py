@@ -6,7 +6,7 @@ import hashlib
 
 import asyncpg
 
-from services.runtime import schema
+from runtime import schema
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (

@@ -19,8 +19,8 @@ from typing import Any
 
 from mcp.types import CONNECTION_CLOSED, INVALID_REQUEST
 
-from services.converter.adapters.mcp import DoclingSession, Progress
-from services.converter.domain import ConversionError, ProtocolError, Unreachable
+from services.converter.adapters.mcp import DoclingSession
+from services.converter.domain import ConversionError, Progress, ProtocolError, Unreachable
 
 Opener = Callable[[], AbstractAsyncContextManager[DoclingSession]]
 SESSION_GONE = ("Session not found", "Session terminated")  # HTTP 404: the server forgot the session

@@ -5,7 +5,7 @@ from __future__ import annotations
 from faststream.nats import NatsBroker
 from nats.js.errors import NotFoundError, ObjectNotFoundError
 
-from services.runtime import bus
+from runtime import bus
 
 NO_MESSAGE = 10037  # JetStream: no message found (as opposed to, e.g., 10059 stream not found)
 

@@ -15,9 +15,9 @@ import asyncpg
 
 from contracts.events import decode
 from contracts.sse import SseEntry
+from runtime import schema
+from runtime.batches import Incoming
 from services.progress.domain import JobState, apply, needs_lookup, number
-from services.runtime import schema
-from services.runtime.batches import Incoming
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS event_archive (

@@ -7,7 +7,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-from services.runtime.tracing import current_ids
+from runtime.tracing import current_ids
 
 _RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 

@@ -6,8 +6,8 @@ import logging
 
 import asyncpg
 
-from services.converter.checkpoint import Checkpoint, UnknownVersion, decode, encode
-from services.runtime import schema
+from runtime import schema
+from services.converter.checkpoint_format import Checkpoint, UnknownVersion, decode, encode
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""The MCP tools: docling-mcp's names, arguments and result shapes, plus HTML and JSON exports."""
+"""The entrypoint: the MCP tools (docling-mcp's names, arguments and result shapes, plus HTML and JSON
+exports), each turning a tool call into a call of the handlers (``DocumentService``)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from pydantic import Field
 from services.mcp_server.adapters import metrics
 from services.mcp_server.auth import Clients
 from services.mcp_server.domain import ToolFailure
-from services.mcp_server.service import DocumentService
+from services.mcp_server.handlers import DocumentService
 
 Key = Annotated[str, Field(description="The unique identifier of the document in the local cache.")]
 warnings.filterwarnings("ignore", message='Field name "json"', category=UserWarning)  # JsonOutput.json

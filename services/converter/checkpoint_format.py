@@ -14,11 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from contracts.formats import STORED_FORMATS
+from services.converter.domain import EXPORT_STAGES
+
 VERSION = 1
 MAX_BYTES = 1024 * 1024
 INLINE_LIMIT = 256 * 1024  # a partial result larger than this goes beside the checkpoint
-FORMATS = ("markdown", "html", "json")
-STAGES = ("started", "converting", "exporting_markdown", "exporting_json", "exporting_html")
+FORMATS = STORED_FORMATS
+STAGES = ("started", "converting", *EXPORT_STAGES.values())  # the last stage a checkpoint records
 
 
 class CheckpointTooLarge(ValueError):

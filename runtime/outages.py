@@ -13,7 +13,7 @@ import nats.errors
 import nats.js.errors
 import redis.exceptions
 
-from services.runtime.reconnect import ReconnectPolicy
+from runtime.reconnect import ReconnectPolicy
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

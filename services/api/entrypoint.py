@@ -1,16 +1,16 @@
-"""A thin ``create_app()``: wiring lives in bootstrap, behaviour in controllers."""
+"""The entrypoint: a thin ``create_app()`` that routes HTTP requests to the handlers (the Litestar
+controllers); wiring lives in bootstrap, behaviour in the handlers."""
 
 from __future__ import annotations
 
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 
-from services.api import guard, metrics, openapi, problems
-from services.api.bootstrap import lifespan
+from services.api import bootstrap, deps, guard, metrics, openapi, problems
 from services.api.compat.controllers import ConvertController, TaskController
 from services.api.compat.housekeeping import ClearController, ServiceController
 from services.api.compat.socket import StatusSocketController
-from services.api.controllers import JobController
+from services.api.handlers import JobController
 from services.api.health import HealthController
 from services.api.session_controller import SessionController
 from services.api.settings import ApiSettings
@@ -19,7 +19,13 @@ from services.api.web import web_page
 MULTIPART_OVERHEAD = 1024 * 1024
 
 
-def create_app(settings: ApiSettings | None = None) -> Litestar:
+def create_app(
+    settings: ApiSettings | None = None,
+    services: bootstrap.Wiring = bootstrap.real_services,
+    *,
+    watch: bool = True,
+) -> Litestar:
+    """The app; ``services`` builds what the handlers use (unit tests pass fakes, and ``watch=False``)."""
     settings = settings or ApiSettings()
     return Litestar(
         route_handlers=[
@@ -34,8 +40,9 @@ def create_app(settings: ApiSettings | None = None) -> Litestar:
             metrics.MetricsController,
             web_page,
         ],
+        dependencies=deps.PROVIDE,  # the one typed services object, as `deps`
         middleware=[metrics.instrument],
-        lifespan=[lifespan(settings)],
+        lifespan=[bootstrap.lifespan(settings, services, watch=watch)],
         before_send=[guard.send_rate_limit],
         exception_handlers=problems.HANDLERS,
         request_max_body_size=settings.max_file_size_bytes + MULTIPART_OVERHEAD,
@@ -44,6 +51,6 @@ def create_app(settings: ApiSettings | None = None) -> Litestar:
         ),
         debug=False,
         # Litestar's default logging config replaces the root handler with a plain-text one; the
-        # process's JSON handler (services.runtime.logs) stays, and problems.py logs what fails
+        # process's JSON handler (runtime.logs) stays, and problems.py logs what fails
         logging_config=None,
     )

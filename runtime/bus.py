@@ -26,10 +26,10 @@ from nats.js.object_store import ObjectStore
 
 from contracts.envelope import Envelope, Event
 from contracts.subjects import ALL_JOB_EVENTS, STAGING_BUCKET, STREAM, event_subject, outcome_subject
-from services.runtime import metrics, outages, tracing
-from services.runtime.links import Link
-from services.runtime.reconnect import ReconnectPolicy, choose_server
-from services.runtime.settings import CommonSettings
+from runtime import metrics, outages, tracing
+from runtime.links import Link
+from runtime.reconnect import ReconnectPolicy, choose_server
+from runtime.settings import CommonSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -1,4 +1,5 @@
-"""What the tools do: read the source, answer from the cache, or convert on a worker and cache the result."""
+"""The handlers: what each tool does (read the source, answer from the cache, or convert on a worker
+and cache the result). ``entrypoint`` turns an MCP tool call into a call here."""
 
 from __future__ import annotations
 

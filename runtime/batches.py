@@ -19,10 +19,10 @@ from nats.js.errors import NotFoundError
 
 from contracts.envelope import Envelope
 from contracts.subjects import STREAM
-from services.runtime import outages
-from services.runtime.bus import kept_alive, redelivery_delay
-from services.runtime.reconnect import ReconnectPolicy
-from services.runtime.tracing import message_spans
+from runtime import outages
+from runtime.bus import kept_alive, redelivery_delay
+from runtime.reconnect import ReconnectPolicy
+from runtime.tracing import message_spans
 
 log = logging.getLogger(__name__)
 

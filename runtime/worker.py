@@ -13,9 +13,9 @@ import uvicorn
 from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.nats import NatsBroker
 
-from services.runtime import bus, links
-from services.runtime.links import Check, Link
-from services.runtime.metrics import exposition
+from runtime import bus, links
+from runtime.links import Check, Link
+from runtime.metrics import exposition
 
 Alive = Callable[[], bool]
 PROBE_TIMEOUT_S = 2.0

@@ -1,8 +1,14 @@
-"""The hot projection: SSE replay buffer, history marker and live announcement, per event."""
+"""The SSE replay buffer in Redis (the seed's ``sse:events:{jobId}``), its history marker and the live
+announcement, per event.
+
+Shared plumbing, not a service: progress writes it, the API reads it (keys from ``contracts.keys``),
+and a restore lays it down again from the archive (``reset``); so it lives beside ``contracts``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 
@@ -49,3 +55,25 @@ class SseBuffer:
             names += [keys.sse_events(job_id), keys.sse_history(job_id)]
             args += [entry.id, entry.to_json(), keys.sse_live(job_id), int(entry.terminal)]
         return await self.script(keys=names, args=args)
+
+
+async def reset(redis: Redis, entries: dict[str, list[SseEntry]]) -> int:
+    """Drop every buffer and marker, then re-add what is still inside the buffer's TTL."""
+    for pattern in (keys.sse_events("*"), keys.sse_history("*")):
+        async for key in redis.scan_iter(match=pattern, count=500):
+            await redis.delete(key)
+    buffer, now, rebuffered = SseBuffer(redis), datetime.now(UTC), 0
+    for job_id, job_entries in entries.items():
+        last = datetime.fromisoformat(job_entries[-1].data["occurred_at"])
+        left = keys.SSE_BUFFER_TTL_S - int((now - last).total_seconds())
+        if left > 0:
+            rebuffered += await buffer.add(job_entries, buffer_ttl_s=left)
+        else:
+            await redis.hset(keys.sse_history(job_id), mapping=_history(job_entries))
+            await redis.expire(keys.sse_history(job_id), keys.SSE_HISTORY_TTL_S)
+    return rebuffered
+
+
+def _history(entries: list[SseEntry]) -> dict:
+    terminal = [e.id for e in entries if e.terminal]
+    return {"last": entries[-1].id, **({"terminal": terminal[0]} if terminal else {})}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.runtime.reconnect import ReconnectPolicy
+from runtime.reconnect import ReconnectPolicy
 
 
 def seed_name(name: str) -> AliasChoices:

@@ -1,30 +1,33 @@
-"""One controller per resource."""
+"""The handlers of ``/api/v1/jobs``: submit, list, read, follow (SSE), cancel, download.
+
+One Litestar controller per resource: sessions are ``session_controller``, health ``health``,
+docling-serve's ``/v1`` routes ``compat/controllers``."""
 
 from __future__ import annotations
 
 import gzip
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
 import anyio
 from litestar import Controller, Request, Response, delete, get, post
-from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.params import Parameter
 from litestar.response import ServerSentEvent
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from contracts.events import JobCancelRequested, JobSubmitted
-from contracts.formats import DERIVED_FORMATS, INPUT_TYPES, OUTPUT_TYPES, extension_of
+from contracts.formats import DERIVED_FORMATS, INPUT_TYPES, OUTPUT_TYPES, ResultFormat, extension_of
 from contracts.statuses import TERMINAL_STATUSES
-from services.api import domain, guard, openapi, stream_slots, uploads, views
+from runtime.bus import OutcomeTaken
+from services.api import domain, guard, openapi, stream_slots, views
 from services.api.adapters import upload_stream
 from services.api.adapters.sessions import Session
 from services.api.compat import render
+from services.api.deps import Deps, Services
 from services.api.metrics import counted_stream
 from services.api.problems import Problem
 from services.api.streams import JobStream, missed
-from services.runtime.bus import OutcomeTaken
 
 GZIP_MIN_BYTES = 1024  # smaller results are sent as they are
 
@@ -34,14 +37,14 @@ def wants_json(request: Request) -> bool:
     return "application/json" in accept and "text/event-stream" not in accept
 
 
-async def load_job(state: State, job_id: str, session: Session) -> views.JobView:
+async def load_job(deps: Deps, job_id: str, session: Session) -> views.JobView:
     """The job if this session owns it; 404 E104 otherwise (someone else's job looks like none)."""
-    row = await state.read_model.job(job_id)
+    row = await deps.read_model.job(job_id)
     if row is not None:
         if row["owner"] != session.owner:
             raise Problem("E104")
         return views.from_row(row)
-    if await state.submissions.owner_of(job_id) == session.owner:
+    if await deps.submissions.owner_of(job_id) == session.owner:
         return views.submitted(job_id)
     raise Problem("E104")
 
@@ -52,7 +55,7 @@ async def result_response(
     """The result under the upload's name, gzipped when the client accepts it (a DOCX's JSON is
     about 75 times its size and compresses about tenfold)."""
     headers = {
-        "Content-Disposition": uploads.result_disposition(job.filename, fmt),
+        "Content-Disposition": domain.result_disposition(job.filename, fmt),
         "Vary": "Accept-Encoding",
     }
     body = content.encode() if isinstance(content, str) else content
@@ -78,16 +81,16 @@ class JobController(Controller):
         operation_class=openapi.UploadOperation,
         summary="Upload a document to convert (multipart/form-data, field file)",
     )
-    async def submit(self, request: Request, state: State, session: Session) -> Response[views.JobView]:
-        limit = state.settings.max_file_size_bytes
+    async def submit(self, request: Request, deps: Services, session: Session) -> Response[views.JobView]:
+        limit = deps.settings.max_file_size_bytes
         received = await upload_stream.receive(request.stream(), request.headers.get("content-type"), limit)
         with received.file:
-            if code := uploads.size_problem(received.size, limit) or uploads.content_problem(
+            if code := domain.size_problem(received.size, limit) or domain.content_problem(
                 received.filename, received.head
             ):
                 raise Problem(code)
             job_id = str(uuid.uuid4())
-            await state.submissions.stage(job_id, received.file)
+            await deps.submissions.stage(job_id, received.file)
         submitted = JobSubmitted(
             job_id=job_id,
             source="api",
@@ -98,7 +101,7 @@ class JobController(Controller):
             staging_object=job_id,
             owner=session.owner,
         )
-        await state.submissions.submit(submitted)
+        await deps.submissions.submit(submitted)
         view = views.submitted(job_id, received.filename, received.size, at=submitted.occurred_at)
         return Response(view, status_code=HTTP_202_ACCEPTED, headers={"Location": view.links.self})
 
@@ -111,12 +114,12 @@ class JobController(Controller):
     )
     async def list_jobs(
         self,
-        state: State,
+        deps: Services,
         session: Session,
         limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
         offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
     ) -> views.JobList:
-        rows = await state.read_model.jobs_of(session.owner, limit + 1, offset)
+        rows = await deps.read_model.jobs_of(session.owner, limit + 1, offset)
         more = len(rows) > limit
         return views.JobList(
             jobs=[views.from_row(r) for r in rows[:limit]],
@@ -132,8 +135,8 @@ class JobController(Controller):
         summary="The job's current state",
         opt={"rate": "job"},
     )
-    async def status(self, state: State, session: Session, job_id: uuid.UUID) -> views.JobView:
-        return await load_job(state, str(job_id), session)
+    async def status(self, deps: Services, session: Session, job_id: uuid.UUID) -> views.JobView:
+        return await load_job(deps, str(job_id), session)
 
     @get(
         "/{job_id:uuid}/events",
@@ -146,7 +149,7 @@ class JobController(Controller):
     async def events(
         self,
         request: Request,
-        state: State,
+        deps: Services,
         session: Session,
         job_id: uuid.UUID,
         last_event_id: Annotated[str | None, Parameter(header="Last-Event-ID")] = None,
@@ -158,12 +161,12 @@ class JobController(Controller):
         if wants_json(request):
             # events first, then the state: the state is then at least as new as the events, so a
             # page never pairs the terminal event with an older state
-            await load_job(state, str(job_id), session)  # before reading anything: 404 if not ours
-            history = await missed(state.feed, state.read_model, str(job_id), since)
+            await load_job(deps, str(job_id), session)  # before reading anything: 404 if not ours
+            history = await missed(deps.feed, deps.read_model, str(job_id), since)
             items = [views.EventItem.of(e) for e in history.entries]
-            return Response(views.EventPage(events=items, job=await load_job(state, str(job_id), session)))
-        job = await load_job(state, str(job_id), session)
-        if state.fallback.active:  # no live feed without Redis: the client falls back to polling
+            return Response(views.EventPage(events=items, job=await load_job(deps, str(job_id), session)))
+        job = await load_job(deps, str(job_id), session)
+        if deps.fallback.active:  # no live feed without Redis: the client falls back to polling
             raise Problem(
                 "E503", "Live events are unavailable right now; poll with Accept: application/json."
             )
@@ -172,13 +175,13 @@ class JobController(Controller):
         stream = JobStream(
             str(job_id),
             since,
-            state.feed,
-            state.read_model,
-            state.settings.sse_heartbeat_s,
-            state.settings.sse_retry_ms,
+            deps.feed,
+            deps.read_model,
+            deps.settings.sse_heartbeat_s,
+            deps.settings.sse_retry_ms,
             job.model_dump(mode="json"),
         )
-        messages = await stream_slots.opened(state.stream_slots, session.owner, stream.messages())
+        messages = await stream_slots.opened(deps.stream_slots, session.owner, stream.messages())
         return ServerSentEvent(
             counted_stream(messages),
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
@@ -192,12 +195,12 @@ class JobController(Controller):
         summary="Ask to cancel a job; it ends as cancelled unless it ends otherwise first",
         opt={"rate": "cancel"},
     )
-    async def cancel(self, state: State, session: Session, job_id: uuid.UUID) -> Response[views.JobView]:
-        job = await load_job(state, str(job_id), session)
+    async def cancel(self, deps: Services, session: Session, job_id: uuid.UUID) -> Response[views.JobView]:
+        job = await load_job(deps, str(job_id), session)
         if job.status in TERMINAL_STATUSES:
             raise Problem("E108")
         try:
-            await state.submissions.submit(JobCancelRequested(job_id=str(job_id), source="api"))
+            await deps.submissions.submit(JobCancelRequested(job_id=str(job_id), source="api"))
         except OutcomeTaken as ended:  # it ended between the look and the request
             raise Problem("E108") from ended
         return Response(job, status_code=HTTP_202_ACCEPTED)
@@ -213,16 +216,16 @@ class JobController(Controller):
     async def result(
         self,
         request: Request,
-        state: State,
+        deps: Services,
         session: Session,
         job_id: uuid.UUID,
-        format: Literal["markdown", "html", "json", "text", "doctags"] = "markdown",
+        format: ResultFormat = "markdown",
     ) -> Response[bytes]:
-        job = await load_job(state, str(job_id), session)
+        job = await load_job(deps, str(job_id), session)
         if job.status != "succeeded":
             raise Problem("E106" if job.status in TERMINAL_STATUSES else "E105")
         derived = format in DERIVED_FORMATS  # exported here from the stored DoclingDocument JSON
-        content = await state.read_model.result(str(job_id), "json" if derived else format)
+        content = await deps.read_model.result(str(job_id), "json" if derived else format)
         if content is None:
             raise Problem("E106")
         if derived:

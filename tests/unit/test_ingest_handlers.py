@@ -1,0 +1,123 @@
+"""Ingest driven through its bootstrap with fakes: no broker, no object store, no disk."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import pytest
+
+from contracts.envelope import Event
+from contracts.events import JobSubmitted, UploadRejected, UploadStored
+from runtime.bus import OutcomeTaken
+from services.ingest import bootstrap, handlers
+from services.ingest.settings import IngestSettings
+
+DOCUMENT = b"# a small document\n"
+
+
+@dataclass
+class FakeStaging:
+    objects: dict[str, bytes] = field(default_factory=dict)
+    discarded: list[str] = field(default_factory=list)
+
+    async def fetch(self, name: str) -> bytes | None:
+        return self.objects.get(name)
+
+    async def discard(self, name: str) -> None:
+        self.discarded.append(name)
+        self.objects.pop(name, None)
+
+
+@dataclass
+class FakeUploads:
+    files: dict[PurePosixPath, bytes] = field(default_factory=dict)
+
+    def put(self, relative: PurePosixPath, data: bytes) -> Path:
+        self.files[relative] = data
+        return Path("/uploads") / relative
+
+
+@dataclass
+class Fakes:
+    staging: FakeStaging = field(default_factory=FakeStaging)
+    uploads: FakeUploads = field(default_factory=FakeUploads)
+    published: list[Event] = field(default_factory=list)
+    ended: set[str] = field(default_factory=set)  # jobs whose outcome is already taken
+
+    async def publish(self, event: Event) -> int:
+        if event.job_id in self.ended:
+            raise OutcomeTaken(event.job_id)
+        self.published.append(event)
+        return len(self.published)
+
+    async def has_outcome(self, job_id: str) -> bool:
+        return job_id in self.ended
+
+    def deps(self, tmp_path: Path) -> handlers.Deps:
+        return bootstrap.wire(
+            IngestSettings(upload_dir=tmp_path),
+            staging=self.staging,
+            store=self.uploads,
+            publish=self.publish,
+            has_outcome=self.has_outcome,
+        )
+
+
+def submitted(data: bytes = DOCUMENT, *, size: int | None = None) -> JobSubmitted:
+    return JobSubmitted(
+        job_id=str(uuid.uuid4()),
+        source="api",
+        filename="notes.md",
+        content_type="text/markdown",
+        size_bytes=len(data) if size is None else size,
+        sha256=hashlib.sha256(DOCUMENT).hexdigest(),
+        staging_object=f"staged-{uuid.uuid4()}",
+        owner="",
+    )
+
+
+async def test_a_staged_upload_is_stored_by_content_and_announced(tmp_path: Path) -> None:
+    fakes, event = Fakes(), submitted()
+    fakes.staging.objects[event.staging_object] = DOCUMENT
+    await handlers.on_job_submitted(event, fakes.deps(tmp_path))
+    [stored] = fakes.published
+    assert isinstance(stored, UploadStored)
+    relative = PurePosixPath(event.sha256[:2]) / f"{event.sha256}.md"
+    assert fakes.uploads.files == {relative: DOCUMENT}
+    assert (stored.path, stored.sha256, stored.filename) == (f"/uploads/{relative}", event.sha256, "notes.md")
+    assert fakes.staging.discarded == [event.staging_object]
+
+
+@pytest.mark.parametrize("staged", [DOCUMENT + b"tampered", None], ids=["other bytes", "missing"])
+async def test_an_upload_that_is_not_what_was_sent_is_rejected(tmp_path: Path, staged: bytes | None) -> None:
+    fakes, event = Fakes(), submitted()
+    if staged is not None:
+        fakes.staging.objects[event.staging_object] = staged
+    await handlers.on_job_submitted(event, fakes.deps(tmp_path))
+    [rejected] = fakes.published
+    assert isinstance(rejected, UploadRejected) and rejected.code == "E107"
+    assert fakes.uploads.files == {}
+
+
+async def test_a_job_ended_while_queued_only_drops_its_staged_bytes(tmp_path: Path) -> None:
+    fakes, event = Fakes(), submitted()
+    fakes.staging.objects[event.staging_object] = DOCUMENT
+    fakes.ended.add(event.job_id)
+    await handlers.on_job_submitted(event, fakes.deps(tmp_path))
+    assert fakes.published == [] and fakes.uploads.files == {}
+    assert fakes.staging.discarded == [event.staging_object]
+
+
+async def test_a_message_that_failed_every_delivery_ends_the_job_with_e501(tmp_path: Path) -> None:
+    fakes, event = Fakes(), submitted()
+    await handlers.give_up(event, fakes.deps(tmp_path))
+    [rejected] = fakes.published
+    assert isinstance(rejected, UploadRejected) and rejected.code == "E501"
+
+
+def test_the_real_adapters_need_the_broker(tmp_path: Path) -> None:
+    with pytest.raises(AssertionError, match="broker"):
+        bootstrap.wire(IngestSettings(upload_dir=tmp_path))
