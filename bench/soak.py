@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import random
 import sys
 import tempfile
@@ -49,6 +48,7 @@ from contracts.subjects import STREAM
 from devstack import SERVICES, Stack, StackError
 from runtime import bus
 from services.api.adapters.sessions import Session
+from tests.e2e.helpers import rotating_client
 from tests.faults import mixed_documents, private_stack, submit
 from tests.outcomes import Tally, audit_all, settle
 
@@ -157,23 +157,6 @@ def leader(stack: Stack) -> str:
         return info.cluster.leader
 
     return asyncio.run(ask())
-
-
-def rotating_client(stack: Stack, token: str) -> httpx.Client:
-    """Each request to the next API instance: one killed, the retry reaches another."""
-    instances = itertools.cycle([httpx.URL(url) for url in stack.api_urls])
-
-    def next_instance(request: httpx.Request) -> None:
-        target = next(instances)
-        request.url = request.url.copy_with(host=target.host, port=target.port)
-        request.headers["host"] = f"{target.host}:{target.port}"
-
-    return httpx.Client(
-        base_url=stack.urls.api,
-        timeout=30.0,
-        headers={"Authorization": f"Bearer {token}"},
-        event_hooks={"request": [next_instance]},
-    )
 
 
 def cancel(api: httpx.Client, job_id: str) -> None:

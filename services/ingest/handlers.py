@@ -29,6 +29,7 @@ class Uploads(Protocol):
     """Where uploads are kept for the MCP server (adapters.files: ``UPLOAD_DIR``)."""
 
     def put(self, relative: PurePosixPath, data: bytes) -> Path: ...
+    def holding(self, relative: PurePosixPath, sha256: str, size_bytes: int) -> Path | None: ...
 
 
 @dataclass
@@ -43,17 +44,26 @@ async def on_job_submitted(event: JobSubmitted, deps: Deps) -> None:
     if await deps.has_outcome(event.job_id):  # cancelled while queued: nothing to store
         await deps.staging.discard(event.staging_object)
         return
+    relative = domain.content_path(event.sha256, event.filename)
     data = await deps.staging.fetch(event.staging_object)
-    verdict = (
-        domain.Verdict(False, "staged upload not found")
-        if data is None
-        else domain.verify(data, event.sha256, event.size_bytes)
-    )
-    if not verdict.ok:
-        log.warning("upload rejected", extra={"job_id": event.job_id, "reason": verdict.reason})
-        await _reject(event, "E107", deps)
-        return
-    path = deps.store.put(domain.content_path(event.sha256, event.filename), data)
+    kept = deps.store.holding(relative, event.sha256, event.size_bytes) if data is None else None
+    if kept is not None:
+        # a redelivery: an earlier delivery stored these bytes and dropped the staged copy, but
+        # its acknowledgement was lost (a NATS node died); announce the stored file again (the
+        # derived event id makes a second announcement a duplicate the stream drops)
+        log.info("upload already stored; announcing it again", extra={"job_id": event.job_id})
+        path = kept
+    else:
+        verdict = (
+            domain.Verdict(False, "staged upload not found")
+            if data is None
+            else domain.verify(data, event.sha256, event.size_bytes)
+        )
+        if not verdict.ok or data is None:
+            log.warning("upload rejected", extra={"job_id": event.job_id, "reason": verdict.reason})
+            await _reject(event, "E107", deps)
+            return
+        path = deps.store.put(relative, data)
     try:
         await deps.publish(
             UploadStored(

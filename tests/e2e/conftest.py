@@ -1,4 +1,3 @@
-import itertools
 import os
 from collections.abc import Iterator
 
@@ -7,7 +6,7 @@ import pytest
 
 from devstack import Stack
 from docling_jobs.session import TOKEN_ENV
-from tests.e2e.helpers import new_session
+from tests.e2e.helpers import new_session, rotating_client
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -24,19 +23,7 @@ def session_token(stack: Stack) -> Iterator[str]:
 def api(stack: Stack, session_token: str) -> Iterator[httpx.Client]:
     """A client whose requests take turns across every API instance: a job submitted on one is
     followed, streamed and downloaded on the others."""
-    instances = itertools.cycle([httpx.URL(url) for url in stack.api_urls])
-
-    def next_instance(request: httpx.Request) -> None:
-        target = next(instances)
-        request.url = request.url.copy_with(host=target.host, port=target.port)
-        request.headers["host"] = f"{target.host}:{target.port}"
-
-    with httpx.Client(
-        base_url=stack.urls.api,
-        timeout=30.0,
-        headers=bearer(session_token),
-        event_hooks={"request": [next_instance]},
-    ) as client:
+    with rotating_client(stack, session_token) as client:
         yield client
 
 

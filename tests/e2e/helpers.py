@@ -4,6 +4,7 @@ workers with SIGSTOP (to make "mid-job" exact)."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import signal
@@ -33,6 +34,25 @@ def authorized(base_url: str, token: str | None = None, **kwargs) -> httpx.Clien
     """An httpx client on one API instance in the given session (default: the suite's, from the env)."""
     token = token or os.environ["DOCLING_JOBS_TOKEN"]
     return httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, **kwargs)
+
+
+def rotating_client(stack: Stack, token: str) -> httpx.Client:
+    """A client in session ``token`` whose requests take turns across every API instance: a job
+    submitted on one is followed, streamed and downloaded on the others (and with one instance
+    killed, the retry reaches another)."""
+    instances = itertools.cycle([httpx.URL(url) for url in stack.api_urls])
+
+    def next_instance(request: httpx.Request) -> None:
+        target = next(instances)
+        request.url = request.url.copy_with(host=target.host, port=target.port)
+        request.headers["host"] = f"{target.host}:{target.port}"
+
+    return httpx.Client(
+        base_url=stack.urls.api,
+        timeout=30.0,
+        headers={"Authorization": f"Bearer {token}"},
+        event_hooks={"request": [next_instance]},
+    )
 
 
 def submit(api: httpx.Client, path: Path) -> dict:

@@ -7,8 +7,8 @@ import secrets
 import signal
 import subprocess
 import urllib.request
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,6 +140,17 @@ def launch_official(folder: Path) -> RunningServer:
 
 def own_ready(server: RunningServer) -> Callable[[], bool]:
     return lambda: server.get("/health")[0] == 200
+
+
+@contextmanager
+def own_server(folder: Path, **settings: str) -> Iterator[RunningServer]:
+    """Our MCP server (``launch_own``), ready, for as long as the block runs; stopped at the end."""
+    running = launch_own(folder, **settings)
+    try:
+        running.wait_ready(own_ready(running))
+        yield running
+    finally:
+        running.stop()
 
 
 def official_ready(server: RunningServer) -> Callable[[], bool]:

@@ -22,9 +22,8 @@ from tests.integration.mcp_servers import (
     TOKEN,
     RunningServer,
     error_text,
-    launch_own,
     markdown_of,
-    own_ready,
+    own_server,
     session,
 )
 from tests.waiting import wait_for, wait_for_async
@@ -42,9 +41,8 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, root: Path) -> Iterator[RunningServer]:
-    folder = tmp_path_factory.mktemp("own-server")
-    running = launch_own(
-        folder,
+    with own_server(
+        tmp_path_factory.mktemp("own-server"),
         allowed_roots=str(root),
         workers="2",
         test_faults="1",
@@ -53,12 +51,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, root: Path) -> Iterator[Run
         max_file_size_mb="1",
         allow_urls="1",
         url_allowed_networks="127.0.0.1/32",  # the test's web server stands for an internal file server
-    )
-    try:
-        running.wait_ready(own_ready(running))
+    ) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def _fault_file(path: Path, trigger: bytes) -> Path:

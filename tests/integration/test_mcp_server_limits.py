@@ -17,9 +17,8 @@ from tests import documents
 from tests.integration.mcp_servers import (
     RunningServer,
     error_text,
-    launch_own,
     markdown_of,
-    own_ready,
+    own_server,
     session,
 )
 
@@ -41,7 +40,7 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, root: Path) -> Iterator[RunningServer]:
-    running = launch_own(
+    with own_server(
         tmp_path_factory.mktemp("limits-server"),
         allowed_roots=str(root),
         workers="1",
@@ -49,12 +48,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, root: Path) -> Iterator[Run
         doc_timeout_s="600",
         doc_cpu_s=str(CPU_S),
         worker_memory_mb="1500",
-    )
-    try:
-        running.wait_ready(own_ready(running))
+    ) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def restarts(server: RunningServer, reason: str) -> float:

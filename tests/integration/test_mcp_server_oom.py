@@ -21,9 +21,8 @@ from tests import documents
 from tests.integration.mcp_servers import (
     RunningServer,
     error_text,
-    launch_own,
     markdown_of,
-    own_ready,
+    own_server,
     session,
 )
 from tests.waiting import wait_for
@@ -80,14 +79,10 @@ def cgroup() -> Iterator[MemoryCgroup]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningServer, Path]]:
     root = tmp_path_factory.mktemp("oom-root")
-    running = launch_own(
+    with own_server(
         tmp_path_factory.mktemp("oom-server"), allowed_roots=str(root), workers="1", test_faults="1"
-    )
-    try:
-        running.wait_ready(own_ready(running))
+    ) as running:
         yield running, root
-    finally:
-        running.stop()
 
 
 def worker_pids(server: RunningServer) -> list[int]:

@@ -58,8 +58,8 @@ TOP_LEVEL = {"name", "services", "volumes", "networks", "configs", "secrets"}
 RESTART_POLICIES = {"no", "always", "on-failure", "unless-stopped"}
 CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 # third-party images whose data folder is theirs without our help: NATS runs as root; the
-# PostgreSQL entrypoint chowns its data folder to its own user before dropping root
-OWN_THEIR_DATA = {"nats": "/data", "postgres": "/var/lib/postgresql"}
+# PostgreSQL and Valkey entrypoints chown their data folders to their own users before dropping root
+OWN_THEIR_DATA = {"nats": "/data", "postgres": "/var/lib/postgresql", "redis": "/data"}
 
 
 def test_the_file_has_the_compose_shape() -> None:

@@ -39,6 +39,12 @@ class FakeUploads:
         self.files[relative] = data
         return Path("/uploads") / relative
 
+    def holding(self, relative: PurePosixPath, sha256: str, size_bytes: int) -> Path | None:
+        data = self.files.get(relative)
+        if data is None or len(data) != size_bytes or hashlib.sha256(data).hexdigest() != sha256:
+            return None
+        return Path("/uploads") / relative
+
 
 @dataclass
 class Fakes:
@@ -100,6 +106,26 @@ async def test_an_upload_that_is_not_what_was_sent_is_rejected(tmp_path: Path, s
     [rejected] = fakes.published
     assert isinstance(rejected, UploadRejected) and rejected.code == "E107"
     assert fakes.uploads.files == {}
+
+
+async def test_a_redelivery_after_the_upload_was_stored_announces_it_again(tmp_path: Path) -> None:
+    """The first delivery stored the file and dropped the staged copy; its ack was lost."""
+    fakes, event = Fakes(), submitted()
+    fakes.staging.objects[event.staging_object] = DOCUMENT
+    deps = fakes.deps(tmp_path)
+    await handlers.on_job_submitted(event, deps)
+    await handlers.on_job_submitted(event, deps)  # redelivered: nothing staged any more
+    first, again = fakes.published
+    assert isinstance(first, UploadStored) and isinstance(again, UploadStored)
+    assert (again.event_id, again.path) == (first.event_id, first.path)  # same id: the stream drops it
+
+
+async def test_a_redelivery_whose_stored_file_differs_is_rejected(tmp_path: Path) -> None:
+    fakes, event = Fakes(), submitted()
+    fakes.uploads.files[PurePosixPath(event.sha256[:2]) / f"{event.sha256}.md"] = b"other bytes"
+    await handlers.on_job_submitted(event, fakes.deps(tmp_path))
+    [rejected] = fakes.published
+    assert isinstance(rejected, UploadRejected) and rejected.code == "E107"
 
 
 async def test_a_job_ended_while_queued_only_drops_its_staged_bytes(tmp_path: Path) -> None:

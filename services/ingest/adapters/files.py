@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path, PurePosixPath
@@ -29,3 +30,15 @@ class UploadStore:
             Path(tmp).unlink(missing_ok=True)
             raise
         return target
+
+    def holding(self, relative: PurePosixPath, sha256: str, size_bytes: int) -> Path | None:
+        """The stored file with this name, when it holds exactly these bytes (read in chunks)."""
+        target = self.root / relative
+        try:
+            if target.stat().st_size != size_bytes:
+                return None
+            with target.open("rb") as source:
+                digest = hashlib.file_digest(source, "sha256").hexdigest()
+        except FileNotFoundError:
+            return None
+        return target if digest == sha256 else None
