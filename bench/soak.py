@@ -22,8 +22,8 @@ was lost, duplicated or stuck, or a history had a gap or a repeat.
     .venv/bin/python -m bench.soak [--jobs 500] [--faults 24] [--seed 1] [--scale 1.0]
                                    [--nats-nodes 3] [--copies 2] [--settle 300]
 
-Valkey runs without persistence here, so a restart loses every session; the soak writes its own
-session back (as a persistent Valkey would have kept it) so that it can read its jobs afterwards.
+Valkey keeps its append-only file, so a restart keeps the soak's session: it reads its jobs
+afterwards in the session it submitted them in, as a user would.
 """
 
 from __future__ import annotations
@@ -35,19 +35,15 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import nats
-import redis
 
-from contracts import keys
 from contracts.subjects import STREAM
 from devstack import SERVICES, Stack, StackError
 from runtime import bus
-from services.api.adapters.sessions import Session
 from tests.e2e.helpers import rotating_client
 from tests.faults import mixed_documents, private_stack, submit
 from tests.outcomes import Tally, audit_all, settle
@@ -91,8 +87,6 @@ class Injector:
 
     stack: Stack
     faults: list[Fault]
-    restore_session: Callable[[], None]
-    gate: threading.Lock  # held by the submitter per request; by a Valkey restart until the session is back
     log: list[str] = field(default_factory=list)  # one line per fault injected
     notes: list[str] = field(default_factory=list)  # components slow to come back
     done: threading.Event = field(default_factory=threading.Event)
@@ -127,9 +121,6 @@ class Injector:
         raise StackError(f"{name} could not be started again")
 
     def _strike(self, fault: Fault) -> str:
-        if fault.target == "valkey":
-            with self.gate:
-                return self._outage(fault, "valkey")
         return self._outage(fault, leader(self.stack) if fault.target == "leader" else fault.target)
 
     def _outage(self, fault: Fault, target: str) -> str:
@@ -141,8 +132,6 @@ class Injector:
             self.stack.stop_component(target)
         time.sleep(fault.down_s)
         self._bring_back(target)
-        if target == "valkey":
-            self.restore_session()
         return target
 
 
@@ -170,16 +159,13 @@ def cancel(api: httpx.Client, job_id: str) -> None:
         time.sleep(0.5)
 
 
-def submit_all(
-    api: httpx.Client, documents: list[Path], pace_s: float, rng: random.Random, gate: threading.Lock
-) -> list[str]:
+def submit_all(api: httpx.Client, documents: list[Path], pace_s: float, rng: random.Random) -> list[str]:
     jobs = []
     for path in documents:
-        with gate:
-            job_id = submit(api, path, timeout=300)
-            jobs.append(job_id)
-            if rng.randrange(CANCEL_SHARE) == 0:
-                cancel(api, job_id)
+        job_id = submit(api, path, timeout=300)
+        jobs.append(job_id)
+        if rng.randrange(CANCEL_SHARE) == 0:
+            cancel(api, job_id)
         time.sleep(pace_s)
     return jobs
 
@@ -205,26 +191,17 @@ def soak(
     documents = mixed_documents(folder, jobs)
     session = httpx.post(f"{stack.urls.api}/api/v1/sessions", timeout=30).json()
     token = session["session_id"]
-    valkey = redis.Redis(host="127.0.0.1", port=stack.ports.redis)
-
-    def restore_session() -> None:
-        now = time.time()
-        kept = Session(token, now, now + keys.SESSION_TTL_S)
-        valkey.set(keys.session(token), kept.to_json(), ex=keys.SESSION_TTL_S)
-
     the_plan = plan(rng, faults, stack, scale)
     budget = sum(f.gap_s + f.down_s + 3 for f in the_plan)  # about how long the plan takes
-    gate = threading.Lock()
-    injector = Injector(stack, the_plan, restore_session, gate)
+    injector = Injector(stack, the_plan)
     started = time.monotonic()
     thread = threading.Thread(target=injector.run, name="faults", daemon=True)
     thread.start()
     with rotating_client(stack, token) as api:
-        job_ids = submit_all(api, documents, budget / max(jobs, 1), rng, gate)
+        job_ids = submit_all(api, documents, budget / max(jobs, 1), rng)
         injector.done.wait()
         settle(api, job_ids, settle_s)
         tally = audit_all(api, job_ids)
-    valkey.close()
     return Report(tally, injector.log, injector.notes, time.monotonic() - started)
 
 
