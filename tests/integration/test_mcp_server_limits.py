@@ -1,7 +1,7 @@
 """The project's MCP server bounds every conversion: a document past its memory or CPU-time limit
 fails alone with its own code, its worker is replaced, and the next document converts.
 
-A server of its own, with a wall-time limit far beyond the others, so a loaded machine cannot turn
+A server of its own per limit, with a wall-time limit far beyond the others, so a loaded machine cannot turn
 a memory or CPU overrun into a timeout."""
 
 from __future__ import annotations
@@ -26,11 +26,19 @@ CONVERT = "convert_document_into_docling_document"
 # the test-only triggers of services/mcp_server/adapters/worker.py (MCP_SERVER_TEST_FAULTS=1)
 MEMORY = b"DOCLING-JOBS-TEST-FAULT: memory\n"  # grows by 64 MB every 20 ms
 CPU = b"DOCLING-JOBS-TEST-FAULT: cpu\n"  # spins
-# Growing to the memory limit costs CPU too (writing 1500 MB, and the kernel's page faults: about
-# 1 s); and past the limit it goes on growing until the pool's next sample, later on a busy machine.
-# 5 s of CPU leaves the memory case room to reach either memory limit first (the pool's RSS sample,
-# or the address-space backstop in the worker) however slow the sampling is.
-CPU_S = 5
+# Each limit on a server of its own. Growing to the memory limit costs CPU too (writing the pages,
+# the kernel's faults: seconds on a busy VM), so the memory case has a CPU budget it cannot reach
+# first (and E209 comes from the pool's RSS sample or the worker's address-space backstop); the CPU
+# case has the default memory limit, far away.
+CASES = {
+    "memory": (
+        MEMORY,
+        "[E209]",
+        "more than 1500 MB of memory",
+        {"doc_cpu_s": "600", "worker_memory_mb": "1500"},
+    ),
+    "cpu": (CPU, "[E210]", "more than 2 s of CPU time", {"doc_cpu_s": "2"}),
+}
 
 
 @pytest.fixture(scope="module")
@@ -38,18 +46,21 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("limits")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, root: Path) -> Iterator[RunningServer]:
+@pytest.fixture(scope="module", params=sorted(CASES))
+def limited(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, root: Path
+) -> Iterator[tuple[str, RunningServer]]:
+    """(the limit, a server with one worker that has it)."""
+    reason = request.param
     with own_server(
-        tmp_path_factory.mktemp("limits-server"),
+        tmp_path_factory.mktemp(f"limits-{reason}"),
         allowed_roots=str(root),
         workers="1",
         test_faults="1",
         doc_timeout_s="600",
-        doc_cpu_s=str(CPU_S),
-        worker_memory_mb="1500",
+        **CASES[reason][3],
     ) as running:
-        yield running
+        yield reason, running
 
 
 def restarts(server: RunningServer, reason: str) -> float:
@@ -58,17 +69,9 @@ def restarts(server: RunningServer, reason: str) -> float:
     return float(found.group(1)) if found else 0.0
 
 
-@pytest.mark.parametrize(
-    ("trigger", "reason", "code", "says"),
-    [
-        (MEMORY, "memory", "[E209]", "more than 1500 MB of memory"),
-        (CPU, "cpu", "[E210]", f"more than {CPU_S} s of CPU time"),
-    ],
-    ids=["memory", "cpu"],
-)
-async def test_a_document_past_its_limit_fails_alone(
-    trigger: bytes, reason: str, code: str, says: str, server: RunningServer, root: Path
-) -> None:
+async def test_a_document_past_its_limit_fails_alone(limited: tuple[str, RunningServer], root: Path) -> None:
+    reason, server = limited
+    trigger, code, says, _ = CASES[reason]
     before = restarts(server, reason)
     hostile = root / f"{reason}.md"
     hostile.write_bytes(trigger + os.urandom(8).hex().encode())
