@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 import socket
 from collections.abc import Iterable, Mapping
@@ -89,21 +90,29 @@ def is_free(port: int) -> bool:
 # two workers never choose the same free port between one's check and its server's bind. Their
 # children (a `devstack up` a test runs) pick the kernel's way, from the ephemeral range, which a
 # worker's range must stay below (Linux: 32768 and up).
-_range: tuple[int, int] | None = None
-_cursor: dict[tuple[int, int], int] = {}
+_range: itertools.cycle[int] | None = None  # this process's range, round robin
+_range_size = 0
 
 
 def use_range(low: int, high: int) -> None:
     """Pick this process's free ports from low..high (round robin), not the kernel's."""
-    global _range
-    _range = (low, high)
+    global _range, _range_size
+    _range, _range_size = itertools.cycle(range(low, high + 1)), high - low + 1
 
 
 def _free_ports(count: int) -> list[int]:
     """Ports free right now: the kernel's choice, or the next free ones of use_range's range (round
     robin, so a port handed out is not handed out again soon)."""
     if _range is not None:
-        return _from_range(count, *_range)
+        found: list[int] = []
+        for port in itertools.islice(_range, _range_size if count else 0):  # at most once round
+            if is_free(port):
+                found.append(port)
+                if len(found) == count:
+                    break
+        if len(found) < count:
+            raise StackError(f"fewer than {count} free ports in this process's range")
+        return found
     sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
     try:
         for sock in sockets:
@@ -112,21 +121,6 @@ def _free_ports(count: int) -> list[int]:
     finally:
         for sock in sockets:
             sock.close()
-
-
-def _from_range(count: int, low: int, high: int) -> list[int]:
-    found: list[int] = []
-    port = _cursor.get((low, high), low)
-    for _ in range(high - low + 1):
-        if is_free(port):
-            found.append(port)
-        port = low if port >= high else port + 1
-        if len(found) == count:
-            break
-    _cursor[(low, high)] = port
-    if len(found) < count:
-        raise StackError(f"the port range {low}-{high} has fewer than {count} free ports")
-    return found
 
 
 def _parse_port(value: str, var: str) -> int:
