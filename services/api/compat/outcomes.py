@@ -1,24 +1,31 @@
 """A job's outcome, read from the event log and awaited on it: no projection, no polling.
 
 JetStream stores every terminal event on ``jobs.<id>.outcome`` (one per job), and a core NATS
-subscription on that subject sees it the moment it is stored. Subscribe first, then look: an
-outcome stored in between is seen by the look, one stored after by the subscription.
+subscription on that subject sees it as it is published. Subscribe first, then look: an outcome
+stored in between is seen by the look, one published after by the subscription.
+
+A core subscriber can see a message before JetStream has stored it (the server hands it to
+subscribers and to the stream separately), so an outcome seen live is recorded only once the stream
+holds it: whoever is told "ended" can then read the outcome back, from any API copy.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from faststream.nats import NatsBroker
 from nats.aio.msg import Msg
+from nats.errors import Error as NatsError
 from nats.js.errors import NotFoundError
 
 from contracts.envelope import Envelope
 from contracts.events import ConversionStarted
 from contracts.subjects import STREAM, event_subject, outcome_subject
 from runtime import bus
+
+FIRST_RECHECK_S, LAST_RECHECK_S = 0.002, 0.1  # the gaps between looks for a live outcome's stored copy
 
 
 class Watch:
@@ -72,7 +79,7 @@ class Outcomes:
         watch = Watch(job_ids)
 
         async def arrived(message: Msg) -> None:
-            watch.record(Envelope.from_bytes(message.data))
+            watch.record(await self._stored(message.subject))
 
         subscriptions = [
             await self.broker.connection.subscribe(outcome_subject(job_id), cb=arrived) for job_id in job_ids
@@ -85,6 +92,17 @@ class Outcomes:
         finally:
             for subscription in subscriptions:
                 await subscription.unsubscribe()
+
+    async def _stored(self, subject: str) -> Envelope:
+        """The stored copy of an outcome just seen live, once the stream holds it (it is on its way:
+        the look repeats at growing gaps until it is there, or until the watch ends)."""
+        gap = FIRST_RECHECK_S
+        while True:
+            with suppress(TimeoutError, NatsError):  # the bus is briefly away: look again
+                if (stored := await self._last(subject)) is not None:
+                    return stored
+            await asyncio.sleep(gap)
+            gap = min(gap * 2, LAST_RECHECK_S)
 
     async def outcome(self, job_id: str) -> Envelope | None:
         return await self._last(outcome_subject(job_id))
