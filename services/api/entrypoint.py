@@ -4,9 +4,8 @@ controllers); wiring lives in bootstrap, behaviour in the handlers."""
 from __future__ import annotations
 
 from litestar import Litestar
-from litestar.openapi import OpenAPIConfig
 
-from services.api import bootstrap, deps, guard, metrics, openapi, problems
+from services.api import api_docs, bootstrap, deps, guard, metrics, openapi, problems
 from services.api.compat.controllers import ConvertController, TaskController
 from services.api.compat.housekeeping import ClearController, ServiceController
 from services.api.compat.socket import StatusSocketController
@@ -39,6 +38,7 @@ def create_app(
             ClearController,
             metrics.MetricsController,
             web_page,
+            api_docs.assets(),
         ],
         dependencies=deps.PROVIDE,  # the one typed services object, as `deps`
         middleware=[metrics.instrument],
@@ -46,9 +46,7 @@ def create_app(
         before_send=[guard.send_rate_limit],
         exception_handlers=problems.HANDLERS,
         request_max_body_size=settings.max_file_size_bytes + MULTIPART_OVERHEAD,
-        openapi_config=OpenAPIConfig(
-            title="docling-jobs", version="1.0.0", path="/schema", components=openapi.COMPONENTS
-        ),
+        openapi_config=api_docs.config(openapi.COMPONENTS),
         debug=False,
         # Litestar's default logging config replaces the root handler with a plain-text one; the
         # process's JSON handler (runtime.logs) stays, and problems.py logs what fails

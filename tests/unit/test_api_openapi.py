@@ -1,5 +1,6 @@
 """The OpenAPI document describes the errors as the API answers them: problem+json with a code."""
 
+import re
 from typing import Any
 
 import pytest
@@ -39,3 +40,18 @@ def test_the_problem_shape_is_the_one_answered(schema: dict[str, Any]) -> None:
     assert "E105" in result["409"]["description"] and "E106" in result["409"]["description"]
     submit = operations(schema)["submitJob"]["responses"]
     assert "E111" in submit["415"]["description"] and "E109" in submit["400"]["description"]
+
+
+def test_the_docs_page_loads_only_what_the_api_serves() -> None:
+    from tests.unit.test_api_routes import client, fakes
+
+    with client(fakes()) as http:
+        page = http.get("/schema")
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+        referenced = re.findall(r"""(?:src|href)=["']([^"']+)["']""", page.text)
+        assert len(referenced) >= 4  # the script, the preset, the style and the icon
+        assert not re.search(r"https?://", page.text)  # no CDN, no other host
+        for url in referenced:
+            asset = http.get(url)
+            assert asset.status_code == 200 and asset.content, url
+        assert http.get("/schema/openapi.json").json()["info"]["title"] == "docling-jobs"
