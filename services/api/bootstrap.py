@@ -78,6 +78,7 @@ async def real_services(settings: ApiSettings) -> AsyncIterator[Deps]:
     try:
         yield deps
     finally:
+        await deps.feed.aclose()
         await broker.stop()
         await redis.aclose()
         await pool.close()

@@ -8,6 +8,7 @@ or, when that lacks it (expired, or Redis lost it), from the durable archive.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -15,9 +16,11 @@ from dataclasses import dataclass
 from litestar.response import ServerSentEventMessage
 
 from contracts.sse import SseEntry
-from services.api.adapters.live import EventFeed
+from services.api.adapters.live import EventFeed, FeedLost
 from services.api.adapters.read_model import ReadModel
 from services.api.public import public_envelope
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -54,6 +57,13 @@ class JobStream:
 
     async def messages(self) -> AsyncIterator[ServerSentEventMessage]:
         yield ServerSentEventMessage(data=None, comment="stream open", retry=self.retry_ms)
+        try:
+            async for message in self._stream():
+                yield message
+        except FeedLost as lost:  # the client reconnects with Last-Event-ID; the replay fills in
+            log.info("live feed lost: the stream ends", extra={"job_id": self.job_id, "reason": str(lost)})
+
+    async def _stream(self) -> AsyncIterator[ServerSentEventMessage]:
         async with self.feed.subscribe(self.job_id) as live:
             asked = self.after
             history = await missed(self.feed, self.read_model, self.job_id, asked)
