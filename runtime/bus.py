@@ -25,7 +25,14 @@ from nats.js.errors import (
 from nats.js.object_store import ObjectStore
 
 from contracts.envelope import Envelope, Event
-from contracts.subjects import ALL_JOB_EVENTS, STAGING_BUCKET, STREAM, event_subject, outcome_subject
+from contracts.subjects import (
+    ALL_JOB_EVENTS,
+    STAGING_BUCKET,
+    STREAM,
+    event_subject,
+    job_events,
+    outcome_subject,
+)
 from runtime import metrics, outages, tracing
 from runtime.links import Link
 from runtime.reconnect import ReconnectPolicy, choose_server
@@ -219,6 +226,14 @@ async def _through_elections(send: Callable[[], Awaitable[T]]) -> T:
             log.info("another event of the job in flight; publishing again", extra={"retry_in_s": delay})
         await asyncio.sleep(delay)
         delay = min(delay * 2, 1.0)
+
+
+async def forget_jobs(broker: NatsBroker, job_ids: list[str]) -> None:
+    """Retention: remove every event of these jobs from the stream (JetStream purge by subject),
+    so a purged job cannot be read back from the log either."""
+    js = jetstream(broker)
+    for job_id in job_ids:
+        await js.purge_stream(STREAM, subject=job_events(job_id))
 
 
 async def has_outcome(broker: NatsBroker, job_id: str) -> bool:

@@ -6,6 +6,7 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from runtime.reconnect import ReconnectPolicy
+from runtime.retention import Purge, PurgeFn
 
 
 def seed_name(name: str) -> AliasChoices:
@@ -31,8 +32,14 @@ class CommonSettings(BaseSettings):
     # waits of a message whose handler meets a PostgreSQL/Redis/NATS outage)
     reconnect_wait_s: float = Field(0.5, validation_alias=seed_name("RECONNECT_WAIT_S"))
     reconnect_max_wait_s: float = Field(10.0, validation_alias=seed_name("RECONNECT_MAX_WAIT_S"))
+    # each service deletes its data about jobs older than this (0: keep everything), this often
+    retention_days: float = Field(30.0, ge=0, validation_alias=seed_name("JOB_RETENTION_DAYS"))
+    retention_interval_s: float = Field(3600.0, gt=0, validation_alias=seed_name("JOB_RETENTION_INTERVAL_S"))
     log_level: str = Field("INFO", validation_alias=seed_name("LOG_LEVEL"))
     bind_host: str = Field("127.0.0.1", validation_alias=seed_name("BIND_HOST"))
+
+    def purge(self, what: str, purge: PurgeFn) -> Purge:
+        return Purge(what, purge, self.retention_days, self.retention_interval_s)
 
     def reconnect_policy(self) -> ReconnectPolicy:
         return ReconnectPolicy(self.reconnect_wait_s, max(self.reconnect_wait_s, self.reconnect_max_wait_s))

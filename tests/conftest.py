@@ -17,6 +17,7 @@ from tests.servers import MCP_SERVER
 # A short ack wait, so a message whose converter was SIGKILLed is redelivered within seconds.
 # In-progress acknowledgements (every ack_wait/3) keep slower conversions from being redelivered.
 TEST_ACK_WAIT_S = "6"
+TEST_RETENTION_INTERVAL_S = "1"  # every service purges every second: the retention test backdates rows
 
 
 # A circuit that half-opens after 3 s (not 30) and jobs that retry after 1 s (not 5): the degraded-mode
@@ -52,6 +53,7 @@ def otlp() -> Iterator[Receiver]:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory, otlp: Receiver) -> Iterator[Stack]:
     os.environ["NATS_ACK_WAIT_S"] = TEST_ACK_WAIT_S
+    os.environ["JOB_RETENTION_INTERVAL_S"] = TEST_RETENTION_INTERVAL_S
     os.environ.update(TEST_BREAKER)
     os.environ.update(TEST_RECONNECT)
     # the services' real exporters, configured the standard way (OTLP over HTTP)

@@ -75,9 +75,12 @@ async def real_services(settings: ApiSettings) -> AsyncIterator[Deps]:
         stream_slots=StreamSlots(settings.sse_max_streams, settings.sse_max_streams_per_session),
         health_http=httpx.AsyncClient(timeout=2.0),
     )
+    retention = settings.purge("compat_tasks", tasks.purge)
+    await retention.start()
     try:
         yield deps
     finally:
+        await retention.stop()
         await deps.feed.aclose()
         await broker.stop()
         await redis.aclose()

@@ -60,6 +60,8 @@ def build(settings: ConverterSettings) -> AsgiFastStream:
     )
     entrypoint.register(broker, deps, settings)
 
+    retention = settings.purge("results", deps.results.purge)
+
     async def prepare() -> None:
         pool = await schema.pool(settings.database_url, min_size=1, max_size=settings.concurrency + 2)
         deps.results.pool = deps.checkpoints.pool = pool
@@ -70,8 +72,10 @@ def build(settings: ConverterSettings) -> AsgiFastStream:
             log.info("old checkpoints purged", extra={"count": purged})
         await broker.connect()
         await bus.ensure_stream(broker, settings)
+        await retention.start()
 
     async def close() -> None:
+        await retention.stop()
         await sessions.close()
         if deps.results.pool is not None:
             await deps.results.pool.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from faststream.asgi import AsgiFastStream
@@ -45,9 +46,13 @@ def build(settings: IngestSettings) -> AsgiFastStream:
     deps = wire(settings, broker)
     entrypoint.register(broker, deps, settings)
 
+    uploads = UploadStore(settings.upload_dir)
+    retention = settings.purge("uploads", lambda older_than_s: asyncio.to_thread(uploads.purge, older_than_s))
+
     async def prepare() -> None:
         await broker.connect()
         await bus.ensure_stream(broker, settings)
         await bus.staging_store(broker, declare=True, replicas=settings.stream_replicas)
+        await retention.start()
 
-    return worker.build_app(broker, checks={}, on_startup=[prepare])
+    return worker.build_app(broker, checks={}, on_startup=[prepare], on_shutdown=[retention.stop])

@@ -18,6 +18,14 @@ def build(settings: ProgressSettings) -> AsgiFastStream:
     deps = handlers.Deps(pool=None, buffer=SseBuffer(redis))  # the pool is made at start-up
     consumers = []
 
+    async def purge(older_than_s: float) -> int:
+        """Retention: the jobs' rows and archived events, then their events in the stream."""
+        purged = await postgres.purge(deps.pool, older_than_s)
+        await bus.forget_jobs(broker, purged)
+        return len(purged)
+
+    retention = settings.purge("jobs", purge)
+
     async def prepare() -> None:
         deps.pool = await schema.pool(settings.database_url, min_size=1, max_size=4)
         await postgres.migrate(deps.pool)
@@ -25,8 +33,10 @@ def build(settings: ProgressSettings) -> AsgiFastStream:
         await bus.ensure_stream(broker, settings)
         consumers.append(entrypoint.consumer(bus.jetstream(broker), deps, settings))
         await consumers[0].start()
+        await retention.start()
 
     async def close() -> None:
+        await retention.stop()
         for consumer in consumers:
             await consumer.stop()
         await redis.aclose()

@@ -73,6 +73,14 @@ class TaskStore:
             row["target"],
         )
 
+    async def purge(self, older_than_s: float) -> int:
+        """Retention: every owner's task ids older than ``older_than_s``."""
+        async with asyncio.timeout(self.timeout_s):
+            done = await self.pool.execute(
+                "DELETE FROM compat_tasks WHERE created_at < now() - make_interval(secs => $1)", older_than_s
+            )
+        return int(done.split()[-1])
+
     async def forget_older_than(self, owner: str, seconds: float) -> int:
         """``/v1/clear/results``: drop this owner's task ids older than ``seconds`` (the jobs stay)."""
         async with asyncio.timeout(self.timeout_s):

@@ -32,6 +32,14 @@ class ResultStore:
     async def migrate(self) -> None:
         await schema.create(self.pool, "results", SCHEMA)
 
+    async def purge(self, older_than_s: float) -> int:
+        """Retention: drop the results of jobs converted more than ``older_than_s`` ago (jobs counted)."""
+        return await self.pool.fetchval(
+            "WITH gone AS (DELETE FROM results WHERE created_at < now() - make_interval(secs => $1) "
+            "RETURNING job_id) SELECT count(DISTINCT job_id) FROM gone",
+            older_than_s,
+        )
+
     async def save(self, job_id: str, outputs: dict[str, str]) -> dict[str, str]:
         """Store every format in one transaction; a second save of the same job changes nothing."""
         rows = [(job_id, fmt, text, digest(text), len(text.encode())) for fmt, text in outputs.items()]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
+from contextlib import suppress
 from pathlib import Path, PurePosixPath
 
 
@@ -16,6 +18,7 @@ class UploadStore:
         """Write once: an existing file with this name already holds these exact bytes."""
         target = self.root / relative
         if target.exists():
+            os.utime(target)  # stored again: retention counts from now
             return target
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
@@ -30,6 +33,20 @@ class UploadStore:
             Path(tmp).unlink(missing_ok=True)
             raise
         return target
+
+    def purge(self, older_than_s: float) -> int:
+        """Retention: remove stored files (and abandoned temporary ones) last stored more than
+        ``older_than_s`` ago; then the directories left empty. Returns the files removed."""
+        cutoff, removed = time.time() - older_than_s, 0
+        for path in sorted(self.root.rglob("*"), reverse=True):  # a directory after its contents
+            with suppress(FileNotFoundError, OSError):
+                if path.is_dir():
+                    if path != self.root and not any(path.iterdir()):
+                        path.rmdir()
+                elif path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+        return removed
 
     def holding(self, relative: PurePosixPath, sha256: str, size_bytes: int) -> Path | None:
         """The stored file with this name, when it holds exactly these bytes (read in chunks)."""

@@ -34,7 +34,11 @@ CREATE TABLE IF NOT EXISTS event_archive (
     UNIQUE (job_id, job_seq)
 );
 CREATE OR REPLACE FUNCTION event_archive_is_append_only() RETURNS trigger
-    LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'event_archive is append-only'; END $$;
+    LANGUAGE plpgsql AS $$ BEGIN
+    IF TG_OP = 'DELETE' AND current_setting('docling_jobs.retention_purge', true) = 'on' THEN
+        RETURN OLD;  -- the retention purge, in its own transaction (SET LOCAL), deletes whole jobs
+    END IF;
+    RAISE EXCEPTION 'event_archive is append-only'; END $$;
 CREATE OR REPLACE TRIGGER event_archive_append_only
     BEFORE UPDATE OR DELETE ON event_archive
     FOR EACH ROW EXECUTE FUNCTION event_archive_is_append_only();
@@ -80,6 +84,31 @@ Lookup = Callable[[str, int, int], Awaitable[list[Incoming]]]
 
 async def migrate(pool: asyncpg.Pool) -> None:
     await schema.create(pool, "progress", SCHEMA)
+
+
+PURGE_BATCH = 1000  # jobs per transaction: a first purge of a large backlog holds no lock for long
+
+
+async def purge(pool: asyncpg.Pool, older_than_s: float) -> list[str]:
+    """Retention: jobs whose last event is older than ``older_than_s``, with their archived events;
+    returns the purged job ids."""
+    purged: list[str] = []
+    while True:
+        async with pool.acquire() as conn, conn.transaction():
+            gone = await conn.fetch(
+                "DELETE FROM jobs WHERE job_id IN (SELECT job_id FROM jobs "
+                "WHERE coalesce(updated_at, created_at) < now() - make_interval(secs => $1) LIMIT $2) "
+                "RETURNING job_id",
+                older_than_s,
+                PURGE_BATCH,
+            )
+            ids = [str(row["job_id"]) for row in gone]
+            if ids:
+                await conn.execute("SET LOCAL docling_jobs.retention_purge = 'on'")
+                await conn.execute("DELETE FROM event_archive WHERE job_id = ANY($1::uuid[])", ids)
+        purged += ids
+        if len(ids) < PURGE_BATCH:
+            return purged
 
 
 def state_of(row: asyncpg.Record | dict | None) -> JobState | None:
