@@ -14,16 +14,34 @@ def _token() -> str:
     return uuid.uuid4().hex[:8]
 
 
+def _table(document: docx.document.Document, *rows: list[str]) -> None:
+    table = document.add_table(rows=len(rows), cols=len(rows[0]))
+    for r, row in enumerate(rows):
+        for c, text in enumerate(row):
+            table.cell(r, c).text = text
+
+
 def make_docx(path: Path) -> Path:
     document = docx.Document()
     document.add_heading(f"Quarterly report {_token()}", level=1)
     document.add_paragraph("Revenue grew in every region this quarter.")
     document.add_paragraph("First point", style="List Bullet")
     document.add_paragraph("Second point", style="List Bullet")
-    table = document.add_table(rows=2, cols=2)
-    cells = zip([(0, 0), (0, 1), (1, 0), (1, 1)], ["Region", "Growth", "North", "12%"], strict=True)
-    for (r, c), text in cells:
-        table.cell(r, c).text = text
+    _table(document, ["Region", "Growth"], ["North", "12%"])
+    document.save(path)
+    return path
+
+
+def make_sectioned_docx(path: Path) -> Path:
+    """A DOCX of two sections under one title, each with its own text (a table in the second)."""
+    document = docx.Document()
+    document.add_heading(f"Field guide {_token()}", level=1)
+    document.add_paragraph("This guide covers two regions.")
+    document.add_heading("Northern region", level=2)
+    document.add_paragraph("Pine forests cover the northern hills.")
+    document.add_heading("Southern region", level=2)
+    document.add_paragraph("Olive groves line the southern coast.")
+    _table(document, ["Tree", "Count"], ["Olive", "40"])
     document.save(path)
     return path
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from litestar import Litestar
 
 from services.api import api_docs, bootstrap, deps, guard, metrics, openapi, problems
+from services.api.compat.chunk_routes import ChunkController
 from services.api.compat.controllers import ConvertController, TaskController
 from services.api.compat.housekeeping import ClearController, ServiceController
 from services.api.compat.socket import StatusSocketController
@@ -32,6 +33,7 @@ def create_app(
             JobController,
             HealthController,
             ConvertController,
+            ChunkController,
             TaskController,
             ServiceController,
             StatusSocketController,

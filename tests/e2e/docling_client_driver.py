@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from docling.datamodel.service.options import ConvertDocumentsOptions
-from docling.service_client import AsyncDoclingServiceClient, DoclingServiceClient, ServiceError
+from docling.service_client import AsyncDoclingServiceClient, ChunkerKind, DoclingServiceClient, ServiceError
 
 
 def sync_client(url: str, api_key: str) -> dict[str, Any]:
@@ -27,8 +27,16 @@ def sync_client(url: str, api_key: str) -> dict[str, Any]:
             refused: dict[str, Any] = {"raised": None}
         except ServiceError as error:
             refused = {"raised": type(error).__name__, "status": error.status_code, "detail": error.detail}
+        chunked = client.chunk(files[0], ChunkerKind.HIERARCHICAL)
+        try:
+            client.chunk(files[0], ChunkerKind.HYBRID)
+            hybrid: dict[str, Any] = {"raised": None}
+        except ServiceError as error:
+            hybrid = {"raised": type(error).__name__, "status": error.status_code, "detail": error.detail}
         return {
             "convert": converted,
+            "chunk": [c.model_dump(mode="json") for c in chunked.chunks],
+            "hybrid": hybrid,
             "convert_all": every,
             "invalid_option": refused,
             "health": client.health().status,

@@ -92,6 +92,15 @@ def mcp_token(env: dict[str, str]) -> str:
 
 async def direct_markdown(mcp_url: str, path: Path, token: str) -> str:
     """What the MCP server itself answers for this file, without our pipeline."""
+    return await _direct(mcp_url, path, token, "export_docling_document_to_markdown", "markdown")
+
+
+async def direct_json(mcp_url: str, path: Path, token: str) -> str:
+    """The MCP server's own DoclingDocument JSON for this file, without our pipeline."""
+    return await _direct(mcp_url, path, token, "export_docling_document_to_json", "json")
+
+
+async def _direct(mcp_url: str, path: Path, token: str, tool: str, field: str) -> str:
     async with (
         httpx2.AsyncClient(timeout=120, headers={"Authorization": f"Bearer {token}"}) as http,
         streamable_http_client(mcp_url, http_client=http) as (read, write),
@@ -101,9 +110,9 @@ async def direct_markdown(mcp_url: str, path: Path, token: str) -> str:
         converted = await session.call_tool("convert_document_into_docling_document", {"source": str(path)})
         assert not converted.is_error
         key = converted.structured_content["document_key"]
-        exported = await session.call_tool("export_docling_document_to_markdown", {"document_key": key})
+        exported = await session.call_tool(tool, {"document_key": key})
         assert not exported.is_error
-        return exported.structured_content["markdown"]
+        return exported.structured_content[field]
 
 
 @contextmanager

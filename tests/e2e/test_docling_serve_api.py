@@ -1,11 +1,14 @@
-"""docling-serve's v1 routes over plain HTTP: keys and owners, targets, formats, refusals."""
+"""docling-serve's v1 routes over plain HTTP: keys and owners, targets, formats, chunking, refusals."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import shutil
 import subprocess
 import sys
+import uuid
 import zipfile
 from io import BytesIO
 from pathlib import Path
@@ -13,7 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.documents import make_docx, make_markdown
+from tests.documents import make_docx, make_markdown, make_sectioned_docx
+from tests.e2e.helpers import direct_json, mcp_token
+from tests.servers import OWN
 
 KEY_HEADER = "X-Api-Key"
 
@@ -125,8 +130,6 @@ def test_refusals_name_what_is_wrong(
 
 
 def test_base64_sources_and_the_service_routes(api_url: str, api_key: str, tmp_path: Path) -> None:
-    import base64
-
     path = make_markdown(tmp_path / "source.md")
     body = {
         "sources": [
@@ -157,3 +160,145 @@ def test_clearing_results_forgets_the_callers_old_task_ids(
     assert cleared.status_code == 200 and cleared.json() == {"status": "ok"}
     gone = httpx.get(f"{api_url}/v1/status/poll/{task_id}", headers=headers)
     assert gone.status_code == 404 and gone.json()["detail"] == "Task not found."
+
+
+def expected_chunks(document_json: str) -> list[dict]:
+    """docling-core's HierarchicalChunker over a DoclingDocument, as docling-serve reports each chunk."""
+    from docling_core.transforms.chunker.hierarchical_chunker import HierarchicalChunker
+    from docling_core.types.doc import DoclingDocument
+
+    chunker = HierarchicalChunker()
+    return [
+        {
+            "text": chunker.contextualize(chunk),
+            "raw_text": chunk.text,
+            "headings": chunk.meta.headings,
+            "doc_items": [item.self_ref for item in chunk.meta.doc_items],
+        }
+        for chunk in chunker.chunk(DoclingDocument.model_validate_json(document_json))
+    ]
+
+
+async def mcp_servers_json(api_url: str, api_key: str, mcp_url: str, stack_env: dict, path: Path) -> str:
+    """The MCP server's own DoclingDocument for the file: asked directly where it can say (ours),
+    else through a conversion job (the official server has no JSON export tool)."""
+    if OWN:
+        copy = shutil.copy(path, Path(stack_env["UPLOAD_DIR"]) / f"direct-{uuid.uuid4().hex}-{path.name}")
+        return await direct_json(mcp_url, Path(copy), mcp_token(stack_env))
+    converted = convert(api_url, api_key, path, to_formats="json")
+    return json.dumps(converted.json()["document"]["json_content"])
+
+
+async def test_hierarchical_chunks_of_a_docx_follow_its_headings(
+    api_url: str, api_key: str, mcp_url: str, stack_env: dict, tmp_path: Path
+) -> None:
+    path = make_sectioned_docx(tmp_path / "guide.docx")
+    fields = {"chunking_include_raw_text": "true", "include_converted_doc": "true"}
+    answer = convert(api_url, api_key, path, "/v1/chunk/hierarchical/file", **fields)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    chunks = body["chunks"]
+    title = chunks[0]["headings"][0]
+    assert title.startswith("Field guide ")
+    assert [c["headings"] for c in chunks] == [
+        [title],
+        [title, "Northern region"],
+        [title, "Southern region"],
+        [title, "Southern region"],
+    ]
+    assert [c["raw_text"] for c in chunks[:3]] == [
+        "This guide covers two regions.",
+        "Pine forests cover the northern hills.",
+        "Olive groves line the southern coast.",
+    ]
+    assert chunks[1]["text"] == f"{title}\nNorthern region\nPine forests cover the northern hills."
+    assert chunks[3]["doc_items"] == ["#/tables/0"] and "Olive" in chunks[3]["text"]
+    assert {(c["filename"], c["num_tokens"], c["metadata"]["has_image"]) for c in chunks} == {
+        ("guide.docx", None, False)
+    }
+    assert [c["chunk_index"] for c in chunks] == list(range(len(chunks)))
+    document_json = await mcp_servers_json(api_url, api_key, mcp_url, stack_env, path)
+    assert [{k: c[k] for k in ("text", "raw_text", "headings", "doc_items")} for c in chunks] == (
+        expected_chunks(document_json)
+    )
+    [document] = body["documents"]
+    assert document["kind"] == "ExportResult" and document["status"] == "success"
+    assert document["content"]["filename"] == "guide.docx"
+    assert document["content"]["json_content"]["schema_name"] == "DoclingDocument"
+    assert body["processing_time"] > 0
+
+
+def test_an_async_chunk_task_is_polled_then_answers_its_chunks(
+    api_url: str, api_key: str, tmp_path: Path
+) -> None:
+    path = make_sectioned_docx(tmp_path / "async.docx")
+    headers = {KEY_HEADER: api_key}
+    body = {
+        "sources": [
+            {
+                "kind": "file",
+                "filename": path.name,
+                "base64_string": base64.b64encode(path.read_bytes()).decode(),
+            }
+        ],
+        "chunking_options": {"use_markdown_tables": True},
+        "convert_options": {"to_formats": ["md"]},  # ignored on the chunk routes, as by docling-serve
+    }
+    submitted = httpx.post(
+        f"{api_url}/v1/chunk/hierarchical/source/async", json=body, headers=headers, timeout=60
+    )
+    assert submitted.status_code == 200, submitted.text
+    task = submitted.json()
+    assert task["task_type"] == "chunk" and task["task_status"] == "pending", task
+    polled = httpx.get(
+        f"{api_url}/v1/status/poll/{task['task_id']}", params={"wait": 60}, headers=headers, timeout=90
+    )
+    assert polled.json()["task_status"] == "success" and polled.json()["task_type"] == "chunk", polled.text
+    result = httpx.get(f"{api_url}/v1/result/{task['task_id']}", headers=headers, timeout=60)
+    assert result.status_code == 200, result.text
+    chunks = result.json()["chunks"]
+    assert [c["headings"][-1] for c in chunks[1:]] == [
+        "Northern region",
+        "Southern region",
+        "Southern region",
+    ]
+    assert "| Olive  |" in chunks[3]["text"]  # a Markdown table, as asked
+    assert all(c["raw_text"] is None for c in chunks)  # include_raw_text left at its default
+    assert result.json()["documents"][0]["content"]["json_content"] is None  # include_converted_doc: no
+
+
+@pytest.mark.parametrize("route", ["/source", "/file", "/source/async", "/file/async"])
+def test_the_hybrid_chunker_is_refused_naming_why_and_what_instead(
+    api_url: str, api_key: str, tmp_path: Path, route: str
+) -> None:
+    path = make_markdown(tmp_path / "hybrid.md")
+    if route.startswith("/file"):
+        answer = convert(api_url, api_key, path, f"/v1/chunk/hybrid{route}")
+    else:
+        source = {"kind": "file", "filename": path.name, "base64_string": base64.b64encode(b"# x").decode()}
+        answer = httpx.post(
+            f"{api_url}/v1/chunk/hybrid{route}", json={"sources": [source]}, headers={KEY_HEADER: api_key}
+        )
+    assert answer.status_code == 400, answer.text
+    detail = answer.json()["detail"]
+    assert "hybrid chunker is not available" in detail and "tokenizer" in detail
+    assert "/v1/chunk/hierarchical/file" in detail
+
+
+@pytest.mark.parametrize(
+    ("fields", "status", "words"),
+    [
+        ({"chunking_use_markdown_tables": "sometimes"}, 422, "Option 'chunking_options.use_markdown_tables'"),
+        ({"include_converted_doc": "maybe"}, 422, "Option 'include_converted_doc'"),
+        ({"convert_table_mode": "fast"}, 400, "Option 'table_mode' is not applied"),
+        ({"target_type": "zip"}, 400, "Target kind 'zip' is not supported on the chunk routes"),
+        ({"target_type": "presigned_url"}, 422, "presigned_url target is not supported for chunk endpoints"),
+    ],
+)
+def test_a_chunking_request_docling_jobs_cannot_serve_names_the_option(
+    api_url: str, api_key: str, tmp_path: Path, fields: dict, status: int, words: str
+) -> None:
+    answer = convert(
+        api_url, api_key, make_markdown(tmp_path / "x.md"), "/v1/chunk/hierarchical/file", **fields
+    )
+    assert answer.status_code == status and words in answer.json()["detail"], answer.text

@@ -87,3 +87,12 @@ def test_an_option_docling_jobs_does_not_apply_is_a_400_the_client_reports(drive
 
 def test_the_clients_health_check_passes(driven: dict) -> None:
     assert driven["health"] in {"healthy", "degraded"}
+
+
+def test_chunk_gives_the_hierarchical_chunks_and_hybrid_is_a_400(driven: dict, documents: list[Path]) -> None:
+    chunks = driven["chunk"]
+    assert chunks and {c["filename"] for c in chunks} == {documents[0].name}, chunks
+    assert chunks[0]["headings"][0].startswith("Quarterly report") and "Revenue grew" in chunks[0]["text"]
+    refused = driven["hybrid"]
+    assert refused["raised"] == "ServiceError" and refused["status"] == 400, refused
+    assert "hybrid chunker is not available" in refused["detail"], refused

@@ -48,3 +48,32 @@ def test_form_lists_may_repeat_or_be_one_json_list() -> None:
     assert from_form({"to_formats": ["md", "html"]})["to_formats"] == ["md", "html"]
     assert from_form({"do_ocr": ["false"]})["do_ocr"] == "false"
     assert parse(from_form({"do_ocr": ["false"]})).values["do_ocr"] is False
+
+
+def test_a_chunk_form_is_read_by_its_prefixes_and_ignores_to_formats() -> None:
+    from services.api.compat import chunking
+
+    asked = chunking.from_form(
+        {
+            "convert_to_formats": ["doclang"],  # docling-serve ignores it on the chunk routes
+            "convert_do_ocr": ["false"],
+            "chunking_use_markdown_tables": ["true"],
+            "chunking_max_tokens": ["128"],  # a hybrid option: ignored here, as by docling-serve
+            "include_converted_doc": ["true"],
+        }
+    )
+    assert asked.chunking.use_markdown_tables and not asked.chunking.include_raw_text
+    assert asked.include_converted_doc and asked.target == "inbody"
+    assert asked.convert.values["do_ocr"] is False
+    assert asked.spec()["options"]["use_markdown_tables"] is True
+
+
+def test_a_chunk_request_refuses_a_convert_option_not_applied_and_a_bad_chunker() -> None:
+    from services.api.compat import chunking
+
+    with pytest.raises(CompatError) as caught:
+        chunking.request({"table_mode": "fast"}, {}, False, "inbody")
+    assert caught.value.status == 400 and "'table_mode'" in caught.value.detail
+    with pytest.raises(CompatError) as caught:
+        chunking.request({}, {"chunker": "hybrid"}, False, "inbody")
+    assert caught.value.status == 422 and "'chunking_options.chunker'" in caught.value.detail

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
 from litestar.params import Parameter
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from services.api.adapters.upload_stream import Received
-from services.api.compat import errors, models, render, service, sources
+from services.api.compat import chunking, errors, models, render, service, sources
 from services.api.compat.auth import Caller, current_caller
 from services.api.compat.options import CompatError, Parsed, from_form, parse
 from services.api.compat.tasks import Task
@@ -22,10 +22,13 @@ TASK_NOT_FOUND = "Task not found."
 RESULT_NOT_READY = "Task result not found. Please wait for a completion status."
 ZIP_NAME = "converted_docs.zip"
 MAX_POLL_WAIT_S = 60.0
+Request_ = TypeVar("Request_", bound=BaseModel)
 
 
 async def answer(deps: Deps, task: Task, outcomes: dict, seconds: float | None = None) -> Response:
-    """The task's result: one document in the body, or every document in a zip."""
+    """The task's result: one document in the body, or every document in a zip; a chunk task's chunks."""
+    if task.task_type == "chunk":
+        return await chunking.answer(deps, task, outcomes, seconds)
     documents = [
         await service.document(deps, name, outcomes[job_id], task.to_formats)
         for job_id, name in zip(task.job_ids, task.filenames, strict=True)
@@ -41,9 +44,10 @@ async def answer(deps: Deps, task: Task, outcomes: dict, seconds: float | None =
     )
 
 
-def _request(body: dict[str, Any]) -> models.ConvertSourcesRequest:
+def validated(model: type[Request_], body: dict[str, Any]) -> Request_:
+    """A JSON request body as its model; 422 naming each field docling-serve would refuse."""
     try:
-        return models.ConvertSourcesRequest.model_validate(body)
+        return model.model_validate(body)
     except ValidationError as error:
         raise CompatError(
             422, "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
@@ -71,30 +75,23 @@ class ConvertController(Controller):
         return form.files, parsed, target
 
     def _sources(self, deps: Deps, body: dict[str, Any]) -> tuple[list[Received], Parsed, str]:
-        request = _request(body)
+        request = validated(models.ConvertSourcesRequest, body)
         parsed = parse(request.options)
         service.fail_unless_supported_target(request.target.kind)
         return sources.from_sources(request, deps.settings.max_file_size_bytes), parsed, request.target.kind
 
     async def _sync(self, deps: Deps, caller: Caller, found: tuple[list[Received], Parsed, str]) -> Response:
         started = time.monotonic()
-        task = await _submitted(deps, caller, found, record=False)
-        async with deps.outcomes.watching(list(task.job_ids)) as watch:
-            if not await watch.all_ended(deps.settings.compat_max_sync_wait_s):
-                raise CompatError(
-                    504,
-                    "Conversion is taking too long. The maximum wait time is configured as "
-                    f"API_COMPAT_MAX_SYNC_WAIT_S={deps.settings.compat_max_sync_wait_s:g}; "
-                    "use the /async route and poll the task.",
-                    "E207",
-                )
-        return await answer(deps, task, watch.outcomes, service.elapsed(started))
+        files, parsed, target = found
+        task = await submitted(deps, new_task(caller, files, parsed.to_formats, target), files, record=False)
+        return await answered(deps, task, started)
 
     async def _async(
         self, deps: Deps, caller: Caller, found: tuple[list[Received], Parsed, str]
     ) -> models.TaskStatusResponse:
-        task = await _submitted(deps, caller, found, record=True)
-        return service.task_status(task.task_id, list(task.job_ids), {}, started=False)
+        files, parsed, target = found
+        task = await submitted(deps, new_task(caller, files, parsed.to_formats, target), files, record=True)
+        return accepted(task)
 
     @post(
         "/file",
@@ -137,27 +134,49 @@ class ConvertController(Controller):
         return await self._async(deps, caller, self._sources(deps, data))
 
 
-async def _submitted(
-    deps: Deps, caller: Caller, found: tuple[list[Received], Parsed, str], record: bool
+def new_task(
+    caller: Caller,
+    files: list[Received],
+    to_formats: tuple[str, ...],
+    target: str,
+    task_type: models.TaskType = "convert",
+    chunking: dict[str, Any] | None = None,
 ) -> Task:
-    files, parsed, target = found
-    job_ids = service.new_ids(len(files))
-    task = Task(
-        str(uuid.uuid4()),
-        caller.owner,
-        tuple(job_ids),
-        tuple(f.filename for f in files),
-        parsed.to_formats,
-        target,
-    )
+    """A task over one new job per file."""
+    job_ids = tuple(service.new_ids(len(files)))
+    names = tuple(f.filename for f in files)
+    return Task(str(uuid.uuid4()), caller.owner, job_ids, names, to_formats, target, task_type, chunking)
+
+
+async def submitted(deps: Deps, task: Task, files: list[Received], record: bool) -> Task:
+    """The task's jobs submitted (and, for an async request, the task recorded first)."""
     try:
         if record:  # before the jobs: a task id is never handed out for jobs it does not know
             await deps.tasks.save(task)
-        await service.submit(deps, caller.owner, job_ids, files)
+        await service.submit(deps, task.owner, list(task.job_ids), files)
     finally:
         for received in files:
             received.file.close()
     return task
+
+
+async def answered(deps: Deps, task: Task, started: float) -> Response:
+    """A synchronous request's answer: once every job has its outcome, or 504 past the limit."""
+    async with deps.outcomes.watching(list(task.job_ids)) as watch:
+        if not await watch.all_ended(deps.settings.compat_max_sync_wait_s):
+            raise CompatError(
+                504,
+                "Conversion is taking too long. The maximum wait time is configured as "
+                f"API_COMPAT_MAX_SYNC_WAIT_S={deps.settings.compat_max_sync_wait_s:g}; "
+                "use the /async route and poll the task.",
+                "E207",
+            )
+    return await answer(deps, task, watch.outcomes, service.elapsed(started))
+
+
+def accepted(task: Task) -> models.TaskStatusResponse:
+    """An async request's answer: the new task, pending."""
+    return service.task_status(task.task_id, list(task.job_ids), {}, False, task.task_type)
 
 
 async def load_task(deps: Deps, task_id: str, caller: Caller) -> Task:
@@ -194,7 +213,7 @@ class TaskController(Controller):
                 await watch.all_ended(min(wait, MAX_POLL_WAIT_S))
             outcomes = dict(watch.outcomes)
         started = bool(outcomes) or any([await deps.outcomes.started(j) for j in job_ids[:1]])
-        return service.task_status(task.task_id, job_ids, outcomes, started)
+        return service.task_status(task.task_id, job_ids, outcomes, started, task.task_type)
 
     @get(
         "/result/{task_id:str}",

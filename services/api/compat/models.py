@@ -21,6 +21,7 @@ OutputFormat = Literal[
     "chunks",
     "latex",
 ]
+TaskType = Literal["convert", "chunk"]
 TargetKind = Literal[
     "inbody", "zip", "presigned_url", "s3", "azure_blob", "google_cloud_storage", "google_drive", "put"
 ]
@@ -36,7 +37,7 @@ class TaskProcessingMeta(BaseModel):
 
 class TaskStatusResponse(BaseModel):
     task_id: str
-    task_type: Literal["convert", "chunk"] = "convert"
+    task_type: TaskType = "convert"
     task_status: ConversionStatus
     task_position: int | None = None
     task_meta: TaskProcessingMeta | None = None
@@ -94,3 +95,56 @@ class ConvertSourcesRequest(BaseModel):
 
 class StatusOk(BaseModel):
     status: str = "ok"
+
+
+class HierarchicalChunkerOptions(BaseModel):
+    """``chunking_options`` of ``/v1/chunk/hierarchical/*`` (``docling.datamodel.service.chunking``);
+    other names are ignored, as docling-serve ignores them."""
+
+    chunker: Literal["hierarchical"] = "hierarchical"
+    use_markdown_tables: bool = False
+    use_markdown_images: bool = False
+    image_placeholder: str = "![IMAGE]"
+    include_raw_text: bool = False
+
+
+class ChunkSourcesRequest(BaseModel):
+    """``POST /v1/chunk/{chunker}/source``: the convert options stay a plain mapping (``options.parse``),
+    the chunking options too (``chunking.options``), so each refusal can name its option."""
+
+    convert_options: dict[str, Any] = {}
+    chunking_options: dict[str, Any] = {}
+    sources: list[Annotated[FileSource | HttpSource, Field(discriminator="kind")]] = Field(min_length=1)
+    include_converted_doc: bool = False
+    target: Target = Field(default_factory=Target)
+    callbacks: list[dict[str, Any]] = []
+
+
+class ChunkedDocumentResultItem(BaseModel):
+    filename: str
+    chunk_index: int
+    text: str  # the chunk with its context (headings, captions), as the chunker contextualizes it
+    raw_text: str | None = None  # the chunk alone, when include_raw_text
+    num_tokens: int | None = None  # only a token-aware chunker (hybrid) counts them
+    headings: list[str] | None = None
+    captions: list[str] | None = None
+    doc_items: list[str]
+    page_numbers: list[int] | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class DocumentResultItem(BaseModel):
+    """docling's ``ExportResult``: on the wire its document is ``content`` (its serialization alias)."""
+
+    kind: Literal["ExportResult"] = "ExportResult"
+    content: ExportDocumentResponse
+    status: ConversionStatus
+    errors: list[ErrorItem] = []
+    timings: dict[str, Any] = {}
+    confidence: dict[str, Any] | None = None
+
+
+class ChunkDocumentResponse(BaseModel):
+    chunks: list[ChunkedDocumentResultItem]
+    documents: list[DocumentResultItem]
+    processing_time: float

@@ -85,7 +85,11 @@ async def document(deps: Deps, filename: str, outcome: Envelope, formats: tuple[
 
 
 def task_status(
-    task_id: str, job_ids: list[str], outcomes: dict[str, Envelope], started: bool
+    task_id: str,
+    job_ids: list[str],
+    outcomes: dict[str, Envelope],
+    started: bool,
+    task_type: models.TaskType = "convert",
 ) -> models.TaskStatusResponse:
     """A task's state from its jobs' outcomes (success once every job ended and one succeeded)."""
     succeeded = sum(o.event_type == ConversionSucceeded.event_type for o in outcomes.values())
@@ -102,6 +106,7 @@ def task_status(
             error = " ".join(p for p in (first.get("code"), first.get("message")) if p) or None
     return models.TaskStatusResponse(
         task_id=task_id,
+        task_type=task_type,
         task_status=status,
         task_position=None if status != "pending" else 0,
         task_meta=meta,

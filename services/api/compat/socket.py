@@ -32,7 +32,7 @@ async def _send(
 async def _state(deps: Deps, task: Task, watch: Watch) -> models.TaskStatusResponse:
     job_ids = list(task.job_ids)
     started = bool(watch.outcomes) or await deps.outcomes.started(job_ids[0])
-    return service.task_status(task.task_id, job_ids, dict(watch.outcomes), started)
+    return service.task_status(task.task_id, job_ids, dict(watch.outcomes), started, task.task_type)
 
 
 async def _push(socket: WebSocket, deps: Deps, task: Task) -> None:

@@ -28,7 +28,9 @@ async def form(request: Request, limit: int, max_files: int) -> Form:
     return received
 
 
-def from_sources(body: models.ConvertSourcesRequest, limit: int) -> list[Received]:
+def from_sources(
+    body: models.ConvertSourcesRequest | models.ChunkSourcesRequest, limit: int
+) -> list[Received]:
     """File sources decoded; an http source is refused (see CLAUDE.md)."""
     found = []
     for source in body.sources:

@@ -7,11 +7,14 @@ id stands for, whose they are, and what the request asked to get back.
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 
 from runtime import schema
+from services.api.compat.models import TaskType
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS compat_tasks (
@@ -23,6 +26,8 @@ CREATE TABLE IF NOT EXISTS compat_tasks (
     target      text        NOT NULL,
     created_at  timestamptz NOT NULL DEFAULT now()
 );
+ALTER TABLE compat_tasks ADD COLUMN IF NOT EXISTS task_type text NOT NULL DEFAULT 'convert';
+ALTER TABLE compat_tasks ADD COLUMN IF NOT EXISTS chunking jsonb;  -- a chunk task's options
 """
 
 
@@ -34,6 +39,8 @@ class Task:
     filenames: tuple[str, ...]
     to_formats: tuple[str, ...]
     target: str  # "inbody" or "zip"
+    task_type: TaskType = "convert"
+    chunking: dict[str, Any] | None = None  # a chunk task's chunking options, include_converted_doc
 
 
 class TaskStore:
@@ -46,14 +53,17 @@ class TaskStore:
     async def save(self, task: Task) -> None:
         async with asyncio.timeout(self.timeout_s):
             await self.pool.execute(
-                "INSERT INTO compat_tasks (task_id, owner, job_ids, filenames, to_formats, target) "
-                "VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO compat_tasks "
+                "(task_id, owner, job_ids, filenames, to_formats, target, task_type, chunking) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 task.task_id,
                 task.owner,
                 list(task.job_ids),
                 list(task.filenames),
                 list(task.to_formats),
                 task.target,
+                task.task_type,
+                None if task.chunking is None else json.dumps(task.chunking),
             )
 
     async def get(self, task_id: str, owner: str) -> Task | None:
@@ -71,6 +81,8 @@ class TaskStore:
             tuple(row["filenames"]),
             tuple(row["to_formats"]),
             row["target"],
+            row["task_type"],
+            None if row["chunking"] is None else json.loads(row["chunking"]),
         )
 
     async def purge(self, older_than_s: float) -> int:
