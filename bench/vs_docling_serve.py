@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import shutil
 import subprocess
@@ -38,7 +39,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import cpu_profile, py_spy
+from bench import py_spy
 from bench.stacks import private_stack
 from bench.vs_systems import Doc, Results, Systems, make_docs, run_pass
 from devstack import Stack
@@ -60,11 +61,14 @@ async def measure(stack: Stack, peer: str, scratch: Path, args: argparse.Namespa
             for name in systems.order(round_):
                 print(f"round {round_ + 1}: {name} ...", file=sys.stderr)
                 if name in systems.concurrent:
-                    await run_pass(systems, name, burst, results, concurrent=True)
+                    cpu_of = stack if name == "pipeline" else None
+                    await run_pass(systems, name, burst, results, concurrent=True, cpu_of=cpu_of)
                 await run_pass(systems, name, one_by_one, results, concurrent=False)
         own = docling_own(own_docs)
         print(results.table(args.jobs, systems.labels))
         print(results.ratios(own))
+        print(f"\nThe rounds' {args.rounds} pipeline bursts above (no sampler), their CPU:")
+        print(results.cpu_report())
         print(await profile(stack, systems, make_docs(root / "profile", args.jobs), scratch, args))
 
 
@@ -81,22 +85,16 @@ async def profile(
     stack: Stack, systems: Systems, docs: list[Doc], scratch: Path, args: argparse.Namespace
 ) -> str:
     """One more burst through the pipeline, its CPU per component (and, with py-spy, per function)."""
-    await systems.forget_ours()
     pids = {name: pid for name in PYTHON_COMPONENTS if (pid := stack.pid(name)) is not None}
     sampler = py_spy.Sampler(args.py_spy, pids, scratch) if args.py_spy else None
     results = Results()
-    before = cpu_profile.snapshot(stack)
-    if sampler:
-        with sampler:
-            wall_s = await run_pass(systems, "pipeline", docs, results, concurrent=True)
-    else:
-        wall_s = await run_pass(systems, "pipeline", docs, results, concurrent=True)
-    after = cpu_profile.snapshot(stack)
+    with sampler or contextlib.nullcontext():
+        wall_s = await run_pass(systems, "pipeline", docs, results, concurrent=True, cpu_of=stack)
     lines = [
         f"\nProfile: one more burst of {len(docs)} through the pipeline "
         f"({len(docs) / wall_s:.1f} jobs/s{', py-spy sampling' if sampler else ''}; "
         f"failures {results.failures['pipeline']})",
-        cpu_profile.report(before, after, wall_s, len(docs)),
+        results.cpu_report(),
     ]
     if sampler:
         lines.append(sampler.report(len(docs)))

@@ -16,7 +16,7 @@ from pathlib import Path
 import docx
 import httpx
 
-from bench import peer
+from bench import cpu_profile, peer
 from bench.jobs import pipeline_markdown
 from devstack import Stack
 from tests.documents import make_docx
@@ -109,17 +109,27 @@ class Systems:
             )
 
 
-async def run_pass(systems: Systems, name: str, docs: list[Doc], results: Results, concurrent: bool) -> float:
-    """``docs`` through system ``name``, all at once or one at a time; recorded in ``results``."""
+async def run_pass(
+    systems: Systems,
+    name: str,
+    docs: list[Doc],
+    results: Results,
+    concurrent: bool,
+    cpu_of: Stack | None = None,
+) -> float:
+    """``docs`` through system ``name``, all at once or one at a time; recorded in ``results``, with
+    the CPU each component of ``cpu_of`` spent meanwhile when it is given."""
     if name in OURS:
         await systems.forget_ours()
     async with systems.client(name) as convert:
-        started = time.perf_counter()
+        before, started = cpu_profile.snapshot(cpu_of) if cpu_of else {}, time.perf_counter()
         if concurrent:
             outcomes = list(await asyncio.gather(*(_checked(convert, doc) for doc in docs)))
         else:
             outcomes = [await _checked(convert, doc) for doc in docs]
         wall_s = time.perf_counter() - started
+        if cpu_of:
+            results.add_cpu(before, cpu_profile.snapshot(cpu_of), wall_s, len(docs))
     results.add(name, concurrent, outcomes, wall_s)
     await asyncio.sleep(SETTLE_S)
     return wall_s
@@ -141,6 +151,18 @@ class Results:
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))  # seconds
     failures: Counter[str] = field(default_factory=Counter)
     checked: Counter[str] = field(default_factory=Counter)
+    cpu_s: dict[str, float] = field(default_factory=lambda: defaultdict(float))  # per component
+    cpu_wall_s: float = 0.0
+    cpu_jobs: int = 0
+
+    def add_cpu(self, before: dict[str, float], after: dict[str, float], wall_s: float, jobs: int) -> None:
+        for name, seconds in after.items():
+            self.cpu_s[name] += seconds - before.get(name, 0.0)
+        self.cpu_wall_s += wall_s
+        self.cpu_jobs += jobs
+
+    def cpu_report(self) -> str:
+        return cpu_profile.report({}, dict(self.cpu_s), self.cpu_wall_s, self.cpu_jobs)
 
     def add(self, name: str, concurrent: bool, outcomes: list[float | None], wall_s: float) -> None:
         done = [seconds for seconds in outcomes if seconds is not None]
@@ -177,7 +199,7 @@ class Results:
         own_ms, all_ms = statistics.median(own["markdown_ms"]), statistics.median(own["all_formats_ms"])
         rows = [
             (
-                f"throughput: pipeline / docling-serve (its best client, {best})",
+                f"throughput: pipeline / docling-serve (its best client: {CLIENTS[best]})",
                 self.rate("pipeline") / self.rate(best),
                 ">= 1.0 (aim 1.5)",
                 lambda v: v >= 1.0,
@@ -198,13 +220,13 @@ class Results:
         lines = ["", "Ratios (medians over rounds for jobs/s, over all sequential documents for latency):"]
         for text, value, target, met in rows:
             lines.append(
-                f"  {text:<66} {value:6.2f}    target {target:<17} {'met' if met(value) else 'NOT met'}"
+                f"  {text:<66} {value:9.2f}  target {target:<17} {'met' if met(value) else 'NOT met'}"
             )
         for name, how in (("mcp-shared", "shared session"), ("mcp-new", "a new session each")):
             over = self.latency_ms(name) - own_ms
             text = f"latency: our MCP server, {how}, minus docling's own"
             lines.append(
-                f"  {text:<66} {over:+6.0f} ms target <= +10 ms       {'met' if over <= 10 else 'NOT met'}"
+                f"  {text:<66} {over:+6.0f} ms  target {'<= +10 ms':<17} {'met' if over <= 10 else 'NOT met'}"
             )
         lines.append(
             f"  (docling's own time in a warm process, same documents, median: {own_ms:.1f} ms convert + "
