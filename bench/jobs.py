@@ -1,5 +1,5 @@
 """What several benchmarks do to one job through the public API: submit a file, follow its SSE
-stream to the terminal event."""
+stream to the terminal event, and fetch its Markdown."""
 
 from __future__ import annotations
 
@@ -33,3 +33,14 @@ async def submit_and_follow(http: httpx.AsyncClient, path: Path) -> Ended:
                 code = json.loads(sse.data)["data"].get("code")
                 return Ended(job["job_id"], sse.event, code, time.perf_counter() - started)
     return Ended(job["job_id"], "stream ended", None, time.perf_counter() - started)
+
+
+async def pipeline_markdown(http: httpx.AsyncClient, path: Path) -> str:
+    """What a user does: submit ``path``, follow its events to the end, download the Markdown.
+    Raises when the job did not succeed."""
+    ended = await submit_and_follow(http, path)
+    if ended.event != "ConversionSucceeded":
+        raise RuntimeError(f"job {ended.job_id} ended with {ended.event} ({ended.code})")
+    result = await http.get(f"/api/v1/jobs/{ended.job_id}/result", params={"format": "markdown"})
+    result.raise_for_status()
+    return result.text

@@ -27,7 +27,7 @@ from pathlib import Path
 import httpx
 
 from bench import cpu_profile
-from bench.jobs import submit_and_follow
+from bench.jobs import pipeline_markdown
 from bench.stacks import private_stack
 from devstack import Stack
 from tests.documents import make_docx
@@ -36,10 +36,7 @@ from tests.e2e.helpers import direct_markdown
 
 async def one_job(http: httpx.AsyncClient, path: Path) -> float:
     started = time.perf_counter()
-    ended = await submit_and_follow(http, path)
-    assert ended.event == "ConversionSucceeded", ended
-    result = await http.get(f"/api/v1/jobs/{ended.job_id}/result", params={"format": "markdown"})
-    result.raise_for_status()
+    await pipeline_markdown(http, path)
     return time.perf_counter() - started
 
 
