@@ -50,14 +50,14 @@ class PeakMemory(threading.Thread):
     def run(self) -> None:
         while not self.stopping.wait(0.2):
             leaders = {pid: name for name in self.stack.components if (pid := self.stack.pid(name))}
-            for pid, group, rss in _processes():
+            for pid, group, rss in processes():
                 name = leaders.get(group)
                 if name is not None:
                     label = "mcp worker" if name == "mcp" and pid != group else name
                     self.peaks[label] = max(self.peaks.get(label, 0), rss)
 
 
-def _processes():
+def processes():
     page = os.sysconf("SC_PAGE_SIZE")
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -20,9 +19,10 @@ class Verdict:
     reason: str = ""
 
 
-def verify(data: bytes, sha256: str, size_bytes: int) -> Verdict:
-    if len(data) != size_bytes:
-        return Verdict(False, f"size {len(data)} differs from the announced {size_bytes}")
-    if hashlib.sha256(data).hexdigest() != sha256:
+def verify(sha256: str, size_bytes: int, announced_sha256: str, announced_size: int) -> Verdict:
+    """Whether what arrived (its hash and size, taken as it was written) is what was announced."""
+    if size_bytes != announced_size:
+        return Verdict(False, f"size {size_bytes} differs from the announced {announced_size}")
+    if sha256 != announced_sha256:
         return Verdict(False, "content hash differs from the announced sha256")
     return Verdict(True)

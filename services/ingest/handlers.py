@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Protocol
@@ -18,17 +19,31 @@ log = logging.getLogger(__name__)
 SOURCE = "ingest"
 
 
+class Sink(Protocol):
+    def write(self, data: bytes, /) -> int: ...
+
+
 class StagedUploads(Protocol):
     """Where the API leaves upload bytes (adapters.staging: the JetStream object store)."""
 
-    async def fetch(self, name: str) -> bytes | None: ...
+    async def fetch_into(self, name: str, sink: Sink) -> bool: ...  # False: no such object
     async def discard(self, name: str) -> None: ...
+
+
+class Incoming(Sink, Protocol):
+    """An upload on its way into the store: hashed and counted as it is written."""
+
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+    def keep(self) -> Path: ...
 
 
 class Uploads(Protocol):
     """Where uploads are kept for the MCP server (adapters.files: ``UPLOAD_DIR``)."""
 
-    def put(self, relative: PurePosixPath, data: bytes) -> Path: ...
+    def incoming(self, relative: PurePosixPath) -> AbstractContextManager[Incoming]: ...
     def holding(self, relative: PurePosixPath, sha256: str, size_bytes: int) -> Path | None: ...
 
 
@@ -45,25 +60,26 @@ async def on_job_submitted(event: JobSubmitted, deps: Deps) -> None:
         await deps.staging.discard(event.staging_object)
         return
     relative = domain.content_path(event.sha256, event.filename)
-    data = await deps.staging.fetch(event.staging_object)
-    kept = deps.store.holding(relative, event.sha256, event.size_bytes) if data is None else None
-    if kept is not None:
-        # a redelivery: an earlier delivery stored these bytes and dropped the staged copy, but
-        # its acknowledgement was lost (a NATS node died); announce the stored file again (the
-        # derived event id makes a second announcement a duplicate the stream drops)
-        log.info("upload already stored; announcing it again", extra={"job_id": event.job_id})
-        path = kept
-    else:
-        verdict = (
-            domain.Verdict(False, "staged upload not found")
-            if data is None
-            else domain.verify(data, event.sha256, event.size_bytes)
-        )
-        if not verdict.ok or data is None:
-            log.warning("upload rejected", extra={"job_id": event.job_id, "reason": verdict.reason})
-            await _reject(event, "E107", deps)
-            return
-        path = deps.store.put(relative, data)
+    with deps.store.incoming(relative) as incoming:  # streamed: never whole in memory
+        found = await deps.staging.fetch_into(event.staging_object, incoming)
+        kept = deps.store.holding(relative, event.sha256, event.size_bytes) if not found else None
+        if kept is not None:
+            # a redelivery: an earlier delivery stored these bytes and dropped the staged copy,
+            # but its acknowledgement was lost (a NATS node died); announce the stored file again
+            # (the derived event id makes a second announcement a duplicate the stream drops)
+            log.info("upload already stored; announcing it again", extra={"job_id": event.job_id})
+            path = kept
+        else:
+            verdict = (
+                domain.verify(incoming.sha256, incoming.size, event.sha256, event.size_bytes)
+                if found
+                else domain.Verdict(False, "staged upload not found")
+            )
+            if not verdict.ok:
+                log.warning("upload rejected", extra={"job_id": event.job_id, "reason": verdict.reason})
+                await _reject(event, "E107", deps)
+                return
+            path = incoming.keep()
     try:
         await deps.publish(
             UploadStored(

@@ -6,33 +6,58 @@ import hashlib
 import os
 import tempfile
 import time
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+
+class IncomingFile:
+    """Bytes on their way to ``target``: written to a temporary file, hashed and counted."""
+
+    def __init__(self, file: BinaryIO, tmp: Path, target: Path) -> None:
+        self.file, self.tmp, self.target = file, tmp, target
+        self._digest, self.size = hashlib.sha256(), 0
+
+    def write(self, data: bytes, /) -> int:
+        self.file.write(data)
+        self._digest.update(data)
+        self.size += len(data)
+        return len(data)
+
+    @property
+    def sha256(self) -> str:
+        return self._digest.hexdigest()
+
+    def keep(self) -> Path:
+        """Write once: an existing file with this name already holds these exact bytes."""
+        if self.target.exists():
+            os.utime(self.target)  # stored again: retention counts from now
+            return self.target
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        os.chmod(self.tmp, 0o644)
+        os.replace(self.tmp, self.target)
+        return self.target
 
 
 class UploadStore:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
 
-    def put(self, relative: PurePosixPath, data: bytes) -> Path:
-        """Write once: an existing file with this name already holds these exact bytes."""
+    @contextmanager
+    def incoming(self, relative: PurePosixPath) -> Iterator[IncomingFile]:
+        """A temporary file beside where ``relative`` goes, hashed as it is written; ``keep()``
+        puts it in place atomically, anything else leaves no trace of it."""
         target = self.root / relative
-        if target.exists():
-            os.utime(target)  # stored again: retention counts from now
-            return target
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+        incoming = IncomingFile(os.fdopen(fd, "wb"), Path(tmp), target)
         try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return target
+            yield incoming
+        finally:
+            incoming.file.close()
+            Path(tmp).unlink(missing_ok=True)  # kept: renamed already
 
     def purge(self, older_than_s: float) -> int:
         """Retention: remove stored files (and abandoned temporary ones) last stored more than
