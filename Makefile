@@ -12,18 +12,19 @@ STAMPS := .make
 PIP_QUIET := { grep -v "is ignored: it is neither" || true; }
 # python for commands that need only the standard library (works before `make install`)
 PY_ANY = $(if $(wildcard $(PY)),$(PY),$(PYTHON))
-# e2e files about the API's edge, the web page, the CLI, the SDK and the infrastructure faults, not
-# the MCP server: the official-server pass skips them
+# e2e files about the API's edge, the web page, the CLI, the SDK, the infrastructure faults, SSE
+# replay and retention, not the MCP server: the official-server pass skips them
 NOT_MCP_E2E = --ignore=tests/e2e/test_edge_sessions.py --ignore=tests/e2e/test_edge_uploads.py \
 	--ignore=tests/e2e/test_api_errors.py --ignore=tests/e2e/test_web_page.py \
 	--ignore=tests/e2e/test_cli.py --ignore=tests/e2e/test_sdk.py \
 	--ignore=tests/e2e/test_infrastructure_faults.py --ignore=tests/e2e/test_network_faults.py \
-	--ignore=tests/e2e/test_full_disk.py
+	--ignore=tests/e2e/test_full_disk.py --ignore=tests/e2e/test_live_progress.py \
+	--ignore=tests/e2e/test_retention.py
 # where backup sets and the WAL archive go (make up archives WAL there; see CLAUDE.md "Backup & Recovery")
 BACKUP_DIR ?= $(CURDIR)/.backups
 # pytest-xdist workers of `make test` (each with a stack of its own; its tests mostly wait on
-# servers, so two keep two cores busy); TEST_WORKERS=0 runs the suite in one process
-TEST_WORKERS ?= 2
+# servers, so three keep two cores busy); TEST_WORKERS=0 runs the suite in one process
+TEST_WORKERS ?= 3
 XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadscope)
 UP_FLAGS = $(if $(filter 1 yes true,$(DETACH)),--detach) $(if $(COMPONENTS),--components $(COMPONENTS))
 
@@ -32,7 +33,7 @@ UP_FLAGS = $(if $(filter 1 yes true,$(DETACH)),--detach) $(if $(COMPONENTS),--co
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
-	@echo "  variables: DETACH=1 (up in background), TEST_WORKERS=2 (make test), COMPONENTS=infra,mcp (subset), NATS_NODES=3 (NATS cluster), PYTEST_ARGS=..., *_PORT=..."
+	@echo "  variables: DETACH=1 (up in background), TEST_WORKERS=3 (make test), COMPONENTS=infra,mcp (subset), NATS_NODES=3 (NATS cluster), PYTEST_ARGS=..., *_PORT=..."
 
 install: $(STAMPS)/venv $(STAMPS)/venv-mcp ## create .venv (services) and .venv-mcp (Docling MCP server)
 

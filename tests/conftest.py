@@ -90,9 +90,32 @@ def mcp_url(stack: Stack) -> str:
     return stack.urls.mcp
 
 
+# The modules that take a minute or more of a worker, longest first. pytest-xdist hands whole
+# modules to its workers in collection order (--dist loadscope), so these start early and the many
+# short ones fill in around them, instead of a long one starting last and running on alone.
+LONG_FIRST = (
+    "test_infrastructure_faults",
+    "test_api_fuzz",
+    "test_cli",
+    "test_network_faults",
+    "test_disaster_recovery",
+    "test_nats_cluster",
+    "test_live_progress",
+    "test_faults",
+    "test_full_disk",
+    "test_resilience",
+    "test_health",
+    "test_runbook",
+    "test_docling_serve_clients",
+)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test carries exactly the marker of the folder it lives in."""
+    """Every test carries exactly the marker of the folder it lives in; long modules come first
+    (the order within a module, and of every other module, stays as collected)."""
     for item in items:
         for kind in ("unit", "integration", "e2e"):
             if f"{os.sep}{kind}{os.sep}" in str(item.fspath):
                 item.add_marker(getattr(pytest.mark, kind))
+    rank = {name: place for place, name in enumerate(LONG_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.stem, len(LONG_FIRST)))
