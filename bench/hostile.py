@@ -49,12 +49,18 @@ class PeakMemory(threading.Thread):
 
     def run(self) -> None:
         while not self.stopping.wait(0.2):
-            leaders = {pid: name for name in self.stack.components if (pid := self.stack.pid(name))}
-            for pid, group, rss in processes():
-                name = leaders.get(group)
-                if name is not None:
-                    label = "mcp worker" if name == "mcp" and pid != group else name
-                    self.peaks[label] = max(self.peaks.get(label, 0), rss)
+            for label, rss in self.sample():
+                self.peaks[label] = max(self.peaks.get(label, 0), rss)
+
+    def sample(self) -> list[tuple[str, int]]:
+        """(component, resident bytes) of every process of the stack now; an MCP worker as
+        "mcp worker"."""
+        leaders = {pid: name for name in self.stack.components if (pid := self.stack.pid(name))}
+        return [
+            ("mcp worker" if name == "mcp" and pid != group else name, rss)
+            for pid, group, rss in processes()
+            if (name := leaders.get(group)) is not None
+        ]
 
 
 def processes():

@@ -22,10 +22,9 @@ from pathlib import Path
 import httpx
 from httpx_sse import aconnect_sse
 
-from bench.hostile import PeakMemory, processes
+from bench.hostile import PeakMemory
 from bench.stacks import private_stack
 from contracts.events import TERMINAL_EVENT_TYPES
-from devstack import Stack
 
 MB = 1024 * 1024
 WATCHED = ("api", "ingest", "nats", "converter", "progress")
@@ -60,12 +59,6 @@ async def upload(api: str, path: Path) -> tuple[dict[str, float], str | None]:
     return times, None
 
 
-def resident(stack: Stack) -> dict[str, int]:
-    """Each component's main process's resident size now."""
-    leaders = {pid: name for name in stack.components if (pid := stack.pid(name))}
-    return {leaders[pid]: rss for pid, group, rss in processes() if pid in leaders and pid == group}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mb", type=int, default=100)
@@ -74,8 +67,8 @@ def main() -> None:
     with private_stack("upload-memory") as (stack, folder):
         document = make_csv(folder / "big.csv", args.mb)
         size = document.stat().st_size
-        before = resident(stack)
         sampler = PeakMemory(stack)
+        before = dict(sampler.sample())  # the watched components run one process each
         sampler.start()
         times, end = asyncio.run(upload(stack.urls.api, document))
         sampler.stopping.set()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from functools import partial
 
 import redis.asyncio as aioredis
@@ -11,6 +10,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from runtime import bus, schema, worker
+from runtime.retention import Purge
 from services.converter import entrypoint, handlers
 from services.converter.adapters.checkpoint_store import CheckpointStore
 from services.converter.adapters.circuit import SharedCircuit
@@ -20,7 +20,6 @@ from services.converter.adapters.saved import read_saved_json
 from services.converter.adapters.sessions import SessionPool
 from services.converter.settings import ConverterSettings
 
-log = logging.getLogger(__name__)
 REDIS_TIMEOUT_S = 1.0  # the circuit falls back to memory rather than wait longer for Redis
 
 
@@ -60,22 +59,29 @@ def build(settings: ConverterSettings) -> AsgiFastStream:
     )
     entrypoint.register(broker, deps, settings)
 
-    retention = settings.purge("results", deps.results.purge)
+    retention = [
+        settings.purge("results", deps.results.purge),
+        Purge(
+            "checkpoints",
+            deps.checkpoints.purge,
+            settings.checkpoint_max_age_days,
+            settings.retention_interval_s,
+        ),
+    ]
 
     async def prepare() -> None:
         pool = await schema.pool(settings.database_url, min_size=1, max_size=settings.concurrency + 2)
         deps.results.pool = deps.checkpoints.pool = pool
         await deps.results.migrate()
         await deps.checkpoints.migrate()
-        purged = await deps.checkpoints.purge(settings.checkpoint_max_age_days)
-        if purged:
-            log.info("old checkpoints purged", extra={"count": purged})
         await broker.connect()
         await bus.ensure_stream(broker, settings)
-        await retention.start()
+        for purge in retention:
+            await purge.start()
 
     async def close() -> None:
-        await retention.stop()
+        for purge in retention:
+            await purge.stop()
         await sessions.close()
         if deps.results.pool is not None:
             await deps.results.pool.close()

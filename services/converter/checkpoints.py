@@ -16,6 +16,7 @@ import sys
 from dataclasses import asdict
 
 from runtime import schema
+from runtime.retention import SECONDS_PER_DAY
 from services.converter.adapters.checkpoint_store import CheckpointStore
 from services.converter.settings import ConverterSettings
 
@@ -36,7 +37,7 @@ async def run(args: argparse.Namespace) -> dict:
             return {"job_id": args.job_id, "checkpoint": summary}
         if args.command == "clear":
             return {"job_id": args.job_id, "cleared": await store.clear(args.job_id)}
-        return {"purged": await store.purge(args.older_than_days)}
+        return {"purged": await store.purge(args.older_than_days * SECONDS_PER_DAY)}
     finally:
         await pool.close()
 

@@ -43,10 +43,10 @@ def wire(
 def build(settings: IngestSettings) -> AsgiFastStream:
     broker = bus.broker(settings.nats_url, "ingest", settings.reconnect_policy())
     settings.upload_dir.mkdir(parents=True, exist_ok=True)
-    deps = wire(settings, broker)
+    uploads = UploadStore(settings.upload_dir)
+    deps = wire(settings, broker, store=uploads)
     entrypoint.register(broker, deps, settings)
 
-    uploads = UploadStore(settings.upload_dir)
     retention = settings.purge("uploads", lambda older_than_s: asyncio.to_thread(uploads.purge, older_than_s))
 
     async def prepare() -> None:

@@ -74,10 +74,10 @@ class CheckpointStore:
             > 0
         )
 
-    async def purge(self, older_than_days: float) -> int:
-        """Remove checkpoints not updated for ``older_than_days`` (those of failed jobs)."""
+    async def purge(self, older_than_s: float) -> int:
+        """Remove checkpoints not updated for ``older_than_s`` (those of failed jobs)."""
         return await self.pool.fetchval(
             "WITH gone AS (DELETE FROM checkpoints WHERE updated_at < now() - make_interval(secs => $1) "
             "RETURNING 1) SELECT count(*) FROM gone",
-            older_than_days * 86400.0,
+            older_than_s,
         )
