@@ -58,12 +58,13 @@ class EventPage(BaseModel):
     job: JobView
 
 
-def links(job_id: str) -> JobLinks:
+def links(job_id: str, formats: list[str] | None = None) -> JobLinks:
+    """The job's routes; ``result`` names the formats it produced once it has (all three before)."""
     base = f"{PREFIX}/{job_id}"
     return JobLinks(
         self=base,
         events=f"{base}/events",
-        result={f: f"{base}/result?format={f}" for f in STORED_FORMATS},
+        result={f: f"{base}/result?format={f}" for f in (formats or STORED_FORMATS)},
     )
 
 
@@ -84,7 +85,7 @@ def from_row(row: dict) -> JobView:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         last_event_id=row["events"],
-        links=links(job_id),
+        links=links(job_id, list(row["formats"])),
     )
 
 

@@ -84,6 +84,25 @@ def test_a_key_sees_only_its_own_tasks_and_jobs(
     assert "mine.md" not in [j["filename"] for j in session_jobs.json()["jobs"]]
 
 
+def test_a_task_produces_only_the_formats_it_asks_for(api_url: str, api_key: str, tmp_path: Path) -> None:
+    answer = convert(api_url, api_key, make_docx(tmp_path / "only-md.docx"), to_formats=["md"])
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["document"]["md_content"].startswith("## Quarterly report")
+    bearer = {"Authorization": f"Bearer {api_key}"}
+    jobs = httpx.get(f"{api_url}/api/v1/jobs", headers=bearer, timeout=30).json()["jobs"]
+    job = next(j for j in jobs if j["filename"] == "only-md.docx")
+    assert job["status"] == "succeeded" and job["formats"] == ["markdown"]
+    assert list(job["links"]["result"]) == ["markdown"]
+    result = f"{api_url}/api/v1/jobs/{job['job_id']}/result"
+    markdown = httpx.get(result, params={"format": "markdown"}, headers=bearer, timeout=30)
+    assert markdown.status_code == 200 and markdown.text.startswith("## Quarterly report")
+    for fmt in ("html", "json", "text"):  # never converted: not stored, not derivable
+        refused = httpx.get(result, params={"format": fmt}, headers=bearer, timeout=30)
+        assert refused.status_code == 409, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert refused.json()["code"] == "E116"
+
+
 def test_a_revoked_or_unknown_key_is_refused(api_url: str, stack_env: dict[str, str], tmp_path: Path) -> None:
     made = json.loads(keys(stack_env, "create", "short-lived").stdout)
     assert keys(stack_env, "revoke", made["key_id"]).returncode == 0

@@ -7,8 +7,8 @@ The fault applies to each chunk the client sends, at the moment it arrives, so a
 - ``reset``: abort both connections with RST.
 - ``garbage``: answer the client with bytes that are not HTTP, then close.
 - ``delay``: hold each client chunk ``delay_s`` before forwarding it.
-- ``hold``: forward, except a chunk containing ``hold_marker`` (e.g. a tool name), which is never
-  forwarded; ``held`` counts those chunks.
+- ``hold``: forward, except a chunk containing a ``hold_markers`` (e.g. tool names), which is
+  never forwarded; ``held`` counts those chunks.
 
 It runs its own event loop in a thread, so synchronous and asynchronous tests can both use it, and
 it shuts itself down after ``lifetime_s``.
@@ -33,7 +33,7 @@ class McpProxy:
         self.upstream = (parts.hostname or HOST, parts.port or 80)
         self.path = parts.path
         self.lifetime_s = lifetime_s
-        self.mode, self.delay_s, self.hold_marker = "pass", 0.0, b""
+        self.mode, self.delay_s, self.hold_markers = "pass", 0.0, ()
         self.held = 0
         self.forwarded: dict[bytes, int] = {}  # marker -> client chunks forwarded that contain it
         self.port = 0
@@ -46,8 +46,9 @@ class McpProxy:
     def url(self) -> str:
         return f"http://{HOST}:{self.port}{self.path}"
 
-    def set(self, mode: str, *, delay_s: float = 0.0, hold_marker: str = "") -> None:
-        self.mode, self.delay_s, self.hold_marker = mode, delay_s, hold_marker.encode()
+    def set(self, mode: str, *, delay_s: float = 0.0, hold_markers: tuple[str, ...] = ()) -> None:
+        self.mode, self.delay_s = mode, delay_s
+        self.hold_markers = tuple(marker.encode() for marker in hold_markers)
 
     def count(self, *markers: str) -> None:
         """Count the forwarded client chunks that contain each marker (see ``forwarded``)."""
@@ -116,7 +117,7 @@ class McpProxy:
             with contextlib.suppress(ConnectionError):
                 await client_w.drain()
             return False
-        if mode == "hold" and self.hold_marker and self.hold_marker in chunk:
+        if mode == "hold" and any(marker in chunk for marker in self.hold_markers):
             self.held += 1
             await asyncio.Event().wait()  # never forwarded; the connection hangs until closed
         if mode == "delay":

@@ -232,7 +232,9 @@ async def test_a_converter_killed_mid_job_is_resumed_by_another_without_redoing_
     converters: Converters, stack_env, mcp_url: str, log: Log, broker, db
 ) -> None:
     with McpProxy(mcp_url) as proxy:
-        proxy.set("hold", hold_marker="export_docling_document_to_json")
+        # our server's exports are asked together: hold the two after markdown, so neither is
+        # answered before the kill and the one that resumes makes each exactly once
+        proxy.set("hold", hold_markers=("export_docling_document_to_json", "export_docling_document_to_html"))
         first, _ = converters.start(
             MCP_SERVER_URL=proxy.url, CONVERTER_BREAKER_NAME=f"test-{uuid.uuid4().hex[:6]}"
         )
@@ -241,12 +243,17 @@ async def test_a_converter_killed_mid_job_is_resumed_by_another_without_redoing_
         await bus.publish(broker, upload)
 
         async def held() -> bool:
-            return proxy.held > 0
+            return proxy.held == 2
 
-        await wait_for_async(held, 60, "the JSON export to be held")
+        async def checkpointed() -> str | None:
+            return await db.fetchval(
+                "SELECT body FROM checkpoints WHERE job_id = $1 AND body::jsonb->>'stage' = $2",
+                upload.job_id,
+                "exporting_markdown",
+            )
 
-        body = await db.fetchval("SELECT body FROM checkpoints WHERE job_id = $1", upload.job_id)
-        checkpoint = json.loads(body)
+        await wait_for_async(held, 60, "the JSON and HTML exports to be held")
+        checkpoint = json.loads(await wait_for_async(checkpointed, 60, "the markdown stage's checkpoint"))
         assert (checkpoint["version"], checkpoint["stage"]) == (1, "exporting_markdown")
         assert checkpoint["partialResults"]["markdown"] and checkpoint["metadata"]["documentKey"]
         assert checkpoint["metadata"]["fileHash"] == f"sha256:{upload.sha256}"
