@@ -7,7 +7,7 @@ from typing import Literal, get_args
 
 # extension -> media type of the input
 # (every format docling converts with the backends the MCP server's venv installs: Office Open XML
-# with its template and macro variants, HTML and XHTML, Markdown, AsciiDoc, CSV, PDF)
+# with its template and macro variants, HTML and XHTML, Markdown, AsciiDoc, CSV, PDF, and images)
 _DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml"
 _PPTX = "application/vnd.openxmlformats-officedocument.presentationml"
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml"
@@ -35,7 +35,16 @@ INPUT_TYPES: dict[str, str] = {
     ".asciidoc": "text/asciidoc",
     ".csv": "text/csv",
     ".pdf": "application/pdf",
+    # images: read by OCR (the project's MCP server makes each a PDF page and reads it with tesseract)
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".tif": "image/tiff",
+    ".tiff": "image/tiff",
+    ".bmp": "image/bmp",
+    ".webp": "image/webp",
 }
+IMAGE_TYPES = frozenset(e for e, t in INPUT_TYPES.items() if t.startswith("image/"))
 # Office Open XML: ZIP archives
 ZIP_TYPES = frozenset(e for e, t in INPUT_TYPES.items() if "openxmlformats" in t or "macroEnabled" in t)
 

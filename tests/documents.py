@@ -135,6 +135,22 @@ def make_scanned_pdf(path: Path) -> Path:
     return path
 
 
+def make_scanned_image(path: Path, pages: int = 1) -> Path:
+    """A photo of text in the format ``path``'s suffix names (PNG, JPEG, TIFF, BMP, WebP); a TIFF may
+    hold several pages. Each page reads "Scanned image <n> <token>"."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=48)
+    token = _token()
+    frames = []
+    for number in range(1, pages + 1):
+        frame = Image.new("RGB", (1400, 400), color="white")
+        ImageDraw.Draw(frame).text((60, 150), f"Scanned image {number} {token}", fill="black", font=font)
+        frames.append(frame)
+    frames[0].save(path, save_all=pages > 1, append_images=frames[1:])
+    return path
+
+
 def make_corrupt_pdf(path: Path) -> Path:
     path.write_bytes(b"%PDF-1.4\n" + b"\x00this is not a PDF body\xff" * 40 + b"\n%%EOF\n")
     return path

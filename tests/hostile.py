@@ -6,7 +6,9 @@ must end with.
 
 from __future__ import annotations
 
+import struct
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -86,10 +88,26 @@ def make_entity_docx(path: Path) -> Path:
     return _ooxml(path, {"word/document.xml": document})
 
 
+def make_pixel_bomb_png(path: Path, side: int = 20_000) -> Path:
+    """A few bytes of PNG whose header declares 20,000 x 20,000 pixels (400 megapixels)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)  # 8-bit greyscale
+    rows = zlib.compress(b"\x00" * (side + 1) * 16)  # the first rows only: decoding would need 400 MB
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+    )
+    return path
+
+
 # name -> (maker, file name, the code its job ends with)
 HOSTILE: dict[str, tuple[Callable[[Path], Path], str, str]] = {
     "csv bomb": (make_csv_bomb, "bomb.csv", "E209"),
     "pptx huge part": (make_pptx_huge_part, "huge.pptx", "E209"),
+    "potx huge part": (make_pptx_huge_part, "huge.potx", "E209"),  # a template: every OOXML suffix
+    "png of 400 megapixels": (make_pixel_bomb_png, "pixels.png", "E209"),
     "zip-bomb docx": (make_zip_bomb_docx, "bomb.docx", "E209"),
     "nested html": (make_nested_html, "nested.html", "E210"),
     "docx 100,000 paragraphs": (make_docx_tiny_paragraphs, "paragraphs.docx", "E209"),

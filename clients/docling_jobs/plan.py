@@ -24,6 +24,7 @@ DOCUMENT_SUFFIXES = frozenset(
         ".adoc", ".asciidoc", ".csv", ".docm", ".docx", ".dotm", ".dotx", ".htm", ".html",
         ".markdown", ".md", ".pdf", ".potm", ".potx", ".ppsm", ".ppsx", ".pptm", ".pptx",
         ".xhtml", ".xlsm", ".xlsx", ".xltm", ".xltx",
+        ".bmp", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp",
     }
 )  # fmt: skip
 STDOUT = "-"

@@ -53,6 +53,16 @@ ZIP_TYPES = formats.ZIP_TYPES
 TEXT_TYPES = frozenset({".html", ".htm", ".xhtml", ".md", ".markdown", ".adoc", ".asciidoc", ".csv"})
 ZIP_MAGIC = b"PK\x03\x04"
 PDF_MAGIC = b"%PDF-"
+# each image format's first bytes (WebP: a RIFF container whose form type is WEBP)
+IMAGE_MAGICS: dict[str, tuple[bytes, ...]] = {
+    ".png": (b"\x89PNG\r\n\x1a\n",),
+    ".jpg": (b"\xff\xd8\xff",),
+    ".jpeg": (b"\xff\xd8\xff",),
+    ".tif": (b"II*\x00", b"MM\x00*"),
+    ".tiff": (b"II*\x00", b"MM\x00*"),
+    ".bmp": (b"BM",),
+    ".webp": (b"RIFF",),
+}
 # starts of binary formats a text document never begins with
 BINARY_MAGICS = (
     ZIP_MAGIC,
@@ -105,6 +115,9 @@ def content_problem(name: str, head: bytes) -> str | None:
         return None if head.startswith(ZIP_MAGIC) else "E111"
     if ext == ".pdf":
         return None if PDF_MAGIC in head[:1024] else "E111"
+    if ext in IMAGE_MAGICS:
+        webp_form = ext != ".webp" or head[8:12] == b"WEBP"
+        return None if head.startswith(IMAGE_MAGICS[ext]) and webp_form else "E111"
     if ext in TEXT_TYPES:
         if b"\x00" in head or head.startswith(BINARY_MAGICS):
             return "E111"

@@ -17,6 +17,10 @@ from typing import Literal
 PdfPipeline = Literal["standard", "native"]
 
 
+# image inputs: converted as scans (a PDF page each, read by OCR)
+IMAGES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"})
+
+
 class ToolFailure(Exception):
     """A failure the caller should read: the tool answers `is_error=True` with this message."""
 

@@ -47,6 +47,7 @@ class McpServerSettings(BaseSettings):
     max_rows: int = Field(20_000, ge=1)  # CSV, XLSX
     max_cells: int = Field(100_000, ge=1)  # CSV, XLSX
     max_html_depth: int = Field(256, ge=1)
+    max_image_megapixels: float = Field(50.0, gt=0)  # width x height x frames of an image input
     max_result_mb: float = Field(64.0, gt=0)  # Markdown + HTML + JSON of one document
 
     # what may be read
@@ -114,6 +115,7 @@ class McpServerSettings(BaseSettings):
             rows=self.max_rows,
             cells=self.max_cells,
             html_depth=self.max_html_depth,
+            image_pixels=int(self.max_image_megapixels * 1_000_000),
         )
 
     @property

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from services.api.adapters.sessions import owner_of
-from tests.documents import MAKERS, make_csv, make_pdf, make_scanned_pdf
+from tests.documents import MAKERS, make_csv, make_pdf, make_scanned_image, make_scanned_pdf
 from tests.e2e.helpers import direct_markdown, mcp_token, read_stream, submit
 from tests.servers import OWN
 
@@ -162,3 +162,18 @@ def test_a_scanned_pdf_converts_with_ocr_and_no_model_download(api: httpx.Client
     assert_in_order(read_stream(api, job["job_id"]))
     markdown = api.get(f"/api/v1/jobs/{job['job_id']}/result", params={"format": "markdown"}).text
     assert "Scanned page" in markdown, markdown
+
+
+@pytest.mark.skipif(not OWN, reason="the official docling-mcp needs layout models for any image")
+@pytest.mark.parametrize(
+    ("name", "pages"), [("photo.png", 1), ("photo.jpg", 1), ("pages.tiff", 2), ("photo.webp", 1)]
+)
+def test_an_image_is_read_by_ocr_page_by_page(
+    name: str, pages: int, api: httpx.Client, tmp_path: Path
+) -> None:
+    """An image becomes a scan: one PDF page per frame, read by tesseract; no model download."""
+    job = submit(api, make_scanned_image(tmp_path / name, pages))
+    assert_in_order(read_stream(api, job["job_id"]))
+    markdown = api.get(f"/api/v1/jobs/{job['job_id']}/result", params={"format": "markdown"}).text
+    for number in range(1, pages + 1):
+        assert f"Scanned image {number}" in markdown, markdown

@@ -92,6 +92,15 @@ def test_supported_types(name: str, code: str | None) -> None:
         ("a.html", b"\x89PNG\r\n", "E111"),
         ("a.md", b"MZ\x90\x00", "E111"),
         ("a.md", b"\xef\xbb\xbf# bom is text", None),
+        ("a.png", b"\x89PNG\r\n\x1a\n\x00\x00", None),
+        ("a.png", b"\xff\xd8\xff\xe0", "E111"),
+        ("a.JPG", b"\xff\xd8\xff\xe0", None),
+        ("a.tif", b"II*\x00\x08", None),
+        ("a.tiff", b"MM\x00*\x00", None),
+        ("a.bmp", b"BM\x36\x00", None),
+        ("a.webp", b"RIFF\x24\x00\x00\x00WEBPVP8 ", None),
+        ("a.webp", b"RIFF\x24\x00\x00\x00WAVEfmt ", "E111"),
+        ("a.jpeg", b"<html>", "E111"),
     ],
 )
 def test_content_must_match_the_extension(name: str, head: bytes, code: str | None) -> None:

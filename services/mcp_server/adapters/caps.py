@@ -6,6 +6,8 @@
   (XLSX) are counted in the streamed XML.
 - CSV: rows and cells.
 - HTML: element nesting depth.
+- Images: pixels (width x height x frames, read from the header: a small file can declare a huge
+  image).
 Each overrun raises ``DocumentTooLarge`` (E209) or ``DocumentTooComplex`` (E210) with what to change.
 """
 
@@ -19,9 +21,15 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
-from services.mcp_server.domain import DocumentTooComplex, DocumentTooLarge
+from PIL import Image
 
-OOXML = frozenset({".docx", ".docm", ".pptx", ".pptm", ".xlsx", ".xlsm"})
+from services.mcp_server.domain import IMAGES, DocumentTooComplex, DocumentTooLarge
+
+# every Office Open XML format docling reads: documents, templates, macro-enabled files, slide shows
+OOXML = frozenset(
+    {".docx", ".docm", ".dotx", ".dotm", ".pptx", ".pptm", ".potx", ".potm", ".ppsx", ".ppsm"}
+    | {".xlsx", ".xlsm", ".xltx", ".xltm"}
+)
 HTML = frozenset({".html", ".htm", ".xhtml"})
 _CHUNK = 1 << 20
 UNREADABLE = (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError, OSError)
@@ -44,6 +52,7 @@ class Caps:
     rows: int
     cells: int
     html_depth: int
+    image_pixels: int
 
 
 def check(path: Path, caps: Caps) -> None:
@@ -55,6 +64,22 @@ def check(path: Path, caps: Caps) -> None:
         _check_csv(path, caps)
     elif suffix in HTML:
         _check_html(path, caps)
+    elif suffix in IMAGES:
+        _check_image(path, caps)
+
+
+def _check_image(path: Path, caps: Caps) -> None:
+    try:
+        with Image.open(path) as image:  # the header only: no pixel is decoded here
+            pixels = image.width * image.height * getattr(image, "n_frames", 1)
+    except Image.DecompressionBombError:
+        pixels = caps.image_pixels + 1  # Pillow's own guard: more than twice its pixel limit
+    except (OSError, ValueError, SyntaxError):
+        return  # unreadable: the conversion reports it
+    if pixels > caps.image_pixels:
+        raise DocumentTooLarge(
+            f"the image has {pixels:,} pixels (at most {caps.image_pixels:,}): scale it down"
+        )
 
 
 def _check_ooxml(path: Path, caps: Caps) -> None:

@@ -1,10 +1,11 @@
-"""OCR for PDFs without a text layer, with Debian's ``tesseract-ocr`` and no model download.
+"""OCR for PDFs without a text layer and for images, with Debian's ``tesseract-ocr`` and no model download.
 
 docling's own OCR stages (including its Tesseract CLI engine) run inside its standard PDF pipeline,
 which needs layout-model weights this machine cannot download; the native pipeline runs no OCR. So
 a page with no text is rendered here (pypdfium2, which docling already uses) and read by the same
 ``tesseract`` program docling's ``TesseractCliOcrOptions`` calls; each paragraph becomes a text item
-of the document. Runs in the conversion worker; every call is bounded in time.
+of the document. An image is made a PDF of its pages first (``as_pdf``), so it takes the same road.
+Runs in the conversion worker; every call is bounded in time.
 """
 
 from __future__ import annotations
@@ -12,14 +13,36 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pypdfium2
 from docling_core.types.doc import DocItemLabel, DoclingDocument
+from PIL import Image, ImageSequence
+
+from services.mcp_server.domain import IMAGES
 
 RENDER_SCALE = 4.0  # 288 dpi: tesseract reads small print far better than at 72 dpi
 PAGE_TIMEOUT_S = 60.0
 MAX_PAGES = 200
+
+
+@contextmanager
+def as_pdf(path: str) -> Iterator[str]:
+    """An image as a PDF of one page per frame (a scan, to the PDF pipeline and OCR), kept while the
+    block runs; any other document as it is. Pages are sized so that rendering them at
+    ``RENDER_SCALE`` gives back the image's own pixels, no more."""
+    source = Path(path)
+    if source.suffix.lower() not in IMAGES:
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="image-") as folder, Image.open(source) as image:
+        pages = [frame.convert("RGB") for frame in ImageSequence.Iterator(image)]
+        target = Path(folder) / f"{source.stem}.pdf"
+        pages[0].save(target, "PDF", resolution=72.0 * RENDER_SCALE, save_all=True, append_images=pages[1:])
+        del pages
+        yield str(target)
 
 
 def engine() -> str | None:

@@ -215,16 +215,17 @@ def _convert_document(
         if stage:
             conn.send(("progress", job.job_id, stage, done, total))
 
-    result = converter.convert(job.path, raises_on_error=False, progress_callback=report)
-    if result.status not in _SUCCEEDED:
-        reasons = "; ".join(e.error_message for e in result.errors) or result.status.value
-        raise ToolFailure(f"conversion failed ({result.status.value}): {reasons}"[:1000])
-    is_pdf = result.input.format == InputFormat.PDF
-    if is_pdf and pdf_pipeline == "unavailable":
-        raise ToolFailure("no PDF pipeline: MCP_SERVER_PDF_PIPELINE=standard but its models are missing")
-    document = result.document
-    if is_pdf and pdf_pipeline == "native" and not any(item.text.strip() for item in document.texts):
-        _read_scanned(document, job)
+    with ocr.as_pdf(job.path) as path:  # an image: a scan to read
+        result = converter.convert(path, raises_on_error=False, progress_callback=report)
+        if result.status not in _SUCCEEDED:
+            reasons = "; ".join(e.error_message for e in result.errors) or result.status.value
+            raise ToolFailure(f"conversion failed ({result.status.value}): {reasons}"[:1000])
+        is_pdf = result.input.format == InputFormat.PDF
+        if is_pdf and pdf_pipeline == "unavailable":
+            raise ToolFailure("no PDF pipeline: MCP_SERVER_PDF_PIPELINE=standard but its models are missing")
+        document = result.document
+        if is_pdf and pdf_pipeline == "native" and not any(item.text.strip() for item in document.texts):
+            _read_scanned(document, path)
     conn.send(("progress", job.job_id, "export", 0, 0))
     return ConvertedDocument(
         markdown=document.export_to_markdown(),
@@ -235,15 +236,15 @@ def _convert_document(
     )
 
 
-def _read_scanned(document: DoclingDocument, job: Job) -> None:
-    """A PDF without a text layer (a scan): OCR its pages with tesseract, or fail saying why."""
+def _read_scanned(document: DoclingDocument, path: str) -> None:
+    """A PDF without a text layer (a scan, an image): OCR its pages with tesseract, or fail saying why."""
     binary = ocr.engine()
     if binary is None:
         raise ToolFailure(
             "the PDF has no text layer (a scanned document?); converting it needs OCR: "
             "install Debian's tesseract-ocr on the MCP server's machine"
         )
-    if ocr.add_paragraphs(document, ocr.page_texts(job.path, binary)) == 0:
+    if ocr.add_paragraphs(document, ocr.page_texts(path, binary)) == 0:
         raise ToolFailure("the PDF has no text layer and OCR found no text in it")
 
 
