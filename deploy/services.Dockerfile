@@ -2,8 +2,9 @@
 FROM python:3.11-slim
 ENV PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1 BIND_HOST=0.0.0.0
 WORKDIR /app
-COPY requirements/services.txt requirements/services.txt
-RUN pip install --no-cache-dir --upgrade pip && pip install --no-cache-dir -r requirements/services.txt
+COPY requirements/services.txt requirements/tokenizer.txt requirements/
+RUN pip install --no-cache-dir --upgrade pip && pip install --no-cache-dir -r requirements/services.txt \
+    && pip install --no-cache-dir --no-deps -r requirements/tokenizer.txt
 COPY pyproject.toml README.md ./
 COPY contracts contracts
 COPY runtime runtime

@@ -28,15 +28,11 @@ def sync_client(url: str, api_key: str) -> dict[str, Any]:
         except ServiceError as error:
             refused = {"raised": type(error).__name__, "status": error.status_code, "detail": error.detail}
         chunked = client.chunk(files[0], ChunkerKind.HIERARCHICAL)
-        try:
-            client.chunk(files[0], ChunkerKind.HYBRID)
-            hybrid: dict[str, Any] = {"raised": None}
-        except ServiceError as error:
-            hybrid = {"raised": type(error).__name__, "status": error.status_code, "detail": error.detail}
+        hybrid = client.chunk(files[0], ChunkerKind.HYBRID)
         return {
             "convert": converted,
             "chunk": [c.model_dump(mode="json") for c in chunked.chunks],
-            "hybrid": hybrid,
+            "hybrid": [c.model_dump(mode="json") for c in hybrid.chunks],
             "convert_all": every,
             "invalid_option": refused,
             "health": client.health().status,

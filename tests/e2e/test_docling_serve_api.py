@@ -286,22 +286,55 @@ def test_an_async_chunk_task_is_polled_then_answers_its_chunks(
     assert result.json()["documents"][0]["content"]["json_content"] is None  # include_converted_doc: no
 
 
+def chunk_task(api_url: str, api_key: str, path: Path, route: str, options: dict) -> httpx.Response:
+    """One hybrid chunk request on ``route`` (file or source, sync or async): its answer."""
+    if route.startswith("/file"):
+        fields = {f"chunking_{name}": str(value).lower() for name, value in options.items()}
+        answer = convert(api_url, api_key, path, f"/v1/chunk/hybrid{route}", **fields)
+    else:
+        encoded = base64.b64encode(path.read_bytes()).decode()
+        answer = httpx.post(
+            f"{api_url}/v1/chunk/hybrid{route}",
+            json={
+                "sources": [{"kind": "file", "filename": path.name, "base64_string": encoded}],
+                "chunking_options": options,
+            },
+            headers={KEY_HEADER: api_key},
+            timeout=120,
+        )
+    if not route.endswith("/async") or answer.status_code != 200:
+        return answer
+    task_id = answer.json()["task_id"]
+    polled = httpx.get(
+        f"{api_url}/v1/status/poll/{task_id}", params={"wait": 60}, headers={KEY_HEADER: api_key}, timeout=90
+    )
+    assert polled.json()["task_status"] == "success", polled.text
+    return httpx.get(f"{api_url}/v1/result/{task_id}", headers={KEY_HEADER: api_key}, timeout=60)
+
+
 @pytest.mark.parametrize("route", ["/source", "/file", "/source/async", "/file/async"])
-def test_the_hybrid_chunker_is_refused_naming_why_and_what_instead(
+def test_the_hybrid_chunker_cuts_to_max_tokens_with_the_bundled_tokenizer(
     api_url: str, api_key: str, tmp_path: Path, route: str
 ) -> None:
+    path = make_sectioned_docx(tmp_path / "guide.docx")
+    # each section's text fits 32 tokens with its headings; merge_peers off keeps them apart
+    answer = chunk_task(api_url, api_key, path, route, {"max_tokens": 32, "merge_peers": False})
+    assert answer.status_code == 200, answer.text
+    chunks = answer.json()["chunks"]
+    assert len(chunks) >= 4 and all(0 < c["num_tokens"] <= 32 for c in chunks), chunks
+    assert any(c["headings"][-1:] == ["Northern region"] and "Pine forests" in c["text"] for c in chunks)
+    assert [c["chunk_index"] for c in chunks] == list(range(len(chunks)))
+
+
+def test_a_hybrid_request_for_another_tokenizer_or_chunker_is_refused(
+    api_url: str, api_key: str, tmp_path: Path
+) -> None:
     path = make_markdown(tmp_path / "hybrid.md")
-    if route.startswith("/file"):
-        answer = convert(api_url, api_key, path, f"/v1/chunk/hybrid{route}")
-    else:
-        source = {"kind": "file", "filename": path.name, "base64_string": base64.b64encode(b"# x").decode()}
-        answer = httpx.post(
-            f"{api_url}/v1/chunk/hybrid{route}", json={"sources": [source]}, headers={KEY_HEADER: api_key}
-        )
+    answer = chunk_task(api_url, api_key, path, "/file", {"tokenizer": "Qwen/Qwen3-Embedding-0.6B"})
     assert answer.status_code == 400, answer.text
-    detail = answer.json()["detail"]
-    assert "hybrid chunker is not available" in detail and "tokenizer" in detail
-    assert "/v1/chunk/hierarchical/file" in detail
+    assert "'chunking_options.tokenizer'" in answer.json()["detail"]
+    unknown = convert(api_url, api_key, path, "/v1/chunk/semantic/file")
+    assert unknown.status_code == 404 and unknown.json()["detail"] == "Not Found"
 
 
 @pytest.mark.parametrize(

@@ -54,13 +54,14 @@ def test_a_chunk_form_is_read_by_its_prefixes_and_ignores_to_formats() -> None:
     from services.api.compat import chunking
 
     asked = chunking.from_form(
+        "hierarchical",
         {
             "convert_to_formats": ["doclang"],  # docling-serve ignores it on the chunk routes
             "convert_do_ocr": ["false"],
             "chunking_use_markdown_tables": ["true"],
             "chunking_max_tokens": ["128"],  # a hybrid option: ignored here, as by docling-serve
             "include_converted_doc": ["true"],
-        }
+        },
     )
     assert asked.chunking.use_markdown_tables and not asked.chunking.include_raw_text
     assert asked.include_converted_doc and asked.target == "inbody"
@@ -72,8 +73,27 @@ def test_a_chunk_request_refuses_a_convert_option_not_applied_and_a_bad_chunker(
     from services.api.compat import chunking
 
     with pytest.raises(CompatError) as caught:
-        chunking.request({"table_mode": "fast"}, {}, False, "inbody")
+        chunking.request("hierarchical", {"table_mode": "fast"}, {}, False, "inbody")
     assert caught.value.status == 400 and "'table_mode'" in caught.value.detail
     with pytest.raises(CompatError) as caught:
-        chunking.request({}, {"chunker": "hybrid"}, False, "inbody")
+        chunking.request("hierarchical", {}, {"chunker": "hybrid"}, False, "inbody")
     assert caught.value.status == 422 and "'chunking_options.chunker'" in caught.value.detail
+
+
+def test_a_hybrid_request_takes_its_options_and_refuses_a_tokenizer_it_does_not_ship() -> None:
+    from services.api.compat import chunking
+
+    asked = chunking.from_form("hybrid", {"chunking_max_tokens": ["64"], "chunking_merge_peers": ["false"]})
+    assert (asked.chunking.chunker, asked.chunking.max_tokens, asked.chunking.merge_peers) == (
+        "hybrid",
+        64,
+        False,
+    )
+    assert asked.spec()["options"]["chunker"] == "hybrid"
+    with pytest.raises(CompatError) as caught:
+        chunking.request("hybrid", {}, {"tokenizer": "Qwen/Qwen3-Embedding-0.6B"}, False, "inbody")
+    assert caught.value.status == 400 and "'chunking_options.tokenizer'" in caught.value.detail
+    assert "Qwen/Qwen3-Embedding-0.6B" in caught.value.detail
+    with pytest.raises(CompatError) as caught:
+        chunking.request("hybrid", {}, {"max_tokens": 0}, False, "inbody")
+    assert caught.value.status == 422 and "'chunking_options.max_tokens'" in caught.value.detail

@@ -1,4 +1,5 @@
-"""docling-serve's ``/v1/chunk/{hierarchical,hybrid}/{source,file}`` routes and their ``/async`` forms.
+"""docling-serve's ``/v1/chunk/{hierarchical,hybrid}/{source,file}`` routes and their ``/async`` forms
+(another chunker name is docling-serve's 404).
 
 Each document becomes an ordinary job, as on ``/v1/convert``; the task (``task_type`` "chunk")
 answers ``ChunkDocumentResponse``, synchronously or on ``/v1/result/{task_id}`` (``chunking.py``).
@@ -21,7 +22,7 @@ from services.api.compat.options import CompatError
 from services.api.compat.tasks import Task
 from services.api.deps import Deps, Services
 
-HYBRID_ROUTES = ["/hybrid/source", "/hybrid/file", "/hybrid/source/async", "/hybrid/file/async"]
+CHUNKERS = frozenset(models.CHUNKER_OPTIONS)  # hierarchical, hybrid: the routes' {chunker}
 
 
 class ChunkController(Controller):
@@ -32,19 +33,25 @@ class ChunkController(Controller):
     exception_handlers = errors.HANDLERS
     opt = {"rate": "submit"}
 
-    async def _files(self, request: Request, deps: Deps) -> tuple[list[Received], ChunkRequest]:
+    async def _files(self, chunker: str, request: Request, deps: Deps) -> tuple[list[Received], ChunkRequest]:
+        _known(chunker)
         settings = deps.settings
         form = await sources.form(request, settings.max_file_size_bytes, settings.compat_max_files)
         try:
-            return form.files, chunking.from_form(form.fields)
+            return form.files, chunking.from_form(chunker, form.fields)
         except BaseException:
             form.close()
             raise
 
-    def _sources(self, deps: Deps, body: dict[str, Any]) -> tuple[list[Received], ChunkRequest]:
+    def _sources(self, chunker: str, deps: Deps, body: dict[str, Any]) -> tuple[list[Received], ChunkRequest]:
+        _known(chunker)
         found = validated(models.ChunkSourcesRequest, body)
         asked = chunking.request(
-            found.convert_options, found.chunking_options, found.include_converted_doc, found.target.kind
+            chunker,
+            found.convert_options,
+            found.chunking_options,
+            found.include_converted_doc,
+            found.target.kind,
         )
         return sources.from_sources(found, deps.settings.max_file_size_bytes), asked
 
@@ -56,55 +63,53 @@ class ChunkController(Controller):
         return await submitted(deps, task, files, record)
 
     @post(
-        "/hierarchical/file",
+        "/{chunker:str}/file",
         operation_id="compatChunkFile",
         status_code=200,
         summary="docling-serve: chunk files",
     )
-    async def chunk_file(self, request: Request, deps: Services, caller: Caller) -> Response:
+    async def chunk_file(self, chunker: str, request: Request, deps: Services, caller: Caller) -> Response:
         started = time.monotonic()
-        task = await self._submit(deps, caller, await self._files(request, deps), record=False)
+        task = await self._submit(deps, caller, await self._files(chunker, request, deps), record=False)
         return await answered(deps, task, started)
 
     @post(
-        "/hierarchical/file/async",
+        "/{chunker:str}/file/async",
         operation_id="compatChunkFileAsync",
         status_code=200,
         summary="docling-serve: submit files to chunk",
     )
     async def chunk_file_async(
-        self, request: Request, deps: Services, caller: Caller
+        self, chunker: str, request: Request, deps: Services, caller: Caller
     ) -> models.TaskStatusResponse:
-        return accepted(await self._submit(deps, caller, await self._files(request, deps), record=True))
+        found = await self._files(chunker, request, deps)
+        return accepted(await self._submit(deps, caller, found, record=True))
 
     @post(
-        "/hierarchical/source",
+        "/{chunker:str}/source",
         operation_id="compatChunkSource",
         status_code=200,
         summary="docling-serve: chunk sources",
     )
-    async def chunk_source(self, deps: Services, caller: Caller, data: dict[str, Any]) -> Response:
+    async def chunk_source(
+        self, chunker: str, deps: Services, caller: Caller, data: dict[str, Any]
+    ) -> Response:
         started = time.monotonic()
-        task = await self._submit(deps, caller, self._sources(deps, data), record=False)
+        task = await self._submit(deps, caller, self._sources(chunker, deps, data), record=False)
         return await answered(deps, task, started)
 
     @post(
-        "/hierarchical/source/async",
+        "/{chunker:str}/source/async",
         operation_id="compatChunkSourceAsync",
         status_code=200,
         summary="docling-serve: submit sources to chunk",
     )
     async def chunk_source_async(
-        self, deps: Services, caller: Caller, data: dict[str, Any]
+        self, chunker: str, deps: Services, caller: Caller, data: dict[str, Any]
     ) -> models.TaskStatusResponse:
-        return accepted(await self._submit(deps, caller, self._sources(deps, data), record=True))
+        return accepted(await self._submit(deps, caller, self._sources(chunker, deps, data), record=True))
 
-    @post(
-        HYBRID_ROUTES,
-        operation_id="compatChunkHybrid",
-        status_code=200,
-        summary="docling-serve: hybrid (refused)",
-    )
-    async def hybrid(self, caller: Caller) -> None:
-        """Refused before the body is read: no tokenizer can be loaded (see ``chunking.HYBRID_REFUSED``)."""
-        raise CompatError(400, chunking.HYBRID_REFUSED)
+
+def _known(chunker: str) -> None:
+    if chunker not in CHUNKERS:  # checked before the body is read
+        raise CompatError(404, "Not Found")

