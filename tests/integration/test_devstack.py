@@ -40,7 +40,7 @@ def test_nats_reports_jetstream_healthy(stack: Stack) -> None:
 
 
 def test_valkey_answers_ping(stack: Stack) -> None:
-    client = redis.Redis(host="127.0.0.1", port=stack.ports.redis)
+    client = redis.Redis(host="127.0.0.1", port=stack.ports.redis, password=stack.env()["REDIS_PASSWORD"])
     try:
         assert client.ping() is True
     finally:
@@ -60,9 +60,13 @@ def test_postgres_serves_database_docling_to_user_docling(stack: Stack) -> None:
 
 def test_env_names_every_address(stack: Stack) -> None:
     env = stack.env()
-    assert env["NATS_URL"] == f"nats://127.0.0.1:{stack.ports.nats}"
-    assert env["REDIS_PORT"] == str(stack.ports.redis)
-    assert env["DATABASE_URL"] == f"postgresql://docling@127.0.0.1:{stack.ports.postgres}/docling"
+    layout = stack.layout
+    nats, valkey, pg = (
+        layout.password(p) for p in (layout.nats_password, layout.valkey_password, layout.postgres_password)
+    )
+    assert env["NATS_URL"] == f"nats://docling:{nats}@127.0.0.1:{stack.ports.nats}"
+    assert env["REDIS_PORT"] == str(stack.ports.redis) and env["REDIS_PASSWORD"] == valkey
+    assert env["DATABASE_URL"] == f"postgresql://docling:{pg}@127.0.0.1:{stack.ports.postgres}/docling"
     assert env["MCP_SERVER_URL"] == f"http://127.0.0.1:{stack.ports.mcp}/mcp"
     assert Path(env["UPLOAD_DIR"]).is_dir()
 
