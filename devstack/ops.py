@@ -70,7 +70,7 @@ def health(layout: Layout) -> int:
     return 1 if failed else 0
 
 
-SECRET = "@SECRET@"  # where env() puts a password: replaced by $(cat its-file)
+SECRET = "SECRET-FROM-FILE"  # where env() puts a password (URL-safe): replaced by $(cat its-file)
 
 
 def env(layout: Layout) -> str:
