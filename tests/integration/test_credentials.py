@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -22,13 +21,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    running = Stack(tmp_path_factory.mktemp("creds"), Ports.free(), components=INFRA)
-    try:
-        running.start()
-        yield running
-    finally:
-        running.purge()
+def stack(infra: Stack) -> Stack:
+    return infra
 
 
 def passwords(layout: Layout) -> dict[str, str]:
