@@ -28,7 +28,7 @@ TEST_WORKERS ?= 3
 XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadscope)
 UP_FLAGS = $(if $(filter 1 yes true,$(DETACH)),--detach) $(if $(COMPONENTS),--components $(COMPONENTS))
 
-.PHONY: help install install-test system-packages up down status health env lag restart url redis-cli psql logs lint test test-one bench clean distclean \
+.PHONY: help install install-test system-packages up down status health env lag restart url redis-cli psql logs lint test test-one bench clean distclean secrets \
 	backup backup-verify restore
 
 help: ## list targets
@@ -112,6 +112,9 @@ test-one: install-test ## one pytest run: PYTEST_ARGS="-m unit", TEST_MCP_SERVER
 
 bench: install ## pipeline vs direct MCP benchmark
 	$(PY) -m bench.pipeline_vs_direct
+
+secrets: ## compose.yaml's secrets: a random value in each missing file of .secrets/ (never printed)
+	$(PY_ANY) -m devstack secrets
 
 clean: ## remove the state dir (.stack, or DOCLING_JOBS_HOME); refuses while a stack runs
 	$(PY_ANY) -m devstack clean

@@ -61,7 +61,7 @@ async def load(url: str, job_id: str, count: int, owner: str) -> None:
 
 
 def buffered(stack: Stack, job_id: str) -> int:
-    client = redis.Redis(host="127.0.0.1", port=stack.ports.redis)
+    client = redis.Redis(host="127.0.0.1", port=stack.ports.redis, password=stack.env()["REDIS_PASSWORD"])
     try:
         return client.zcard(keys.sse_events(job_id))
     finally:

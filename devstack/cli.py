@@ -10,9 +10,9 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 
-from devstack import cluster, components, control, launcher, ops
+from devstack import cluster, components, control, credentials, launcher, ops
 from devstack.errors import StackError
-from devstack.layout import Layout, default_home
+from devstack.layout import REPO_ROOT, Layout, default_home
 from devstack.ports import Ports
 from devstack.stack import Stack
 
@@ -40,6 +40,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _restore(args, layout)
     if args.command == "run":
         return _run(args.argv, layout)
+    if args.command == "secrets":
+        made = credentials.compose_secrets(REPO_ROOT / ".secrets")
+        print("\n".join(f"made {path}" for path in made) or "every compose secret exists (.secrets/)")
+        return 0
     try:
         return _operate(args, layout)
     except StackError as error:
@@ -140,6 +144,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("down", help="stop a running stack")
     sub.add_parser("status", help="show what runs")
     sub.add_parser("clean", help="remove the state dir (refuses while a stack runs)")
+    sub.add_parser("secrets", help="make compose.yaml's missing secrets in .secrets/ (random values)")
     _add_operator_commands(sub)
     run = sub.add_parser("run", help="run a command with the stack's service environment (DATABASE_URL, ...)")
     run.add_argument("argv", nargs=argparse.REMAINDER)

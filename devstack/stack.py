@@ -30,6 +30,7 @@ from devstack.errors import StackError
 from devstack.layout import Layout
 from devstack.ports import HOST, Ports, ensure_free, free_ports
 from devstack.proc import PidRecord, signal_process, spawn, terminate
+from runtime.urls import with_password
 
 STOP_TIMEOUT = 15.0
 READY_TIMEOUT_ENV = "DEVSTACK_READY_TIMEOUT_S"
@@ -42,7 +43,8 @@ class StackCancelled(StackError):
 
 @dataclass(frozen=True)
 class StackUrls:
-    """Addresses of the running stack."""
+    """Addresses of the running stack, without passwords (they are printed and kept in stack.json;
+    ``Stack.env()`` has the ones with passwords)."""
 
     api: str  # base URL of the API service (web page at /, REST at /api/v1, OpenAPI at /schema)
     mcp: str
@@ -201,14 +203,20 @@ class Stack:
 
     # -- addresses -------------------------------------------------------------------------
     def env(self) -> dict[str, str]:
-        """Environment variables the services get on top of os.environ."""
-        p = self.ports
+        """Environment variables the services get on top of os.environ: the addresses with the
+        generated passwords (made at first use, kept mode 0600 in the state dir's secrets/)."""
+        p, layout = self.ports, self.layout
         return {
-            "NATS_URL": cluster.servers_url(self.nats_nodes),
+            "NATS_URL": with_password(
+                cluster.servers_url(self.nats_nodes), layout.password(layout.nats_password)
+            ),
             "NATS_STREAM_REPLICAS": str(len(self.nats_nodes)),
             "REDIS_HOST": HOST,
             "REDIS_PORT": str(p.redis),
-            "DATABASE_URL": postgres.database_url(p.postgres),
+            "REDIS_PASSWORD": layout.password(layout.valkey_password),
+            "DATABASE_URL": with_password(
+                postgres.database_url(p.postgres), layout.password(layout.postgres_password)
+            ),
             "MCP_SERVER_URL": f"http://{HOST}:{p.mcp}/mcp",
             "MCP_SERVER_TOKEN_FILE": str(self.layout.mcp_token),  # generated at first start (0600)
             "UPLOAD_DIR": str(self.layout.uploads),

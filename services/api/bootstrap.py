@@ -37,8 +37,7 @@ async def real_services(settings: ApiSettings) -> AsyncIterator[Deps]:
     for endpoint in RATE_LIMIT_DEFAULTS:  # a malformed limit stops the start, not a request
         settings.policy(endpoint)
     redis = Redis(
-        host=settings.redis_host,
-        port=settings.redis_port,
+        **settings.redis_connection(),
         decode_responses=True,
         socket_timeout=settings.redis_timeout_s,
         socket_connect_timeout=settings.redis_timeout_s,

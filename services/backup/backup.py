@@ -96,7 +96,7 @@ def _copy_uploads(backups: store.BackupDir, upload_dir: Path) -> list[domain.Par
 
 
 async def _sessions(settings: BackupSettings, folder: Path) -> int:
-    redis = Redis(host=settings.redis_host, port=settings.redis_port, decode_responses=True)
+    redis = Redis(**settings.redis_connection(), decode_responses=True)
     try:
         return await sessions.save(redis, folder / sessions.SESSIONS)
     finally:

@@ -166,7 +166,7 @@ async def rebuild_projections(settings: BackupSettings, folder: Path) -> dict[st
         entries.setdefault(str(row["job_id"]), []).append(
             SseEntry(row["job_seq"], row["event_type"], json.loads(row["envelope"]))
         )
-    redis = Redis(host=settings.redis_host, port=settings.redis_port, decode_responses=True)
+    redis = Redis(**settings.redis_connection(), decode_responses=True)
     try:
         rebuffered = await sse_buffer.reset(redis, entries)
         part = folder / sessions.SESSIONS

@@ -26,8 +26,7 @@ REDIS_TIMEOUT_S = 1.0  # the circuit falls back to memory rather than wait longe
 def build(settings: ConverterSettings) -> AsgiFastStream:
     broker = bus.broker(settings.nats_url, "converter", settings.reconnect_policy())
     redis = aioredis.Redis(
-        host=settings.redis_host,
-        port=settings.redis_port,
+        **settings.redis_connection(),
         socket_timeout=REDIS_TIMEOUT_S,
         socket_connect_timeout=REDIS_TIMEOUT_S,
         retry=Retry(NoBackoff(), 0),

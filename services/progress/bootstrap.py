@@ -14,7 +14,7 @@ from services.progress.settings import ProgressSettings
 
 def build(settings: ProgressSettings) -> AsgiFastStream:
     broker = bus.broker(settings.nats_url, "progress", settings.reconnect_policy())
-    redis = Redis(host=settings.redis_host, port=settings.redis_port, decode_responses=True)
+    redis = Redis(**settings.redis_connection(), decode_responses=True)
     deps = handlers.Deps(pool=None, buffer=SseBuffer(redis))  # the pool is made at start-up
     consumers = []
 

@@ -47,7 +47,7 @@ async def fold_jobs(conn: asyncpg.Connection) -> dict[str, list[SseEntry]]:
 
 async def rebuild(settings: ProgressSettings) -> dict:
     pool = await schema.pool(settings.database_url, min_size=1, max_size=2)
-    redis = Redis(host=settings.redis_host, port=settings.redis_port, decode_responses=True)
+    redis = Redis(**settings.redis_connection(), decode_responses=True)
     try:
         await migrate(pool)
         async with pool.acquire() as conn, conn.transaction():

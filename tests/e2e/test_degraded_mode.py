@@ -13,6 +13,7 @@ from contracts import keys
 from devstack import Stack
 from tests.documents import MAKERS
 from tests.e2e.helpers import submit
+from tests.logins import redis_login
 from tests.metrics import metric
 from tests.waiting import wait_for
 
@@ -36,7 +37,7 @@ def events(api: httpx.Client, job_id: str) -> list[dict]:
 def test_jobs_wait_while_the_mcp_server_is_down_and_all_finish_when_it_returns(
     stack: Stack, api: httpx.Client, tmp_path: Path
 ) -> None:
-    circuit = redis.Redis(host="127.0.0.1", port=stack.ports.redis, decode_responses=True)
+    circuit = redis.Redis(**redis_login(stack), decode_responses=True)
     urls = converter_urls(stack)
     closed_before = metric(
         urls, "docling_circuit_breaker_transitions_total", from_state="HALF_OPEN", to_state="CLOSED"

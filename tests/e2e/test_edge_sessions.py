@@ -15,6 +15,7 @@ from devstack import Stack
 from tests.documents import make_markdown
 from tests.e2e.helpers import authorized, copies, held, new_session, read_stream, submit
 from tests.e2e.test_api_errors import assert_problem
+from tests.logins import redis_login
 from tests.waiting import wait_for
 
 SESSIONS = "/api/v1/sessions"
@@ -45,7 +46,7 @@ def test_a_session_is_created_read_and_ended(stack: Stack) -> None:
         # the browser sends the cookie back by itself
         assert browser.get(f"{SESSIONS}/current").json()["session_id"] == body["session_id"]
         assert browser.get("/api/v1/jobs").json()["jobs"] == []
-        with redis.Redis(port=int(stack.env()["REDIS_PORT"]), decode_responses=True) as r:
+        with redis.Redis(**redis_login(stack), decode_responses=True) as r:
             stored = json.loads(r.get(f"session:{body['session_id']}"))
             assert stored["session_id"] == body["session_id"]
             assert 86390 <= r.ttl(f"session:{body['session_id']}") <= 86400
@@ -53,7 +54,7 @@ def test_a_session_is_created_read_and_ended(stack: Stack) -> None:
         assert ended.status_code == 204 and "Max-Age=0" in ended.headers["set-cookie"]
         browser.cookies.set("docling_session", body["session_id"])  # a client that ignores the deletion
         assert_problem(browser.get(f"{SESSIONS}/current"), 401, "E112")
-        with redis.Redis(port=int(stack.env()["REDIS_PORT"])) as r:
+        with redis.Redis(**redis_login(stack)) as r:
             assert not r.exists(f"session:{body['session_id']}")
 
 

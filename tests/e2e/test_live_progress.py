@@ -36,6 +36,7 @@ from docling_jobs.live import BACKUP_NOTICE, POLL_INTERVAL_S
 from tests.documents import make_markdown
 from tests.e2e.helpers import authorized, copies, held, submit
 from tests.e2e.proxy import Connection, Cut, Proxy
+from tests.logins import redis_login
 from tests.waiting import wait_for
 
 JOBS = 100
@@ -304,7 +305,7 @@ def test_deleted_buffer_is_replayed_from_the_archive(stack: Stack, tmp_path: Pat
     with (
         Proxy(api_url) as proxy,
         authorized(api_url) as http,
-        redis.Redis(host="127.0.0.1", port=int(stack.env()["REDIS_PORT"])) as buffers,
+        redis.Redis(**redis_login(stack)) as buffers,
     ):
         with held(stack, *copies(stack, "converter")):
             with held(stack, *copies(stack, "ingest")):

@@ -33,7 +33,9 @@ async def converter(env: dict[str, str]) -> AsyncIterator[handlers.Deps]:
     broker = bus.broker(env["NATS_URL"], f"test-converter-{uuid.uuid4().hex[:6]}")
     await broker.connect()
     pool = await asyncpg.create_pool(env["DATABASE_URL"], min_size=1, max_size=4)
-    redis = aioredis.Redis(host=env["REDIS_HOST"], port=int(env["REDIS_PORT"]))
+    redis = aioredis.Redis(
+        host=env["REDIS_HOST"], port=int(env["REDIS_PORT"]), password=env["REDIS_PASSWORD"]
+    )
     token = Path(env["MCP_SERVER_TOKEN_FILE"]).read_text(encoding="utf-8").strip()
     try:
         yield handlers.Deps(

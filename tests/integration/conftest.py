@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import nats
 import pytest
 from faststream.nats import NatsBroker
 
+from devstack import INFRA, Ports, Stack
 from runtime import bus
 from tests.integration.bus import Log
+
+
+@pytest.fixture(scope="module")
+def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A stack of its own for the module: the infrastructure only (no MCP server, no services)."""
+    running = Stack(tmp_path_factory.mktemp("infra"), Ports.free(), components=INFRA)
+    try:
+        running.start()
+        yield running
+    finally:
+        running.purge()  # as root, PostgreSQL's data may live outside tmp (see devstack/postgres.py)
 
 
 @pytest.fixture

@@ -19,10 +19,9 @@ from tests.waiting import wait_for_async
 CONFIG = Config(failure_threshold=3, reset_timeout_s=0.5, window_s=60.0, trial_lease_s=30.0)
 
 
-def client(port: int) -> aioredis.Redis:
-    return aioredis.Redis(
-        host="127.0.0.1", port=port, socket_timeout=1, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0)
-    )
+def client(port: int, password: str | None = None) -> aioredis.Redis:
+    return aioredis.Redis(host="127.0.0.1", port=port, password=password, socket_timeout=1,
+                          socket_connect_timeout=1, retry=Retry(NoBackoff(), 0))  # fmt: skip
 
 
 async def never_called() -> None:
@@ -31,7 +30,7 @@ async def never_called() -> None:
 
 async def test_failures_from_two_copies_open_one_shared_circuit(stack_env) -> None:
     name = f"test-{uuid.uuid4().hex[:8]}"
-    redis = client(int(stack_env["REDIS_PORT"]))
+    redis = client(int(stack_env["REDIS_PORT"]), stack_env["REDIS_PASSWORD"])
     first, second = (SharedCircuit(name, CONFIG, redis, never_called) for _ in range(2))
     await first.failed("E206")
     await second.failed("E206")
@@ -47,7 +46,7 @@ async def test_failures_from_two_copies_open_one_shared_circuit(stack_env) -> No
 
 async def test_exactly_one_trial_runs_across_copies(stack_env) -> None:
     name = f"test-{uuid.uuid4().hex[:8]}"
-    redis = client(int(stack_env["REDIS_PORT"]))
+    redis = client(int(stack_env["REDIS_PORT"]), stack_env["REDIS_PASSWORD"])
     trials, others_answered = [], asyncio.Event()
 
     async def probe() -> None:
@@ -86,7 +85,7 @@ async def test_without_redis_a_copy_falls_back_to_its_own_circuit_and_says_so() 
 
 async def test_a_copy_returns_to_the_shared_circuit_when_redis_comes_back(stack, stack_env) -> None:
     name = f"test-{uuid.uuid4().hex[:8]}"
-    redis = client(int(stack_env["REDIS_PORT"]))
+    redis = client(int(stack_env["REDIS_PORT"]), stack_env["REDIS_PASSWORD"])
     circuit = SharedCircuit(name, CONFIG, redis, never_called)
     await circuit.failed("E206")
     stack.stop_component("valkey")

@@ -9,7 +9,6 @@ import stat
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -24,13 +23,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    running = Stack(tmp_path_factory.mktemp("stack"), Ports.free(), components=INFRA)
-    try:
-        running.start()
-        yield running
-    finally:
-        running.purge()  # as root, PostgreSQL's data may live outside tmp (see devstack/postgres.py)
+def stack(infra: Stack) -> Stack:
+    return infra
 
 
 def test_nats_reports_jetstream_healthy(stack: Stack) -> None:
@@ -40,7 +34,7 @@ def test_nats_reports_jetstream_healthy(stack: Stack) -> None:
 
 
 def test_valkey_answers_ping(stack: Stack) -> None:
-    client = redis.Redis(host="127.0.0.1", port=stack.ports.redis)
+    client = redis.Redis(host="127.0.0.1", port=stack.ports.redis, password=stack.env()["REDIS_PASSWORD"])
     try:
         assert client.ping() is True
     finally:
@@ -60,9 +54,13 @@ def test_postgres_serves_database_docling_to_user_docling(stack: Stack) -> None:
 
 def test_env_names_every_address(stack: Stack) -> None:
     env = stack.env()
-    assert env["NATS_URL"] == f"nats://127.0.0.1:{stack.ports.nats}"
-    assert env["REDIS_PORT"] == str(stack.ports.redis)
-    assert env["DATABASE_URL"] == f"postgresql://docling@127.0.0.1:{stack.ports.postgres}/docling"
+    layout = stack.layout
+    nats, valkey, pg = (
+        layout.password(p) for p in (layout.nats_password, layout.valkey_password, layout.postgres_password)
+    )
+    assert env["NATS_URL"] == f"nats://docling:{nats}@127.0.0.1:{stack.ports.nats}"
+    assert env["REDIS_PORT"] == str(stack.ports.redis) and env["REDIS_PASSWORD"] == valkey
+    assert env["DATABASE_URL"] == f"postgresql://docling:{pg}@127.0.0.1:{stack.ports.postgres}/docling"
     assert env["MCP_SERVER_URL"] == f"http://127.0.0.1:{stack.ports.mcp}/mcp"
     assert Path(env["UPLOAD_DIR"]).is_dir()
 

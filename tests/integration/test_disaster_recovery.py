@@ -100,7 +100,8 @@ def drill(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Drill]:
            "DEVSTACK_COPIES": "1", "DEVSTACK_MCP_SERVER": "own",
            "MCP_SERVER_WORKERS": "1", "DEVSTACK_READY_TIMEOUT_S": "900"}  # fmt: skip
     lift_rate_limits(env)
-    database_url = f"postgresql://docling@127.0.0.1:{ports.postgres}/docling"
+    password = Layout(home).password(Layout(home).postgres_password)  # the one the stack will use
+    database_url = f"postgresql://docling:{password}@127.0.0.1:{ports.postgres}/docling"
     base = f"http://127.0.0.1:{ports.api}"
     up = [str(REPO_ROOT / ".venv" / "bin" / "python"), "-m", "devstack"]
     try:

@@ -23,6 +23,7 @@ from devstack import Ports, Stack
 from services.api.adapters.fallback import RedisFallback
 from services.api.adapters.limiter import RateLimiter
 from services.api.domain import Policy
+from tests.logins import redis_login
 from tests.waiting import wait_for
 
 EDGE_ENV = {
@@ -141,7 +142,7 @@ def test_the_window_lives_in_redis_on_the_server_clock(edge: Stack, url: str) ->
         upload(http)
     import redis as sync_redis
 
-    with sync_redis.Redis(port=int(edge.env()["REDIS_PORT"]), decode_responses=True) as r:
+    with sync_redis.Redis(**redis_login(edge), decode_responses=True) as r:
         key = f"ratelimit:{token}:submit"
         assert r.type(key) == "zset" and r.zcard(key) == 1
         assert 0 < r.pttl(key) <= 10_000
@@ -152,7 +153,7 @@ def test_the_window_lives_in_redis_on_the_server_clock(edge: Stack, url: str) ->
 
 async def test_instances_share_one_window_and_rejections_are_counted(edge: Stack) -> None:
     """Two limiters (two API processes) on one Redis see one window; each 429 is counted."""
-    redis = Redis(port=int(edge.env()["REDIS_PORT"]), decode_responses=True)
+    redis = Redis(**redis_login(edge), decode_responses=True)
     try:
         first, second = RateLimiter(redis, RedisFallback()), RateLimiter(redis, RedisFallback())
         policy, subject = Policy("events", 4, 30), str(uuid.uuid4())
@@ -190,7 +191,7 @@ def test_x_forwarded_for_from_an_untrusted_peer_is_ignored(edge: Stack, url: str
     assert response.status_code == 201, response.text
     import redis as sync_redis
 
-    with sync_redis.Redis(port=int(edge.env()["REDIS_PORT"]), decode_responses=True) as r:
+    with sync_redis.Redis(**redis_login(edge), decode_responses=True) as r:
         assert not r.exists(f"ratelimit:ip-{forged}:session_create")
         assert r.exists("ratelimit:ip-127.0.0.1:session_create")
 
@@ -318,7 +319,7 @@ def test_with_redis_down_the_api_keeps_answering_from_memory(edge: Stack, url: s
 
     with (
         client(url, during) as http,
-        sync_redis.Redis(port=int(edge.env()["REDIS_PORT"]), decode_responses=True) as r,
+        sync_redis.Redis(**redis_login(edge), decode_responses=True) as r,
     ):
         # the session made during the outage is written to Redis once the API sees it answer again
         wait_for(

@@ -158,7 +158,7 @@ async def test_redelivered_and_duplicated_events_change_nothing(
 ) -> None:
     job_ids = await finished_jobs(stack, stack_env, broker, db, tmp_path)
     await log.settled()
-    redis_url = f"redis://127.0.0.1:{stack_env['REDIS_PORT']}/0"
+    redis_url = f"redis://:{stack_env['REDIS_PASSWORD']}@127.0.0.1:{stack_env['REDIS_PORT']}/0"
     before = await snapshot(db, log, redis_url, job_ids)
     types = {t for job_id in job_ids for t in await log.job_event_types(job_id)}
     assert types >= {
@@ -212,7 +212,7 @@ async def test_rebuild_reproduces_the_live_projections(
 ) -> None:
     job_ids = await finished_jobs(stack, stack_env, broker, db, tmp_path)
     await log.settled()
-    redis_url = f"redis://127.0.0.1:{stack_env['REDIS_PORT']}/0"
+    redis_url = f"redis://:{stack_env['REDIS_PASSWORD']}@127.0.0.1:{stack_env['REDIS_PORT']}/0"
     everything = [str(r["job_id"]) for r in await db.fetch("SELECT job_id FROM jobs")]
     live = await snapshot(db, log, redis_url, everything)
     done = subprocess.run(

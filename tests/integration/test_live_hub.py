@@ -28,6 +28,7 @@ async def redis(stack_env: dict[str, str], request: pytest.FixtureRequest) -> As
     client = Redis(
         host=stack_env["REDIS_HOST"],
         port=int(stack_env["REDIS_PORT"]),
+        password=stack_env["REDIS_PASSWORD"],
         decode_responses=True,
         client_name=NAME,
         **RETRIES[request.param],

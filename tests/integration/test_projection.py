@@ -31,7 +31,12 @@ from tests.waiting import wait_for_async
 @pytest.fixture
 async def deps(stack_env: dict[str, str]) -> AsyncIterator[handlers.Deps]:
     pool = await asyncpg.create_pool(stack_env["DATABASE_URL"], min_size=1, max_size=2)
-    redis = Redis(host="127.0.0.1", port=int(stack_env["REDIS_PORT"]), decode_responses=True)
+    redis = Redis(
+        host="127.0.0.1",
+        port=int(stack_env["REDIS_PORT"]),
+        password=stack_env["REDIS_PASSWORD"],
+        decode_responses=True,
+    )
     nc = await nats.connect(stack_env["NATS_URL"])
     js = nc.jetstream()
 

@@ -8,6 +8,7 @@ import httpx
 import redis
 
 from devstack import Stack
+from tests.logins import redis_login
 from tests.redis_keys import as_regex, documented_patterns, unlisted
 from tests.waiting import wait_for
 
@@ -24,7 +25,7 @@ def test_every_key_the_system_writes_is_documented(stack: Stack, api_url: str) -
             "the job",
             every=0.2,
         )
-    with redis.Redis(port=int(stack.env()["REDIS_PORT"]), decode_responses=True) as r:
+    with redis.Redis(**redis_login(stack), decode_responses=True) as r:
         found = list(r.scan_iter(count=1000))
     patterns = documented_patterns()
     assert unlisted(found, patterns) == [], "keys whose pattern docs/redis-keys.md does not list"
@@ -44,7 +45,7 @@ def test_a_restarted_redis_keeps_the_sessions(stack: Stack, api_url: str) -> Non
     token = httpx.post(f"{api_url}/api/v1/sessions", timeout=30).json()["session_id"]
     stack.stop_component("valkey")
     stack.start_component("valkey")
-    with redis.Redis(port=int(stack.env()["REDIS_PORT"]), decode_responses=True) as r:
+    with redis.Redis(**redis_login(stack), decode_responses=True) as r:
         assert r.ttl(f"session:{token}") > 0
     # an API copy that never saw the session knows it from Redis once it reads Redis again
     other = stack.api_urls[-1]

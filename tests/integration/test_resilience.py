@@ -105,7 +105,10 @@ def converters(
 @pytest.fixture
 async def redis(stack_env: dict[str, str]) -> AsyncIterator[aioredis.Redis]:
     client = aioredis.Redis(
-        host=stack_env["REDIS_HOST"], port=int(stack_env["REDIS_PORT"]), decode_responses=True
+        host=stack_env["REDIS_HOST"],
+        port=int(stack_env["REDIS_PORT"]),
+        password=stack_env["REDIS_PASSWORD"],
+        decode_responses=True,
     )
     yield client
     await client.aclose()

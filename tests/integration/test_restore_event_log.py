@@ -60,6 +60,7 @@ def _settings(stack: Stack, backups: Path) -> BackupSettings:
         nats_url=env["NATS_URL"],
         redis_host=env["REDIS_HOST"],
         redis_port=int(env["REDIS_PORT"]),
+        redis_password=env["REDIS_PASSWORD"],
         upload_dir=stack.layout.uploads,
         backup_dir=backups,
     )

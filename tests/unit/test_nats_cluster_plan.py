@@ -11,7 +11,9 @@ from devstack.cluster import config, node_count, plan, servers_url
 def test_one_node_is_the_plain_server() -> None:
     (node,) = plan(1, Ports())
     assert (node.name, node.client, node.monitor, node.route) == ("nats", 4222, 8222, 0)
-    assert "cluster" not in config(node, (node,), "/s", "always")
+    text = config(node, (node,), "/s", "always", "pw")
+    assert "cluster" not in text
+    assert 'authorization {\n  user: "docling"\n  password: "pw"\n}' in text
 
 
 def test_three_nodes_take_the_next_ports_and_route_to_each_other() -> None:
@@ -21,10 +23,14 @@ def test_three_nodes_take_the_next_ports_and_route_to_each_other() -> None:
         ("nats-2", 4223, 8223, 6223),
         ("nats-3", 4224, 8224, 6224),
     ]
-    text = config(nodes[1], nodes, "/store/nats-2", "always")
+    text = config(nodes[1], nodes, "/store/nats-2", "always", "pw")
     assert 'server_name: "nats-2"' in text and 'listen: "127.0.0.1:6223"' in text
-    assert '"nats-route://127.0.0.1:6222", "nats-route://127.0.0.1:6224"' in text
-    assert servers_url(nodes) == "nats://127.0.0.1:4222,nats://127.0.0.1:4223,nats://127.0.0.1:4224"
+    assert '"nats-route://docling:pw@127.0.0.1:6222", "nats-route://docling:pw@127.0.0.1:6224"' in text
+    cluster_part = text.split("cluster {", 1)[1]
+    assert 'authorization {\n    user: "docling"\n    password: "pw"\n  }' in cluster_part  # routes log in
+    assert servers_url(nodes) == (
+        "nats://docling@127.0.0.1:4222,nats://docling@127.0.0.1:4223,nats://docling@127.0.0.1:4224"
+    )
 
 
 def test_free_ports_keep_the_first_nodes_ports() -> None:

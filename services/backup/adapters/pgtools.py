@@ -14,6 +14,7 @@ import re
 import subprocess
 from pathlib import Path
 
+from runtime.urls import without_password
 from services.backup.domain import tool_for
 
 
@@ -53,15 +54,29 @@ def bin_dir_for(server_version_num: int, configured: Path | None) -> Path:
 
 
 async def run(argv: list[str], *, env: dict[str, str] | None = None) -> str:
-    """Run a program to completion; its stdout. A failure raises ToolError with its stderr."""
+    """Run a program to completion; its stdout. A failure raises ToolError with its stderr.
+
+    A database URL's password goes in ``PGPASSWORD``, not on the command line (``ps`` shows that)."""
+    argv, secret = hide_password(argv)
     process = await asyncio.create_subprocess_exec(
         *argv,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, **secret, **(env or {})},
     )
     out, err = await process.communicate()
     if process.returncode != 0:
         name = Path(argv[0]).name
         raise ToolError(f"{name} failed (exit {process.returncode}): {err.decode(errors='replace').strip()}")
     return out.decode(errors="replace")
+
+
+def hide_password(argv: list[str]) -> tuple[list[str], dict[str, str]]:
+    """``argv`` with its ``postgresql://`` URL's password taken out, and ``{"PGPASSWORD": it}``."""
+    bare, found = [], {}
+    for arg in argv:
+        if arg.startswith(("postgresql://", "postgres://")):
+            arg, password = without_password(arg)
+            found = {"PGPASSWORD": password} if password is not None else found
+        bare.append(arg)
+    return bare, found

@@ -1,6 +1,7 @@
 """A throw-away PostgreSQL on a free 127.0.0.1 port, for restoring a dump to check it.
 
-As root the server runs as ``nobody`` (PostgreSQL refuses root), in a folder under /var/tmp.
+As root the server runs as ``nobody`` (PostgreSQL refuses root), in a folder under /var/tmp. It
+holds a copy of the data, so it asks for a password too: a fresh one, known to this process only.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import pwd
+import secrets
 import shutil
 import socket
 import subprocess
@@ -17,6 +19,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
+
+from runtime.secret_files import write_private
 
 USER = "docling"
 START_TIMEOUT_S = 60.0
@@ -39,10 +43,10 @@ async def server(bin_dir: Path) -> AsyncIterator[str]:
     if os.geteuid() == 0:
         entry = pwd.getpwnam("nobody")
         os.chown(root, entry.pw_uid, entry.pw_gid)
-    port, process = _free_port(), None
+    port, process, password = _free_port(), None, secrets.token_urlsafe(24)
     try:
-        process = await asyncio.to_thread(_start, bin_dir, root, port)
-        url = f"postgresql://{USER}@127.0.0.1:{port}/postgres"
+        process = await asyncio.to_thread(_start, bin_dir, root, port, password)
+        url = f"postgresql://{USER}:{password}@127.0.0.1:{port}/postgres"
         await _wait(url, process)
         yield url
     finally:
@@ -51,20 +55,15 @@ async def server(bin_dir: Path) -> AsyncIterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _start(bin_dir: Path, root: Path, port: int) -> subprocess.Popen[bytes]:
-    data = root / "pgdata"
-    initdb = [
-        str(bin_dir / "initdb"),
-        "-U",
-        USER,
-        "--auth=trust",
-        "-E",
-        "UTF8",
-        "--locale=C",
-        "-D",
-        str(data),
-    ]
-    subprocess.run(initdb, check=True, capture_output=True, cwd=root, **_as_nobody())  # type: ignore[call-overload]
+def _start(bin_dir: Path, root: Path, port: int, password: str) -> subprocess.Popen[bytes]:
+    data, pwfile = root / "pgdata", root / "pwfile"
+    write_private(pwfile, password + "\n", "nobody" if os.geteuid() == 0 else None)
+    initdb = [str(bin_dir / "initdb"), "-U", USER, "--auth=scram-sha-256", f"--pwfile={pwfile}",
+              "-E", "UTF8", "--locale=C", "-D", str(data)]  # fmt: skip
+    try:
+        subprocess.run(initdb, check=True, capture_output=True, cwd=root, **_as_nobody())  # type: ignore[call-overload]
+    finally:
+        pwfile.unlink()
     server = [str(bin_dir / "postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(port), "-k", "",
               "-c", "fsync=off"]  # fmt: skip
     with open(root / "postgres.log", "ab") as out:
