@@ -101,6 +101,13 @@ CODES = _table(
         "Close another stream of this session, or poll with Accept: application/json",
         429,
     ),
+    ErrorCode(
+        "E116",
+        "Format not produced",
+        "This job was asked for other formats and did not produce this one.",
+        "Download one of the job's formats, or submit the document again asking for this one",
+        409,
+    ),
     # -- the MCP path: the seed's JSON-RPC table -------------------------------------------
     ErrorCode(
         "E200", "Server communication error", "Server communication error", "Retry after 5 seconds", 502

@@ -9,6 +9,7 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from contracts.envelope import Envelope, Event
+from contracts.formats import STORED_FORMATS
 from contracts.formats import StoredFormat as Format
 
 Stage = Literal[
@@ -29,16 +30,19 @@ class JobSubmitted(Event):
 
     v2 adds ``owner``: the sha256 of the submitting session's id (never the id itself, a bearer
     secret), so ownership is durable in the log and the projection. v1 events read as owner "".
+    v3 adds ``formats``: the stored formats the job produces (a docling-serve request asks for
+    some; the project's own routes for all). Older events read as all of them.
     """
 
     event_type: ClassVar[str] = "JobSubmitted"
-    schema_version: ClassVar[int] = 2
+    schema_version: ClassVar[int] = 3
     filename: str
     content_type: str
     size_bytes: int = Field(ge=0)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     staging_object: str
     owner: str = Field(pattern=r"^([0-9a-f]{64})?$")
+    formats: list[Format] = Field(default_factory=lambda: list(STORED_FORMATS), min_length=1)
 
 
 class JobCancelRequested(Event):
@@ -49,13 +53,18 @@ class JobCancelRequested(Event):
 
 # -- ingest ------------------------------------------------------------------------------------
 class UploadStored(Event):
-    """The upload is stored, content-addressed, where the MCP server can read it."""
+    """The upload is stored, content-addressed, where the MCP server can read it.
+
+    v2 adds ``formats`` (the job's, from ``JobSubmitted``); older events read as all of them.
+    """
 
     event_type: ClassVar[str] = "UploadStored"
+    schema_version: ClassVar[int] = 2
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     size_bytes: int = Field(ge=0)
     path: str
     filename: str
+    formats: list[Format] = Field(default_factory=lambda: list(STORED_FORMATS), min_length=1)
 
 
 class UploadRejected(Event):
@@ -141,6 +150,8 @@ TERMINAL_EVENT_TYPES = frozenset(name for name, cls in EVENT_TYPES.items() if cl
 # (event type, old version) -> the data of the next version: older events in the log stay readable
 UPCASTS: dict[tuple[str, int], Callable[[dict], dict]] = {
     ("JobSubmitted", 1): lambda data: {**data, "owner": ""},  # jobs from before sessions: no owner
+    ("JobSubmitted", 2): lambda data: {**data, "formats": list(STORED_FORMATS)},  # every format
+    ("UploadStored", 1): lambda data: {**data, "formats": list(STORED_FORMATS)},
 }
 
 

@@ -226,8 +226,8 @@ class JobController(Controller):
             raise Problem("E106" if job.status in TERMINAL_STATUSES else "E105")
         derived = format in DERIVED_FORMATS  # exported here from the stored DoclingDocument JSON
         content = await deps.read_model.result(str(job_id), "json" if derived else format)
-        if content is None:
-            raise Problem("E106")
+        if content is None:  # a docling-serve request's job made only the formats it asked for
+            raise Problem("E116")
         if derived:
             content = await anyio.to_thread.run_sync(render.exported, content, format)
         return await result_response(request, job, format, content)

@@ -85,7 +85,7 @@ ROUTE_CODES = {
     "getJob": ("E100", "E104", *WITH_SESSION),
     "streamJobEvents": ("E100", "E104", *WITH_SESSION),
     "cancelJob": ("E100", "E104", "E108", *WITH_SESSION),
-    "getJobResult": ("E100", "E104", "E105", "E106", *WITH_SESSION),
+    "getJobResult": ("E100", "E104", "E105", "E106", "E116", *WITH_SESSION),
 }
 
 

@@ -94,6 +94,7 @@ class Job:
         self.periods = 0  # waiting periods so far: each announced by one ConversionDeferred
         self.stage_started = time.monotonic()
         self.progress_due = 0.0  # no progress event from a server notification before this time
+        self.fetched: dict[tuple[str, str], str] = {}  # (key, format) -> an export not recorded yet
 
     @property
     def job_id(self) -> str:
@@ -267,19 +268,16 @@ async def _run(job: Job) -> dict[str, str] | None:
 
 async def _convert(job: Job, mcp: McpSession) -> dict[str, str]:
     """Run the stages the checkpoint has not recorded yet."""
-    now_ms = lambda: int(job.deps.clock() * 1000)  # noqa: E731
     key, fresh = job.checkpoint.document_key, False
     if key is None:
         job.converting_from(job.deps.clock())
         key, fresh = await mcp.convert(job.cause.path, progress=job.converting), True
         await job.finished(
-            "converting", job.checkpoint.converted(key, domain.STAGE_PROGRESS["converting"], now_ms())
+            "converting", job.checkpoint.converted(key, domain.STAGE_PROGRESS["converting"], _now_ms(job))
         )
-    for stage, fmt, export in _exports(job, mcp):
-        if job.checkpoint.partial.get(fmt) is not None:
-            continue
+    while todo := [e for e in _exports(job, mcp) if job.checkpoint.partial.get(e[1]) is None]:
         try:
-            text = await export(key)
+            await _export(job, key, todo, together=mcp.exports_content)
         except domain.ToolFailed:
             if fresh:
                 raise
@@ -287,16 +285,45 @@ async def _convert(job: Job, mcp: McpSession) -> dict[str, str]:
             # convert once more; the exports already made are kept
             key, fresh = await mcp.convert(job.cause.path), True
             job.checkpoint = job.checkpoint.reconverted(key)
-            text = await export(key)
-        await job.finished(
-            stage, job.checkpoint.exported(stage, fmt, text, domain.STAGE_PROGRESS[stage], now_ms())
-        )
-    return {fmt: job.checkpoint.partial[fmt] for fmt in FORMATS}
+    return {fmt: job.checkpoint.partial[fmt] for fmt in FORMATS if fmt in job.cause.formats}
+
+
+async def _export(
+    job: Job, key: str, todo: list[tuple[str, str, Callable[[str], Awaitable[str]]]], together: bool
+) -> None:
+    """Each export's stage checkpointed and reported in stage order. ``together``: the exports are
+    independent (the project's own server answers each from the converted document), so all are
+    asked at once and each stage is recorded as soon as it and the ones before it are in; an export
+    that came back while an earlier one failed is kept for the next attempt (same key)."""
+
+    async def fetch(fmt: str, export: Callable[[str], Awaitable[str]]) -> str:
+        if (key, fmt) not in job.fetched:
+            job.fetched[(key, fmt)] = await export(key)
+        return job.fetched[(key, fmt)]
+
+    asked = [asyncio.ensure_future(fetch(fmt, export)) for _, fmt, export in todo] if together else []
+    try:
+        for n, (stage, fmt, export) in enumerate(todo):
+            text = await (asked[n] if together else export(key))
+            await job.finished(
+                stage, job.checkpoint.exported(stage, fmt, text, domain.STAGE_PROGRESS[stage], _now_ms(job))
+            )
+            job.fetched.pop((key, fmt), None)
+    finally:
+        for pending in asked:
+            pending.cancel()
+        await asyncio.gather(*asked, return_exceptions=True)
+
+
+def _now_ms(job: Job) -> int:
+    return int(job.deps.clock() * 1000)
 
 
 def _exports(job: Job, mcp: McpSession) -> list[tuple[str, str, Callable[[str], Awaitable[str]]]]:
+    """The exports the job asks for (its ``formats``), in stage order."""
+    wanted = set(job.cause.formats)
     if mcp.exports_content:  # the project's own server: everything comes back as content
-        return _in_stage_order({"markdown": mcp.markdown, "json": mcp.json, "html": mcp.html})
+        return _in_stage_order({"markdown": mcp.markdown, "json": mcp.json, "html": mcp.html}, wanted)
 
     async def saved_json(key: str) -> str:  # the official server: JSON saved to its disk
         return await job.deps.read_saved_json(await mcp.save(key))
@@ -304,14 +331,16 @@ def _exports(job: Job, mcp: McpSession) -> list[tuple[str, str, Callable[[str], 
     async def rendered_html(key: str) -> str:  # ... and HTML rendered here from that JSON
         return await html_from_json(job.checkpoint.partial["json"])
 
-    return _in_stage_order({"markdown": mcp.markdown, "json": saved_json, "html": rendered_html})
+    if "html" in wanted:  # rendered from the JSON
+        wanted.add("json")
+    return _in_stage_order({"markdown": mcp.markdown, "json": saved_json, "html": rendered_html}, wanted)
 
 
 def _in_stage_order(
-    exporters: dict[str, Callable[[str], Awaitable[str]]],
+    exporters: dict[str, Callable[[str], Awaitable[str]]], wanted: set[str]
 ) -> list[tuple[str, str, Callable[[str], Awaitable[str]]]]:
-    """(stage, format, exporter) for each format, in the order the export stages run."""
-    return [(stage, fmt, exporters[fmt]) for fmt, stage in domain.EXPORT_STAGES.items()]
+    """(stage, format, exporter) for each wanted format, in the order the export stages run."""
+    return [(stage, fmt, exporters[fmt]) for fmt, stage in domain.EXPORT_STAGES.items() if fmt in wanted]
 
 
 async def _fail(job: Job, failure: domain.Failure, detail: str) -> None:

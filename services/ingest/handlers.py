@@ -90,6 +90,7 @@ async def on_job_submitted(event: JobSubmitted, deps: Deps) -> None:
                 size_bytes=event.size_bytes,
                 path=str(path),
                 filename=event.filename,
+                formats=event.formats,
             )
         )
     except OutcomeTaken:  # cancelled meanwhile: the stored file is harmless (content-addressed)

@@ -33,7 +33,7 @@ def test_envelope_round_trips_every_field() -> None:
 
 def test_envelope_names_type_and_version() -> None:
     wire = json.loads(Envelope.wrap(submitted()).to_bytes())
-    assert wire["event_type"] == "JobSubmitted" and wire["schema_version"] == 2
+    assert wire["event_type"] == "JobSubmitted" and wire["schema_version"] == 3
     assert wire["data"]["sha256"] == SHA and "event_id" not in wire["data"]
 
 

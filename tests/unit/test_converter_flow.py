@@ -16,7 +16,7 @@ from runtime.bus import OutcomeTaken
 from services.converter import breaker, handlers
 from services.converter.breaker import Circuit, Config
 from services.converter.checkpoint_format import Checkpoint
-from services.converter.domain import TimedOut, ToolFailed, Unreachable
+from services.converter.domain import EXPORT_STAGES, TimedOut, ToolFailed, Unreachable
 from tests.clock import FakeClock
 
 
@@ -178,8 +178,9 @@ async def test_a_tool_error_fails_the_job_and_does_not_count_toward_the_circuit(
 
 
 async def test_a_failing_server_defers_the_job_once_then_it_resumes_without_redoing_stages() -> None:
-    # markdown is done, then the server drops: two failures, then it answers again
-    server = Server([None, None, Unreachable("refused"), TimedOut("slow")])
+    # markdown is done, then the server drops: two failures of the JSON export, then it answers
+    # again (the HTML export, asked at the same time as the JSON one, came back the first time)
+    server = Server([None, None, Unreachable("refused"), None, TimedOut("slow")])
     deps, events, _ = make(server)
     event = upload()
     await handlers.on_upload_stored(event, deps)
@@ -191,7 +192,7 @@ async def test_a_failing_server_defers_the_job_once_then_it_resumes_without_redo
         "exporting_json",
     )
     assert types(events)[-1] == "ConversionSucceeded"
-    assert server.calls == ["convert", "markdown", "json", "json", "json", "html"]
+    assert server.calls == ["convert", "markdown", "json", "html", "json", "json"]
     assert len(deps.circuit.circuit.failures) == 2
 
 
@@ -267,8 +268,47 @@ async def test_a_checkpointed_key_the_server_lost_is_converted_again_once() -> N
         .exported("exporting_markdown", "markdown", "# kept", 75, 3)
     )
     await handlers.on_upload_stored(event, deps)
-    assert server.calls == ["json", "convert", "json", "html"]
+    assert server.calls == ["json", "html", "convert", "json", "html"]  # both asked with the lost key
     assert types(events)[-1] == "ConversionSucceeded"
+
+
+@pytest.mark.parametrize(
+    ("content", "formats", "calls", "exported"),
+    [
+        (True, ["markdown"], ["convert", "markdown"], ["markdown"]),
+        (True, ["html", "json"], ["convert", "json", "html"], ["json", "html"]),
+        # the official server: HTML is rendered from the JSON, so the JSON is exported too
+        (False, ["html"], ["convert", "save"], ["json", "html"]),
+    ],
+)
+async def test_a_job_exports_only_the_formats_it_asks_for(
+    content, formats, calls, exported, monkeypatch
+) -> None:
+    server = Server()
+    server.exports_content = content
+
+    async def save(key):
+        await server._call("save", key)
+        return {"json_file": "x.json"}
+
+    async def rendered(text):
+        return "<p>from json</p>"
+
+    server.save = save
+    monkeypatch.setattr(handlers, "html_from_json", rendered)
+    deps, events, _ = make(server)
+    deps.read_saved_json = lambda saved: _text("{}")
+    event = upload().model_copy(update={"formats": formats})
+    await handlers.on_upload_stored(event, deps)
+    assert server.calls == calls
+    assert sorted(deps.results.saved[event.job_id]) == sorted(formats)
+    assert types(events)[-1] == "ConversionSucceeded" and sorted(events[-1].formats) == sorted(formats)
+    stages = [e.stage for e in events if e.event_type == "ConversionProgressed"]
+    assert stages == ["converting", *(EXPORT_STAGES[f] for f in exported)]
+
+
+async def _text(value: str) -> str:
+    return value
 
 
 @pytest.mark.parametrize("file_hash", ["sha256:" + "b" * 64, None])

@@ -153,7 +153,7 @@ async def submitted(deps: Deps, task: Task, files: list[Received], record: bool)
     try:
         if record:  # before the jobs: a task id is never handed out for jobs it does not know
             await deps.tasks.save(task)
-        await service.submit(deps, task.owner, list(task.job_ids), files)
+        await service.submit(deps, task.owner, list(task.job_ids), files, task.to_formats)
     finally:
         for received in files:
             received.file.close()

@@ -34,6 +34,11 @@ def exported(document_json: str, fmt: str) -> str:
     return document.export_to_doctags()
 
 
+def stored_for(formats: tuple[str, ...]) -> list[str]:
+    """The stored formats a job must produce to answer docling-serve's ``formats``."""
+    return sorted({STORED[f] or "json" for f in formats})
+
+
 def needs_json(formats: tuple[str, ...]) -> bool:
     return any(STORED[f] is None or f == "json" for f in formats)
 

@@ -46,8 +46,12 @@ def new_ids(count: int) -> list[str]:
     return [str(uuid.uuid4()) for _ in range(count)]
 
 
-async def submit(deps: Deps, owner: str, job_ids: list[str], files: list[Received]) -> None:
-    """Stage and submit one job per upload, under the given job ids."""
+async def submit(
+    deps: Deps, owner: str, job_ids: list[str], files: list[Received], formats: tuple[str, ...]
+) -> None:
+    """Stage and submit one job per upload, under the given job ids; each job produces only the
+    stored formats that docling-serve's ``formats`` need."""
+    stored = render.stored_for(formats)
     for job_id, received in zip(job_ids, files, strict=True):
         filename, size, sha256 = received.filename, received.size, received.sha256
         await deps.submissions.stage(job_id, received.file)
@@ -61,6 +65,7 @@ async def submit(deps: Deps, owner: str, job_ids: list[str], files: list[Receive
                 sha256=sha256,
                 staging_object=job_id,
                 owner=owner,
+                formats=stored,
             )
         )
 
@@ -71,8 +76,7 @@ async def document(deps: Deps, filename: str, outcome: Envelope, formats: tuple[
         data = outcome.data
         message = " ".join(p for p in (data.get("code"), data.get("message"), data.get("recovery")) if p)
         return Document(filename, "failure", errors=(message or f"The job ended: {outcome.event_type}.",))
-    wanted = {render.STORED[f] or "json" for f in formats}
-    stored = await deps.read_model.results(outcome.job_id, sorted(wanted))
+    stored = await deps.read_model.results(outcome.job_id, render.stored_for(formats))
     contents: dict[str, str] = {}
     for fmt in formats:
         source = render.STORED[fmt]
