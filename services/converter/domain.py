@@ -38,6 +38,7 @@ class Patience:
     poll_s: float = 1.0  # how often a waiting job looks at the circuit again
 
 
+OWNER_WAIT_S = 2.0  # how long a job whose owner's share is in use waits before it looks again
 PROGRESS_INTERVAL_S = 0.5  # least time between two progress events from server notifications
 CONVERSION_SPAN = (15, 55)  # progress shown while the server converts: after start, before done
 PROGRESS_STEP = 5  # publish server progress in steps of at least this much

@@ -7,7 +7,7 @@ from pydantic_settings import SettingsConfigDict
 
 from runtime.settings import CommonSettings, seed_name
 from services.converter.breaker import PROBE_TIMEOUT_S, Config
-from services.converter.domain import PROGRESS_INTERVAL_S, Patience
+from services.converter.domain import OWNER_WAIT_S, PROGRESS_INTERVAL_S, Patience
 
 
 class ConverterSettings(CommonSettings):
@@ -35,6 +35,12 @@ class ConverterSettings(CommonSettings):
     max_attempts: int = Field(Patience.max_attempts, ge=1)
     defer_limit_s: float = Field(Patience.defer_limit_s, gt=0)
     wait_poll_s: float = Field(Patience.poll_s, gt=0)
+
+    # each owner's share (CLAUDE.md "Fair sharing"): conversions in progress at once, across copies;
+    # a lease lapses this long after its copy last renewed it; a job over the share looks again after
+    owner_max_active: int = Field(2, ge=1)
+    owner_lease_s: float = Field(30.0, gt=0)
+    owner_wait_s: float = Field(OWNER_WAIT_S, gt=0)
 
     checkpoint_max_age_days: float = Field(7.0, gt=0)  # checkpoints of failed jobs are purged after
 
