@@ -215,7 +215,7 @@ MCP_FAILURES = {
     f.kind: f
     for f in (
         McpFailure("transport", "E206", True, "connection refused, reset or closed; DNS or TLS failure"),
-        McpFailure("timeout", "E207", True, "no answer within CONVERTER_MCP_TIMEOUT_S"),
+        McpFailure("timeout", "E207", True, "no answer within CONVERTER_MCP_TIMEOUT_S of running time"),
         McpFailure("garbled", "E200", True, "the answer is not HTTP/JSON-RPC (unparseable bytes)"),
         McpFailure("tool", "E205", False, "the tool ran and reported an error: the document is the problem"),
         McpFailure("result", "E208", False, "the tool answered without the fields the converter needs"),

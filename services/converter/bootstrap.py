@@ -41,7 +41,13 @@ def build(settings: ConverterSettings) -> AsgiFastStream:
         probe=partial(probe, settings.mcp_server_url, settings.breaker_probe_timeout_s, token),
     )
     sessions = SessionPool(
-        partial(docling_session, settings.mcp_server_url, settings.mcp_timeout_s, token),
+        partial(
+            docling_session,
+            settings.mcp_server_url,
+            settings.mcp_timeout_s,
+            token,
+            settings.mcp_queue_timeout_s,
+        ),
         settings.mcp_sessions,
     )
     deps = handlers.Deps(

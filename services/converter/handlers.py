@@ -308,6 +308,11 @@ async def _run(job: Job) -> dict[str, str] | None:
         try:
             async with deps.open_session() as mcp:
                 return await _convert(job, mcp)
+        except domain.ServerBusy as error:  # queued at the server: no attempt, nothing counted
+            if job.out_of_patience():
+                await _fail(job, domain.failure_of(error), error.detail)
+                return None
+            await _retry_later(job, error.code, "server_busy")
         except domain.ConversionError as error:
             if not error.trips:
                 await _fail(job, domain.failure_of(error), error.detail)
@@ -326,10 +331,15 @@ async def _run(job: Job) -> dict[str, str] | None:
             if job.attempts >= patience.max_attempts or job.out_of_patience():
                 await _fail(job, domain.failure_of(error), f"{error.detail} (attempt {job.attempts})")
                 return None
-            retry_at = deps.clock() + patience.retry_delay_s
-            await job.defer(error.code, "server_failure", retry_at)
-            while deps.clock() < retry_at:
-                await job.pause(retry_at)
+            await _retry_later(job, error.code, "server_failure")
+
+
+async def _retry_later(job: Job, code: str, reason: str) -> None:
+    """Wait ``CONVERTER_RETRY_DELAY_S`` (the first wait of a period announced), then go on."""
+    retry_at = job.deps.clock() + job.deps.patience.retry_delay_s
+    await job.defer(code, reason, retry_at)
+    while job.deps.clock() < retry_at:
+        await job.pause(retry_at)
 
 
 async def _convert(job: Job, mcp: McpSession) -> dict[str, str]:
