@@ -1,4 +1,4 @@
-"""Fair sharing between owners (#15), on a stack of its own whose MCP server honours the test
+"""Fair sharing between owners (#15), over HTTP on a stack of its own whose MCP server honours the test
 triggers: owner A's conversions are held at a gate (a file the test creates), so what waits and
 what runs is decided by the system, never by timing.
 
