@@ -34,11 +34,8 @@ FAIR_ENV = {
 
 @pytest.fixture(scope="module")
 def fair_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with pytest.MonkeyPatch.context() as env:
-        for name, value in FAIR_ENV.items():
-            env.setenv(name, value)
-        with private_stack(tmp_path_factory.mktemp("fair"), copies=2) as stack:
-            yield stack
+    with private_stack(tmp_path_factory.mktemp("fair"), env=FAIR_ENV, copies=2) as stack:
+        yield stack
 
 
 def gated(path: Path, gate: Path) -> Path:
