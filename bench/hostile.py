@@ -135,7 +135,7 @@ def main() -> None:
     parser.add_argument("--cap-mb", type=int, default=1024, help="peak RSS cap of every non-worker process")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # each line as it is printed, also into a file
-    with private_stack("hostile") as (stack, tmp):
+    with private_stack("hostile", share_fairly=True) as (stack, tmp):  # sessions A and B share fairly
         peaks = PeakMemory(stack)
         peaks.start()
         (folder := tmp / "docs").mkdir()

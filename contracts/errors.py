@@ -108,6 +108,20 @@ CODES = _table(
         "Download one of the job's formats, or submit the document again asking for this one",
         409,
     ),
+    ErrorCode(
+        "E117",
+        "Too many unfinished jobs",
+        "You already have as many jobs waiting or converting as one owner may have.",
+        "Wait for some of your jobs to finish (or cancel some), then submit again after Retry-After",
+        429,
+    ),
+    ErrorCode(
+        "E118",
+        "Waiting for your other conversions",
+        "Your other conversions are running; this one starts as soon as one of them ends.",
+        "Nothing to do: the job starts by itself",
+        429,
+    ),
     # -- the MCP path: the seed's JSON-RPC table -------------------------------------------
     ErrorCode(
         "E200", "Server communication error", "Server communication error", "Retry after 5 seconds", 502
@@ -159,6 +173,13 @@ CODES = _table(
         "Simplify the document (flatten nested elements, split long documents) and submit it again",
         422,
     ),
+    ErrorCode(
+        "E211",
+        "Conversion service busy",
+        "Every worker of the conversion service is busy; the job keeps its place and waits.",
+        "Nothing to do: the job goes on by itself",
+        503,
+    ),
     # -- the system ------------------------------------------------------------------------
     ErrorCode(
         "E500", "Internal error", "Something went wrong on our side.", "Contact support if persists", 500
@@ -194,7 +215,7 @@ MCP_FAILURES = {
     f.kind: f
     for f in (
         McpFailure("transport", "E206", True, "connection refused, reset or closed; DNS or TLS failure"),
-        McpFailure("timeout", "E207", True, "no answer within CONVERTER_MCP_TIMEOUT_S"),
+        McpFailure("timeout", "E207", True, "no answer within CONVERTER_MCP_TIMEOUT_S of running time"),
         McpFailure("garbled", "E200", True, "the answer is not HTTP/JSON-RPC (unparseable bytes)"),
         McpFailure("tool", "E205", False, "the tool ran and reported an error: the document is the problem"),
         McpFailure("result", "E208", False, "the tool answered without the fields the converter needs"),

@@ -56,15 +56,18 @@ class UploadStored(Event):
     """The upload is stored, content-addressed, where the MCP server can read it.
 
     v2 adds ``formats`` (the job's, from ``JobSubmitted``); older events read as all of them.
+    v3 adds ``owner`` (from ``JobSubmitted``): the converter shares conversions out per owner.
+    Older events read as owner "" (no owner: not limited).
     """
 
     event_type: ClassVar[str] = "UploadStored"
-    schema_version: ClassVar[int] = 2
+    schema_version: ClassVar[int] = 3
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     size_bytes: int = Field(ge=0)
     path: str
     filename: str
     formats: list[Format] = Field(default_factory=lambda: list(STORED_FORMATS), min_length=1)
+    owner: str = Field("", pattern=r"^([0-9a-f]{64})?$")
 
 
 class UploadRejected(Event):
@@ -91,15 +94,19 @@ class ConversionProgressed(Event):
 
 
 class ConversionDeferred(Event):
-    """The MCP server is failing (or its circuit is open): the job waits and will be retried.
+    """The job cannot go on yet: it waits and will be tried again by itself (nobody resubmits it).
 
-    One per waiting period of a job; the job goes on by itself, nobody needs to resubmit it.
+    One per waiting period of a job. ``reason``: the MCP server is failing (``server_failure``) or
+    its circuit is open (``circuit_open``); v2 adds ``owner_busy`` (the owner's other conversions
+    use its share: the job starts when one ends) and ``server_busy`` (every worker of the MCP
+    server stayed busy: waiting there counts against nothing).
     """
 
     event_type: ClassVar[str] = "ConversionDeferred"
-    code: str = Field(description="application code of the failure that made the job wait")
+    schema_version: ClassVar[int] = 2
+    code: str = Field(description="application code of what made the job wait")
     message: str
-    reason: Literal["circuit_open", "server_failure"]
+    reason: Literal["circuit_open", "server_failure", "owner_busy", "server_busy"]
     retry_at: datetime = Field(description="when the job (or the circuit's trial) is next tried")
     stage: Stage
 
@@ -152,6 +159,8 @@ UPCASTS: dict[tuple[str, int], Callable[[dict], dict]] = {
     ("JobSubmitted", 1): lambda data: {**data, "owner": ""},  # jobs from before sessions: no owner
     ("JobSubmitted", 2): lambda data: {**data, "formats": list(STORED_FORMATS)},  # every format
     ("UploadStored", 1): lambda data: {**data, "formats": list(STORED_FORMATS)},
+    ("UploadStored", 2): lambda data: {**data, "owner": ""},  # not shared out per owner
+    ("ConversionDeferred", 1): lambda data: data,  # v2 only adds reasons
 }
 
 

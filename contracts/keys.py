@@ -32,6 +32,19 @@ def circuit(service: str) -> str:
     return f"circuit:{service}"
 
 
+def owner_active(owner: str) -> str:
+    """Sorted set of the owner's conversions in progress (one lease per job id, scored by the
+    Redis server's time in ms when the lease lapses unless renewed), shared by every converter
+    copy; TTL: the newest lease's. Expired members are dropped before each count."""
+    return f"fair:active:{owner}"
+
+
+def owner_waits(job_id: str) -> str:
+    """Integer: how many deliveries of the job's ``UploadStored`` waited for the owner's share
+    (they use no delivery of the job's budget); TTL: ``CONVERTER_DEFER_LIMIT_S``."""
+    return f"fair:waits:{job_id}"
+
+
 SESSION_TTL_S = 24 * 3600
 
 

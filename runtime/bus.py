@@ -57,6 +57,15 @@ class OutcomeTaken(Exception):
     """The job already has its terminal event; this event was not stored."""
 
 
+class NotYet(Exception):
+    """The message cannot be worked on yet (its owner's share is in use): put it back for
+    ``delay_s`` without using one of its failed deliveries."""
+
+    def __init__(self, delay_s: float) -> None:
+        super().__init__(f"not yet; again in {delay_s:g} s")
+        self.delay_s = delay_s
+
+
 def stream_config(settings: CommonSettings) -> StreamConfig:
     """The job event stream: file storage, limits retention, 2-minute duplicate window."""
     return StreamConfig(
@@ -127,25 +136,33 @@ def link(broker: NatsBroker) -> Link:
     return _LINKS[broker]
 
 
-def consumer_config(settings: CommonSettings) -> ConsumerConfig:
-    return ConsumerConfig(ack_wait=settings.ack_wait_s, max_deliver=settings.max_deliver)
+def consumer_config(settings: CommonSettings, max_deliver: int | None = None) -> ConsumerConfig:
+    return ConsumerConfig(ack_wait=settings.ack_wait_s, max_deliver=max_deliver or settings.max_deliver)
+
+
+UNLIMITED_DELIVERIES = -1  # a consumer whose messages may wait (``NotYet``): ``handle`` counts failures
 
 
 def consumer(
-    broker: NatsBroker, subject: str, durable: str, settings: CommonSettings, concurrency: int = 1
+    broker: NatsBroker,
+    subject: str,
+    durable: str,
+    settings: CommonSettings,
+    concurrency: int = 1,
+    max_deliver: int | None = None,
 ) -> Callable:
     """A durable pull consumer on the job stream: copies of a service share its messages.
 
     ``concurrency`` is how many messages one copy handles at once (1: one by one, in order). With
     more, FastStream's worker pool fetches the next message as soon as a worker is free, so one
     slow (or waiting) message never holds back the others. A handler error NAKs the message for
-    redelivery, at most ``max_deliver`` times.
+    redelivery, at most ``max_deliver`` times (``UNLIMITED_DELIVERIES``: ``handle`` alone decides).
     """
     return broker.subscriber(
         subject,
         stream=JStream(STREAM, declare=False),
         durable=durable,
-        config=consumer_config(settings),
+        config=consumer_config(settings, max_deliver),
         pull_sub=PullSub(batch_size=1, timeout=5.0),
         max_workers=concurrency if concurrency > 1 else None,
         ack_policy=AckPolicy.NACK_ON_ERROR,
@@ -251,9 +268,14 @@ def read(message: NatsMessage) -> tuple[Envelope, int]:
     return Envelope.from_bytes(raw.data), raw.metadata.sequence.stream
 
 
-def final_attempt(message: NatsMessage, settings: CommonSettings) -> bool:
-    """True on the last delivery JetStream will make of this message (a poison message)."""
-    return message.raw_message.metadata.num_delivered >= settings.max_deliver
+def final_attempt(message: NatsMessage, settings: CommonSettings, waited: int = 0) -> bool:
+    """True on the last delivery of this message that may fail (a poison message); ``waited``
+    deliveries were only put back (``NotYet``) and count for nothing."""
+    return message.raw_message.metadata.num_delivered - waited >= settings.max_deliver
+
+
+async def _nothing_waited() -> int:
+    return 0
 
 
 @asynccontextmanager
@@ -301,8 +323,11 @@ async def handle(
     settings: CommonSettings,
     work: Callable[[], Awaitable[None]],
     give_up: Callable[[], Awaitable[None]],
+    waited: Callable[[], Awaitable[int]] = _nothing_waited,
 ) -> None:
     """Run ``work`` with the message kept alive; on its last delivery, a failure calls ``give_up``.
+    ``work`` raising ``NotYet`` puts the message back for later; ``waited`` says how many of its
+    deliveries did only that (the consumer then has ``UNLIMITED_DELIVERIES``).
 
     ``give_up`` ends the job with a code, so a message that fails every delivery (a poison
     message) never leaves its job stuck. A dependency outage (PostgreSQL, Redis, NATS) is not a
@@ -312,8 +337,10 @@ async def handle(
     try:
         async with kept_alive(message.raw_message.in_progress, settings.ack_wait_s / 3):
             await outages.ride_out(work, settings.reconnect_policy(), context)
+    except NotYet as wait:
+        await message.nack(delay=wait.delay_s)
     except Exception:
-        if not final_attempt(message, settings):
+        if not final_attempt(message, settings, await waited()):
             await message.nack(delay=redelivery_delay(message.raw_message.metadata.num_delivered))
             raise
         log.exception("last delivery failed; ending the job", extra={"subject": message.raw_message.subject})

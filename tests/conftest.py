@@ -9,7 +9,7 @@ import pytest
 
 from devstack import Ports, Stack
 from devstack.ports import use_range
-from tests.limits import lift_rate_limits
+from tests.limits import lift_owner_limits, lift_rate_limits
 from tests.otlp import Receiver
 from tests.reconnect import TEST_RECONNECT  # fast reconnects: the real policy at small numbers
 from tests.servers import MCP_SERVER
@@ -60,6 +60,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, otlp: Receiver) -> Iterator[
     os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp.endpoint
     os.environ["OTEL_BSP_SCHEDULE_DELAY"] = "200"  # ms: spans reach the receiver soon after they end
     lift_rate_limits()  # the suite drives the stack hard from one address (see tests/limits.py)
+    lift_owner_limits()  # ... and from one session
     os.environ["DEVSTACK_MCP_SERVER"] = MCP_SERVER
     running = Stack(tmp_path_factory.mktemp("stack"), Ports.free(), copies=COPIES)
     try:

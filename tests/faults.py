@@ -18,7 +18,7 @@ from devstack import Ports, Stack
 from devstack.layout import REPO_ROOT
 from devstack.ports import free_ports
 from tests.documents import MAKERS, make_corrupt_docx
-from tests.limits import lift_rate_limits
+from tests.limits import lift_owner_limits, lift_rate_limits
 from tests.waiting import wait_for
 
 # as the session stack (tests/conftest.py): a SIGKILLed worker's message comes back within seconds,
@@ -32,11 +32,14 @@ FAULT_ENV = {
 
 
 @contextmanager
-def private_stack(home: Path, **options: object) -> Iterator[Stack]:
-    """A whole stack of its own on free ports, with FAULT_ENV and no rate limits, for as long as
-    the block runs (restarted components get the same environment); purged at the end."""
+def private_stack(home: Path, env: dict[str, str] | None = None, **options: object) -> Iterator[Stack]:
+    """A whole stack of its own on free ports, with FAULT_ENV, no rate or owner limits and then
+    ``env``, for as long as the block runs (restarted components get the same environment);
+    purged at the end."""
     settings = dict(FAULT_ENV)
     lift_rate_limits(settings)
+    lift_owner_limits(settings)
+    settings.update(env or {})
     with pytest.MonkeyPatch.context() as env:
         for name, value in settings.items():
             env.setenv(name, value)

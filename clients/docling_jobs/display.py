@@ -33,7 +33,9 @@ EVENT_STAGES = {
 
 def stage_of(event: JobEvent, current: str) -> str:
     """The event's own ``stage`` field, else the stage its type implies, else ``current``."""
-    if event.type == "ConversionDeferred":  # the server is failing: the job waits, then goes on
+    if event.type == "ConversionDeferred":  # the job waits, then goes on by itself
+        if event.data.get("reason") == "owner_busy":  # fair sharing, not a failing server
+            return "waiting: your other conversions are running"
         return "waiting for server"
     stage = event.data.get("stage")
     return stage.replace("_", " ") if isinstance(stage, str) else EVENT_STAGES.get(event.type, current)

@@ -20,7 +20,7 @@ from contracts.events import JobCancelRequested, JobSubmitted
 from contracts.formats import DERIVED_FORMATS, INPUT_TYPES, OUTPUT_TYPES, ResultFormat, extension_of
 from contracts.statuses import TERMINAL_STATUSES
 from runtime.bus import OutcomeTaken
-from services.api import domain, guard, openapi, stream_slots, views
+from services.api import domain, guard, openapi, owner_queue, stream_slots, views
 from services.api.adapters import upload_stream
 from services.api.adapters.sessions import Session
 from services.api.compat import render
@@ -82,6 +82,7 @@ class JobController(Controller):
         summary="Upload a document to convert (multipart/form-data, field file)",
     )
     async def submit(self, request: Request, deps: Services, session: Session) -> Response[views.JobView]:
+        await owner_queue.make_room(deps, session.owner)  # before reading the body
         limit = deps.settings.max_file_size_bytes
         received = await upload_stream.receive(request.stream(), request.headers.get("content-type"), limit)
         with received.file:

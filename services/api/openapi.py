@@ -80,7 +80,7 @@ ROUTE_CODES = {
     "createSession": ANY_ROUTE,
     "getSession": WITH_SESSION,
     "endSession": WITH_SESSION,
-    "submitJob": ("E100", "E101", "E102", "E103", "E109", "E110", "E111", *WITH_SESSION),
+    "submitJob": ("E100", "E101", "E102", "E103", "E109", "E110", "E111", "E117", *WITH_SESSION),
     "listJobs": ("E100", *WITH_SESSION),
     "getJob": ("E100", "E104", *WITH_SESSION),
     "streamJobEvents": ("E100", "E104", *WITH_SESSION),

@@ -28,6 +28,7 @@ class ApiSettings(CommonSettings):
     sse_retry_ms: int = 1000
     sse_max_streams: int = Field(1000, ge=1)  # open SSE streams on one API instance
     sse_max_streams_per_session: int = Field(10, ge=1)  # ... of one session, on one instance
+    owner_max_queued: int = Field(20, ge=0)  # unfinished jobs one owner may have (0: no limit; E117)
     db_timeout_s: float = 5.0  # PostgreSQL: connect and query limit; past it the request gets 503
     redis_timeout_s: float = 1.0  # Redis: connect and reply limit; past it memory answers
     cookie_secure: bool = (

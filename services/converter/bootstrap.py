@@ -18,6 +18,7 @@ from services.converter.adapters.mcp import docling_session, probe
 from services.converter.adapters.results import ResultStore
 from services.converter.adapters.saved import read_saved_json
 from services.converter.adapters.sessions import SessionPool
+from services.converter.adapters.shares import OwnerShares
 from services.converter.settings import ConverterSettings
 
 REDIS_TIMEOUT_S = 1.0  # the circuit falls back to memory rather than wait longer for Redis
@@ -39,7 +40,13 @@ def build(settings: ConverterSettings) -> AsgiFastStream:
         probe=partial(probe, settings.mcp_server_url, settings.breaker_probe_timeout_s, token),
     )
     sessions = SessionPool(
-        partial(docling_session, settings.mcp_server_url, settings.mcp_timeout_s, token),
+        partial(
+            docling_session,
+            settings.mcp_server_url,
+            settings.mcp_timeout_s,
+            token,
+            settings.mcp_queue_timeout_s,
+        ),
         settings.mcp_sessions,
     )
     deps = handlers.Deps(
@@ -55,8 +62,11 @@ def build(settings: ConverterSettings) -> AsgiFastStream:
             settings.retry_delay_s, settings.max_attempts, settings.defer_limit_s, settings.wait_poll_s
         ),
         progress_interval_s=settings.progress_interval_s,
+        owner_wait_s=settings.owner_wait_s,
     )
-    entrypoint.register(broker, deps, settings)
+    shares = OwnerShares(redis, settings.owner_max_active, settings.owner_lease_s, settings.defer_limit_s)
+    deps.shares = shares
+    entrypoint.register(broker, deps, settings, shares.waits)
 
     retention = [
         settings.purge("results", deps.results.purge),

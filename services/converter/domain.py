@@ -38,6 +38,11 @@ class Patience:
     poll_s: float = 1.0  # how often a waiting job looks at the circuit again
 
 
+# what the project's MCP server says in a progress notification while a call waits for a worker
+# (services/mcp_server/domain.py, progress_point("queued"); a unit test holds the two together)
+QUEUED_MESSAGE = "waiting for a worker"
+QUEUE_TIMEOUT_S = 900.0  # longest a call may wait for a worker before the job waits (E211) instead
+OWNER_WAIT_S = 2.0  # how long a job whose owner's share is in use waits before it looks again
 PROGRESS_INTERVAL_S = 0.5  # least time between two progress events from server notifications
 CONVERSION_SPAN = (15, 55)  # progress shown while the server converts: after start, before done
 PROGRESS_STEP = 5  # publish server progress in steps of at least this much
@@ -93,6 +98,15 @@ class Unreachable(ConversionError):
 
 class TimedOut(ConversionError):
     kind = "timeout"
+
+
+class ServerBusy(ConversionError):
+    """The call waited for a worker of the MCP server longer than ``CONVERTER_MCP_QUEUE_TIMEOUT_S``:
+    the server is busy, not sick: no failure (it counts toward nothing; the job waits, E211)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.code, self.trips = "E211", False
 
 
 class Garbled(ConversionError):

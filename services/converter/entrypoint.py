@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from faststream.nats import NatsBroker
 from faststream.nats.annotations import NatsMessage
 
@@ -12,8 +14,22 @@ from services.converter import handlers
 from services.converter.settings import ConverterSettings
 
 
-def register(broker: NatsBroker, deps: handlers.Deps, settings: ConverterSettings) -> None:
-    @bus.consumer(broker, any_job(UploadStored.event_type), "converter", settings, settings.concurrency)
+def register(
+    broker: NatsBroker,
+    deps: handlers.Deps,
+    settings: ConverterSettings,
+    waits: Callable[[str], Awaitable[int]],
+) -> None:
+    # a job waiting for its owner's share is put back as often as it takes: only failed deliveries
+    # count toward NATS_MAX_DELIVER (the waits are counted in Redis, fair:waits:{jobId})
+    @bus.consumer(
+        broker,
+        any_job(UploadStored.event_type),
+        "converter",
+        settings,
+        settings.concurrency,
+        max_deliver=bus.UNLIMITED_DELIVERIES,
+    )
     async def upload_stored(message: NatsMessage) -> None:
         envelope, _ = bus.read(message)
         event = decode(envelope)
@@ -22,6 +38,7 @@ def register(broker: NatsBroker, deps: handlers.Deps, settings: ConverterSetting
             settings,
             lambda: handlers.on_upload_stored(event, deps),
             lambda: handlers.give_up(event, deps),
+            waited=lambda: waits(event.job_id),
         )
 
     @bus.consumer(broker, any_job(JobCancelRequested.event_type), "converter-cancel", settings)

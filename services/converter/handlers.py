@@ -24,7 +24,7 @@ from contracts.events import (
     JobCancelRequested,
     UploadStored,
 )
-from runtime.bus import OutcomeTaken
+from runtime.bus import NotYet, OutcomeTaken, kept_alive
 from services.converter import domain, metrics
 from services.converter.adapters.render import html_from_json
 from services.converter.breaker import Admission
@@ -65,6 +65,31 @@ class Checkpoints(Protocol):
     async def clear(self, job_id: str) -> bool: ...
 
 
+class Shares(Protocol):
+    """Each owner's share of the conversions in progress (``adapters.shares.OwnerShares``)."""
+
+    lease_s: float
+
+    async def take(self, owner: str, job_id: str) -> int: ...  # 0: go on; n: the job's n-th wait
+    async def renew(self, owner: str, job_id: str) -> None: ...
+    async def release(self, owner: str, job_id: str) -> None: ...
+
+
+class Unshared:
+    """No per-owner limit: every job starts at once."""
+
+    lease_s = 30.0
+
+    async def take(self, owner: str, job_id: str) -> int:
+        return 0
+
+    async def renew(self, owner: str, job_id: str) -> None:
+        return None
+
+    async def release(self, owner: str, job_id: str) -> None:
+        return None
+
+
 @dataclass
 class Deps:
     open_session: Callable[[], AbstractAsyncContextManager[McpSession]]
@@ -79,6 +104,8 @@ class Deps:
     progress_interval_s: float = domain.PROGRESS_INTERVAL_S
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    shares: Shares = field(default_factory=Unshared)
+    owner_wait_s: float = domain.OWNER_WAIT_S
 
 
 class Job:
@@ -188,6 +215,45 @@ def _stage_after(stage: str) -> str:
 
 
 async def on_upload_stored(event: UploadStored, deps: Deps) -> None:
+    """Convert under a lease of the owner's share (renewed while the job runs, released however
+    it ends); while the owner's other conversions use the share, the job waits (``NotYet``)."""
+    waited = await deps.shares.take(event.owner, event.job_id)
+    if waited:
+        await _wait_for_share(event, deps, first=waited == 1)
+        return
+    try:
+        async with kept_alive(lambda: deps.shares.renew(event.owner, event.job_id), deps.shares.lease_s / 3):
+            await _convert_job(event, deps)
+    finally:
+        await deps.shares.release(event.owner, event.job_id)
+
+
+async def _wait_for_share(event: UploadStored, deps: Deps, first: bool) -> None:
+    """Put the job back for a while (not an attempt: nothing failed); its first wait is announced
+    by a ``ConversionDeferred`` (reason ``owner_busy``). A job ended meanwhile stops waiting."""
+    if await deps.has_outcome(event.job_id):
+        return
+    if first:
+        log.info("job waits for its owner's share", extra={"job_id": event.job_id})
+        try:
+            await deps.publish(
+                ConversionDeferred(
+                    event_id=derived_event_id(event.event_id, "ConversionDeferred:owner_busy"),
+                    job_id=event.job_id,
+                    source=SOURCE,
+                    code="E118",
+                    message=errors.get("E118").message,
+                    reason="owner_busy",
+                    retry_at=datetime.fromtimestamp(deps.clock() + deps.owner_wait_s, UTC),
+                    stage="stored",
+                )
+            )
+        except OutcomeTaken:
+            return
+    raise NotYet(deps.owner_wait_s)
+
+
+async def _convert_job(event: UploadStored, deps: Deps) -> None:
     """Convert, resuming from the job's checkpoint if it has one, unless the job has ended: then the
     log refuses its next event and the work stops there."""
     job, started = Job(event, deps), time.monotonic()
@@ -242,6 +308,11 @@ async def _run(job: Job) -> dict[str, str] | None:
         try:
             async with deps.open_session() as mcp:
                 return await _convert(job, mcp)
+        except domain.ServerBusy as error:  # queued at the server: no attempt, nothing counted
+            if job.out_of_patience():
+                await _fail(job, domain.failure_of(error), error.detail)
+                return None
+            await _retry_later(job, error.code, "server_busy")
         except domain.ConversionError as error:
             if not error.trips:
                 await _fail(job, domain.failure_of(error), error.detail)
@@ -260,10 +331,15 @@ async def _run(job: Job) -> dict[str, str] | None:
             if job.attempts >= patience.max_attempts or job.out_of_patience():
                 await _fail(job, domain.failure_of(error), f"{error.detail} (attempt {job.attempts})")
                 return None
-            retry_at = deps.clock() + patience.retry_delay_s
-            await job.defer(error.code, "server_failure", retry_at)
-            while deps.clock() < retry_at:
-                await job.pause(retry_at)
+            await _retry_later(job, error.code, "server_failure")
+
+
+async def _retry_later(job: Job, code: str, reason: str) -> None:
+    """Wait ``CONVERTER_RETRY_DELAY_S`` (the first wait of a period announced), then go on."""
+    retry_at = job.deps.clock() + job.deps.patience.retry_delay_s
+    await job.defer(code, reason, retry_at)
+    while job.deps.clock() < retry_at:
+        await job.pause(retry_at)
 
 
 async def _convert(job: Job, mcp: McpSession) -> dict[str, str]:

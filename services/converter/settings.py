@@ -7,7 +7,7 @@ from pydantic_settings import SettingsConfigDict
 
 from runtime.settings import CommonSettings, seed_name
 from services.converter.breaker import PROBE_TIMEOUT_S, Config
-from services.converter.domain import PROGRESS_INTERVAL_S, Patience
+from services.converter.domain import OWNER_WAIT_S, PROGRESS_INTERVAL_S, QUEUE_TIMEOUT_S, Patience
 
 
 class ConverterSettings(CommonSettings):
@@ -18,7 +18,8 @@ class ConverterSettings(CommonSettings):
     mcp_server_token: SecretStr = Field(SecretStr(""), validation_alias=seed_name("MCP_SERVER_TOKEN"))
     mcp_server_token_file: Path | None = Field(None, validation_alias=seed_name("MCP_SERVER_TOKEN_FILE"))
     port: int = Field(3002, validation_alias=seed_name("CONVERTER_PORT"))
-    mcp_timeout_s: float = 300.0
+    mcp_timeout_s: float = 300.0  # running time of one tool call (E207 past it)
+    mcp_queue_timeout_s: float = Field(QUEUE_TIMEOUT_S, gt=0)  # waiting for a worker (E211: the job waits)
     concurrency: int = Field(8, ge=1)  # jobs one converter copy works on at once
     mcp_sessions: int = Field(2, ge=1)  # long-lived MCP sessions one copy keeps open; jobs share them
     progress_interval_s: float = Field(PROGRESS_INTERVAL_S, ge=0)  # least time between progress events
@@ -35,6 +36,12 @@ class ConverterSettings(CommonSettings):
     max_attempts: int = Field(Patience.max_attempts, ge=1)
     defer_limit_s: float = Field(Patience.defer_limit_s, gt=0)
     wait_poll_s: float = Field(Patience.poll_s, gt=0)
+
+    # each owner's share (CLAUDE.md "Fair sharing"): conversions in progress at once, across copies;
+    # a lease lapses this long after its copy last renewed it; a job over the share looks again after
+    owner_max_active: int = Field(2, ge=1)
+    owner_lease_s: float = Field(30.0, gt=0)
+    owner_wait_s: float = Field(OWNER_WAIT_S, gt=0)
 
     checkpoint_max_age_days: float = Field(7.0, gt=0)  # checkpoints of failed jobs are purged after
 

@@ -91,6 +91,7 @@ async def on_job_submitted(event: JobSubmitted, deps: Deps) -> None:
                 path=str(path),
                 filename=event.filename,
                 formats=event.formats,
+                owner=event.owner,
             )
         )
     except OutcomeTaken:  # cancelled meanwhile: the stored file is harmless (content-addressed)

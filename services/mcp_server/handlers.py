@@ -72,6 +72,7 @@ class DocumentService:
             "versions": {name: _version(name) for name in ("docling-slim", "docling-core")},
         }
         self._inflight: dict[str, asyncio.Task[ConvertedDocument]] = {}
+        self._running: set[str] = set()  # conversions in flight that a worker has taken
 
     async def convert(self, source: str, report: Report, client: str) -> Conversion:
         """Convert for ``client``: its cache entries and conversions in flight are its own."""
@@ -88,8 +89,9 @@ class DocumentService:
                 relay.push("done")
                 return Conversion(True, key, cached.pipeline)
             shared = scoped in self._inflight
-            if shared:
+            if shared:  # joins the conversion in flight, and learns whether it waits for a worker
                 self.reader.release(local)
+                relay.push("started" if scoped in self._running else "queued")
             else:
                 self._inflight[scoped] = asyncio.create_task(self._convert_new(scoped, local, relay))
             document = await asyncio.shield(self._inflight[scoped])
@@ -101,9 +103,15 @@ class DocumentService:
     async def _convert_new(self, scoped: str, local: LocalSource, relay: ProgressRelay) -> ConvertedDocument:
         started = time.monotonic()
         relay.push("queued")
+
+        def report(stage: str, done: int = 0, total: int = 0) -> None:
+            if stage == "started":  # a worker took it
+                self._running.add(scoped)
+            relay.push(stage, done, total)
+
         try:
             await asyncio.to_thread(caps.check, local.path, self.settings.caps())
-            document = await self.pool.convert(str(local.path), relay.push)
+            document = await self.pool.convert(str(local.path), report)
             _check_result(document, self.settings.max_result_mb)
         except WorkerLost as exc:
             metrics.CONVERSIONS.labels(exc.reason, "unknown").inc()
@@ -113,6 +121,7 @@ class DocumentService:
             raise
         finally:
             self._inflight.pop(scoped, None)
+            self._running.discard(scoped)
             self.reader.release(local)
         metrics.CONVERSIONS.labels("ok", document.pipeline).inc()
         metrics.CONVERSION_SECONDS.labels(document.pipeline).observe(time.monotonic() - started)

@@ -29,7 +29,7 @@ from devstack.proc import PidRecord
 from services.backup.adapters.store import read_manifest
 from tests.documents import make_corrupt_docx, make_docx
 from tests.e2e.helpers import read_stream
-from tests.limits import lift_rate_limits
+from tests.limits import lift_owner_limits, lift_rate_limits
 from tests.waiting import wait_for
 
 TERMINAL = {"ConversionSucceeded", "ConversionFailed", "UploadRejected", "JobCancelled"}
@@ -100,6 +100,7 @@ def drill(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Drill]:
            "DEVSTACK_COPIES": "1", "DEVSTACK_MCP_SERVER": "own",
            "MCP_SERVER_WORKERS": "1", "DEVSTACK_READY_TIMEOUT_S": "900"}  # fmt: skip
     lift_rate_limits(env)
+    lift_owner_limits(env)
     password = Layout(home).password(Layout(home).postgres_password)  # the one the stack will use
     database_url = f"postgresql://docling:{password}@127.0.0.1:{ports.postgres}/docling"
     base = f"http://127.0.0.1:{ports.api}"

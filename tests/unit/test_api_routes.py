@@ -57,6 +57,9 @@ class FakeReadModel:
     async def jobs_of(self, owner: str, limit: int, offset: int) -> list[dict]:
         return []
 
+    async def unfinished_of(self, owner: str) -> int:
+        return sum(1 for row in self.rows.values() if row["owner"] == owner)
+
 
 class FakeSubmissions:
     async def owner_of(self, job_id: str) -> str | None:
@@ -126,3 +129,21 @@ def test_a_refused_session_start_is_429_with_retry_after() -> None:
     assert answer.status_code == 429
     assert answer.json()["code"] == "E113"
     assert answer.headers["Retry-After"] == "12"
+
+
+def test_an_owner_whose_queue_is_full_is_refused_429_e117_before_the_upload_is_read() -> None:
+    read_model = FakeReadModel()
+    deps = fakes(read_model=read_model, settings=ApiSettings(owner_max_queued=2))
+    with client(deps) as http:
+        token = http.post("/api/v1/sessions").json()["session_id"]
+        owner = cast(FakeSessions, deps.sessions).live[token].owner
+        read_model.rows = {str(n): {"owner": owner} for n in range(2)}  # two jobs without an outcome
+        answer = http.post(
+            "/api/v1/jobs",
+            files={"file": ("a.md", b"# a")},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert answer.status_code == 429
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert answer.json()["code"] == "E117" and answer.json()["recovery"]
+    assert int(answer.headers["Retry-After"]) > 0

@@ -139,6 +139,10 @@ def test_stages_read_from_events() -> None:
     progressed = JobEvent(2, "ConversionProgressed", {"data": {"stage": "exporting_json"}})
     assert stage_of(progressed, "x") == "exporting json"
     assert stage_of(JobEvent(3, "Mystery", {}), "stored") == "stored"
+    busy = JobEvent(4, "ConversionDeferred", {"data": {"reason": "owner_busy", "stage": "stored"}})
+    assert stage_of(busy, "x") == "waiting: your other conversions are running"
+    failing = JobEvent(5, "ConversionDeferred", {"data": {"reason": "circuit_open", "stage": "converting"}})
+    assert stage_of(failing, "x") == "waiting for server"
 
 
 # -- the remembered session -------------------------------------------------------------------

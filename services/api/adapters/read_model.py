@@ -8,6 +8,7 @@ import json
 import asyncpg
 
 from contracts.sse import SseEntry
+from contracts.statuses import TERMINAL_STATUSES
 
 
 class ReadModel:
@@ -32,6 +33,17 @@ class ReadModel:
                 offset,
             )
         return [dict(r) for r in rows]
+
+    async def unfinished_of(self, owner: str) -> int:
+        """How many of the owner's jobs have no outcome yet (index ``jobs_owner_unfinished``)."""
+        async with asyncio.timeout(self.timeout_s):
+            return int(
+                await self.pool.fetchval(
+                    "SELECT count(*) FROM jobs WHERE owner = $1 AND status <> ALL($2::text[])",
+                    owner,
+                    sorted(TERMINAL_STATUSES),
+                )
+            )
 
     async def archived_after(self, job_id: str, after: int, upto: int | None = None) -> list[SseEntry]:
         async with asyncio.timeout(self.timeout_s):

@@ -11,6 +11,7 @@ from litestar.di import Provide
 from litestar.params import Parameter
 from pydantic import BaseModel, ValidationError
 
+from services.api import owner_queue
 from services.api.adapters.upload_stream import Received
 from services.api.compat import chunking, errors, models, render, service, sources
 from services.api.compat.auth import Caller, current_caller
@@ -149,8 +150,10 @@ def new_task(
 
 
 async def submitted(deps: Deps, task: Task, files: list[Received], record: bool) -> Task:
-    """The task's jobs submitted (and, for an async request, the task recorded first)."""
+    """The task's jobs submitted (and, for an async request, the task recorded first), unless the
+    owner's queue has no room for them all (E117)."""
     try:
+        await owner_queue.make_room(deps, task.owner, len(files))
         if record:  # before the jobs: a task id is never handed out for jobs it does not know
             await deps.tasks.save(task)
         await service.submit(deps, task.owner, list(task.job_ids), files, task.to_formats)

@@ -18,11 +18,14 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from runtime.tracing import tracer
 from services.converter.domain import (
+    QUEUE_TIMEOUT_S,
+    QUEUED_MESSAGE,
     BadResult,
     ConversionError,
     Garbled,
     Progress,
     ProtocolError,
+    ServerBusy,
     TimedOut,
     ToolFailed,
     Unreachable,
@@ -39,14 +42,27 @@ class DoclingSession:
     own server) or only saves the JSON to its disk (the official docling-mcp).
     """
 
-    def __init__(self, session: ClientSession, timeout_s: float, exports_content: bool) -> None:
+    def __init__(
+        self,
+        session: ClientSession,
+        timeout_s: float,
+        exports_content: bool,
+        queue_timeout_s: float = QUEUE_TIMEOUT_S,
+    ) -> None:
         self.session = session
         self.timeout_s = timeout_s
         self.exports_content = exports_content
+        self.queue_timeout_s = queue_timeout_s
 
     async def call(self, tool: str, progress: Progress | None = None, **arguments: Any) -> dict:
+        """One tool call within ``timeout_s`` of running time: while the server says the call
+        waits for a worker, its clock is ``queue_timeout_s`` instead (past it: ``ServerBusy``)."""
+        clock = CallClock(self.timeout_s, self.queue_timeout_s)
+
         async def relay(value: float, total: float | None, message: str | None) -> None:
-            await progress(value, total)
+            clock.heard(message)
+            if progress is not None:
+                await progress(value, total)
 
         try:
             with (
@@ -55,14 +71,15 @@ class DoclingSession:
                     kind=SpanKind.CLIENT,
                     attributes={"rpc.system": "jsonrpc", "mcp.tool": tool},
                 ) as span,
-                anyio.fail_after(self.timeout_s),
+                anyio.fail_after(self.timeout_s) as scope,
             ):
-                result = await self.session.call_tool(
-                    tool, arguments, progress_callback=relay if progress else None
-                )
+                clock.scope = scope
+                result = await self.session.call_tool(tool, arguments, progress_callback=relay)
                 if result.is_error:
                     span.set_status(StatusCode.ERROR, "tool error")
         except TimeoutError as exc:
+            if clock.queued:
+                raise ServerBusy(f"{tool} waited {self.queue_timeout_s:.0f} s for a worker") from exc
             raise TimedOut(f"{tool} took longer than {self.timeout_s:.0f} s") from exc
         except MCPError as exc:
             raise ProtocolError(exc.code, f"{tool}: {exc.message}") from exc
@@ -91,6 +108,24 @@ class DoclingSession:
         await self.call("remove_document_from_local_cache", document_key=key)
 
 
+class CallClock:
+    """The deadline of one call: ``timeout_s`` from its start, or, from the moment the server
+    reports the call queued (``QUEUED_MESSAGE``), ``queue_timeout_s``; once the server reports
+    anything else (a worker took it), ``timeout_s`` again from then. Time queued counts for nothing."""
+
+    def __init__(self, timeout_s: float, queue_timeout_s: float) -> None:
+        self.timeout_s, self.queue_timeout_s = timeout_s, queue_timeout_s
+        self.queued = False
+        self.scope: anyio.CancelScope | None = None
+
+    def heard(self, message: str | None) -> None:
+        queued = message == QUEUED_MESSAGE
+        if queued == self.queued or self.scope is None:
+            return
+        self.queued = queued
+        self.scope.deadline = anyio.current_time() + (self.queue_timeout_s if queued else self.timeout_s)
+
+
 def _structured(tool: str, result: Any) -> dict:
     if isinstance(result.structured_content, dict):
         return result.structured_content
@@ -115,7 +150,9 @@ MAX_ANSWER_BYTES = 512 * 1024 * 1024
 
 
 @asynccontextmanager
-async def docling_session(url: str, timeout_s: float, token: str = "") -> AsyncIterator[DoclingSession]:
+async def docling_session(
+    url: str, timeout_s: float, token: str = "", queue_timeout_s: float = QUEUE_TIMEOUT_S
+) -> AsyncIterator[DoclingSession]:
     """Open a session (with the server's shared secret as a bearer token when there is one);
     transport failures surface as ``Unreachable``."""
     try:
@@ -133,7 +170,7 @@ async def docling_session(url: str, timeout_s: float, token: str = "") -> AsyncI
             if url not in _exports_content:
                 names = {tool.name for tool in (await session.list_tools()).tools}
                 _exports_content[url] = CONTENT_EXPORTS <= names
-            yield DoclingSession(session, timeout_s, _exports_content[url])
+            yield DoclingSession(session, timeout_s, _exports_content[url], queue_timeout_s)
     except BaseExceptionGroup as group:
         raise _unwrap(group, url) from group
     except TRANSPORT as exc:

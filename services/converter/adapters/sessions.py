@@ -120,7 +120,7 @@ class Lease(DoclingSession):
 
     async def start(self) -> None:
         mcp = await self.slot.opened()
-        super().__init__(mcp.session, mcp.timeout_s, mcp.exports_content)
+        super().__init__(mcp.session, mcp.timeout_s, mcp.exports_content, mcp.queue_timeout_s)
 
     async def call(self, tool: str, progress: Progress | None = None, **arguments: Any) -> dict:
         for retry in (False, True):

@@ -243,7 +243,9 @@ class WorkerPool:
                 continue
             self.busy.add(slot)
             try:
-                await self._run(slot, await self._live_worker(slot), request)
+                worker = await self._live_worker(slot)
+                _report(request.progress, "started", 0, 0)  # the caller's time queued ends here
+                await self._run(slot, worker, request)
             finally:
                 self.busy.discard(slot)
 

@@ -42,6 +42,8 @@ HOG_CHUNK = 16 * 1024 * 1024
 HOG_LIMIT = 4 * 1024 * 1024 * 1024  # without a memory limit, give up here rather than exhaust the host
 FAULT_MEMORY = b"DOCLING-JOBS-TEST-FAULT: memory"  # grows by 64 MB every 20 ms, up to 16 GB
 FAULT_CPU = b"DOCLING-JOBS-TEST-FAULT: cpu"  # spins on the CPU
+# waits until the file named on the rest of the line exists, then converts the document as it is
+FAULT_GATE = b"DOCLING-JOBS-TEST-FAULT: gate "
 _SUCCEEDED = (ConversionStatus.SUCCESS, ConversionStatus.PARTIAL_SUCCESS)
 _WARM = (
     InputFormat.DOCX,
@@ -260,7 +262,12 @@ def _stage_of(event) -> tuple[str | None, int, int]:
 
 def _injected_fault(path: str) -> None:
     with open(path, "rb") as handle:
-        head = handle.read(64)
+        head = handle.read(1024)
+    if head.startswith(FAULT_GATE):
+        gate = head[len(FAULT_GATE) :].split(b"\n", 1)[0].decode().strip()
+        log.warning("test fault: waiting for the gate file")
+        while not os.path.exists(gate):
+            time.sleep(0.05)
     if head.startswith(FAULT_CRASH):
         log.warning("test fault: crashing this worker")
         os._exit(70)

@@ -63,6 +63,9 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created_at DESC);
 ALTER TABLE jobs ADD COLUMN IF NOT EXISTS owner text NOT NULL DEFAULT '';  -- sha256 of the session id
 CREATE INDEX IF NOT EXISTS jobs_owner_created ON jobs (owner, created_at DESC, job_id);
+-- the API counts an owner's unfinished jobs on every submission (API_OWNER_MAX_QUEUED)
+CREATE INDEX IF NOT EXISTS jobs_owner_unfinished ON jobs (owner)
+    WHERE status NOT IN ('succeeded', 'failed', 'rejected', 'cancelled');
 """
 
 COLUMNS = [f.name for f in dataclasses.fields(JobState)]
