@@ -184,6 +184,21 @@ async def ensure_stream(broker: NatsBroker, settings: CommonSettings) -> None:
     link(broker).mark(True)
 
 
+async def ensure_deliveries(broker: NatsBroker, durable: str, max_deliver: int) -> None:
+    """Bring an existing durable consumer of the stream to ``max_deliver`` (one made before an
+    upgrade keeps the old value, which the subscriber does not change); a missing one is left to the
+    subscriber to create. Editing ``max_deliver`` keeps the consumer's position and pending messages."""
+    js = jetstream(broker)
+    try:
+        info = await js.consumer_info(STREAM, durable)
+    except NotFoundError:
+        return
+    if info.config.max_deliver != max_deliver:
+        info.config.max_deliver = max_deliver
+        await js.add_consumer(STREAM, config=info.config)  # create-or-update: an edit of a live consumer
+        log.info("consumer brought to max_deliver", extra={"consumer": durable, "max_deliver": max_deliver})
+
+
 async def publish(broker: NatsBroker, event: Event) -> int:
     """Publish one event idempotently (``Nats-Msg-Id`` = event id); returns its stream sequence.
 

@@ -85,6 +85,7 @@ def build(settings: ConverterSettings) -> AsgiFastStream:
         await deps.checkpoints.migrate()
         await broker.connect()
         await bus.ensure_stream(broker, settings)
+        await bus.ensure_deliveries(broker, entrypoint.UPLOADS_CONSUMER, bus.UNLIMITED_DELIVERIES)
         for purge in retention:
             await purge.start()
 

@@ -13,6 +13,8 @@ from runtime import bus
 from services.converter import handlers
 from services.converter.settings import ConverterSettings
 
+UPLOADS_CONSUMER = "converter"  # its messages may wait for their owner's share: unlimited deliveries
+
 
 def register(
     broker: NatsBroker,
@@ -25,7 +27,7 @@ def register(
     @bus.consumer(
         broker,
         any_job(UploadStored.event_type),
-        "converter",
+        UPLOADS_CONSUMER,
         settings,
         settings.concurrency,
         max_deliver=bus.UNLIMITED_DELIVERIES,
