@@ -8,9 +8,11 @@ import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TypeVar
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from faststream.middlewares import AckPolicy
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+from faststream.security import SASLPlaintext
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
@@ -89,6 +91,21 @@ def servers(url: str) -> list[str]:
     return [part.strip() for part in url.split(",") if part.strip()]
 
 
+def login(url: str) -> tuple[list[str], SASLPlaintext | None]:
+    """``NATS_URL``'s servers without credentials, and the login they carried (the first user and
+    password found). The client gets the login once, for every server: it also reconnects to the
+    nodes a cluster tells it of, whose addresses hold no credentials, so a login left in the URLs
+    would be sent to the named nodes only and refused by the others."""
+    bare, found = [], None
+    for server in servers(url):
+        parts = urlsplit(server)
+        if found is None and parts.username:
+            found = SASLPlaintext(username=unquote(parts.username), password=unquote(parts.password or ""))
+        host = parts.netloc.rpartition("@")[2]
+        bare.append(urlunsplit(parts._replace(netloc=host)))
+    return bare, found
+
+
 def broker(url: str, name: str, policy: ReconnectPolicy | None = None) -> NatsBroker:
     """A broker whose per-message logs are debug-level and go through the JSON log handler, with
     tracing (context in the message headers) and FastStream's Prometheus message metrics.
@@ -113,8 +130,10 @@ def broker(url: str, name: str, policy: ReconnectPolicy | None = None) -> NatsBr
         if state.up is not True:  # an attempt to (re)connect failed
             state.attempt_failed()
 
+    addresses, credentials = login(url)
     made = NatsBroker(
-        servers(url),
+        addresses,
+        security=credentials,
         name=name,
         logger=logging.getLogger("faststream"),
         log_level=logging.DEBUG,

@@ -15,10 +15,20 @@ from services.converter.adapters.shares import OwnerShares
 from tests.waiting import wait_for_async
 
 
-def client(port: int) -> aioredis.Redis:
+def client(port: int, password: str | None = None) -> aioredis.Redis:
     return aioredis.Redis(
-        host="127.0.0.1", port=port, socket_timeout=1, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0)
+        host="127.0.0.1",
+        port=port,
+        password=password,
+        socket_timeout=1,
+        socket_connect_timeout=1,
+        retry=Retry(NoBackoff(), 0),
     )
+
+
+def stack_client(stack_env: dict[str, str]) -> aioredis.Redis:
+    """The stack's Valkey, logged in (a refused login would look like Redis away: no limit)."""
+    return client(int(stack_env["REDIS_PORT"]), stack_env["REDIS_PASSWORD"])
 
 
 def owner() -> str:
@@ -26,7 +36,7 @@ def owner() -> str:
 
 
 async def test_the_share_holds_across_copies_and_a_release_frees_a_place(stack_env) -> None:
-    redis = client(int(stack_env["REDIS_PORT"]))
+    redis = stack_client(stack_env)
     first, second = (OwnerShares(redis, limit=2, lease_s=30.0, waits_ttl_s=60.0) for _ in range(2))
     a, b = owner(), owner()
     jobs = [str(uuid.uuid4()) for _ in range(3)]
@@ -46,7 +56,7 @@ async def test_the_share_holds_across_copies_and_a_release_frees_a_place(stack_e
 
 
 async def test_a_lease_nobody_renews_lapses_and_renewing_keeps_a_job_counted(stack_env) -> None:
-    redis = client(int(stack_env["REDIS_PORT"]))
+    redis = stack_client(stack_env)
     shares = OwnerShares(redis, limit=1, lease_s=0.5, waits_ttl_s=60.0)
     a, held, waiting = owner(), str(uuid.uuid4()), str(uuid.uuid4())
     assert await shares.take(a, held) == 0

@@ -77,3 +77,14 @@ def test_secret_files_are_private_from_the_start_and_kept(tmp_path: Path) -> Non
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     written = write_private(tmp_path / "conf", "requirepass x\n")
     assert stat.S_IMODE(written.stat().st_mode) == 0o600 and written.read_text() == "requirepass x\n"
+
+
+def test_the_nats_login_is_given_once_for_every_node_of_the_cluster() -> None:
+    from runtime import bus
+
+    addresses, credentials = bus.login(
+        "nats://docling:p%40ss@127.0.0.1:4222, nats://docling:p%40ss@127.0.0.1:4223"
+    )
+    assert addresses == ["nats://127.0.0.1:4222", "nats://127.0.0.1:4223"]  # none left in an address
+    assert credentials is not None and (credentials.username, credentials.password) == ("docling", "p@ss")
+    assert bus.login("nats://127.0.0.1:4222") == (["nats://127.0.0.1:4222"], None)
