@@ -21,39 +21,53 @@ def test_the_converter_knows_what_the_server_says_while_a_call_is_queued() -> No
     assert progress_point("started")[1] != QUEUED_MESSAGE
 
 
+FOREVER = None  # a phase that never ends: only a timeout can end the call
+
+
+async def _phase(seconds: float | None) -> None:
+    """At least ``seconds`` (a busy machine only makes it longer), or never."""
+    if seconds is FOREVER:
+        await asyncio.Event().wait()
+    else:
+        await asyncio.sleep(seconds)
+
+
 class QueuedSession:
     """An MCP session whose convert call waits ``queued_s`` for a worker, then runs ``run_s``."""
 
-    def __init__(self, queued_s: float, run_s: float) -> None:
+    def __init__(self, queued_s: float | None, run_s: float | None) -> None:
         self.queued_s, self.run_s = queued_s, run_s
 
     async def call_tool(self, tool, arguments, progress_callback=None):
         await progress_callback(2.0, 100.0, "source received")
         await progress_callback(5.0, 100.0, QUEUED_MESSAGE)
-        await asyncio.sleep(self.queued_s)
+        await _phase(self.queued_s)
         await progress_callback(10.0, 100.0, "conversion started")
-        await asyncio.sleep(self.run_s)
+        await _phase(self.run_s)
         return SimpleNamespace(is_error=False, structured_content={"document_key": "k"}, content=[])
 
 
-def session(queued_s: float, run_s: float, timeout_s: float, queue_timeout_s: float) -> DoclingSession:
+def session(
+    queued_s: float | None, run_s: float | None, timeout_s: float, queue_timeout_s: float
+) -> DoclingSession:
     return DoclingSession(QueuedSession(queued_s, run_s), timeout_s, True, queue_timeout_s)  # type: ignore[arg-type]
 
 
 async def test_time_queued_is_not_counted_against_the_call_timeout() -> None:
+    # queued at least twice the call timeout: only a clock that counted queue time would expire
     mcp = session(queued_s=0.6, run_s=0.0, timeout_s=0.3, queue_timeout_s=30.0)
     assert await mcp.convert("/u/a.docx") == "k"
 
 
 async def test_a_call_queued_past_the_queue_timeout_is_the_server_being_busy() -> None:
-    mcp = session(queued_s=30.0, run_s=0.0, timeout_s=30.0, queue_timeout_s=0.2)
+    mcp = session(queued_s=FOREVER, run_s=0.0, timeout_s=30.0, queue_timeout_s=0.2)
     with pytest.raises(ServerBusy) as busy:
         await mcp.convert("/u/a.docx")
     assert busy.value.code == "E211" and not busy.value.trips
 
 
 async def test_running_time_past_the_timeout_is_still_e207() -> None:
-    mcp = session(queued_s=0.0, run_s=30.0, timeout_s=0.2, queue_timeout_s=30.0)
+    mcp = session(queued_s=0.0, run_s=FOREVER, timeout_s=0.2, queue_timeout_s=30.0)
     with pytest.raises(TimedOut) as slow:
         await mcp.convert("/u/a.docx")
     assert slow.value.code == "E207" and slow.value.trips
